@@ -1,0 +1,136 @@
+# DTHEINFRA -- every entry point a newcomer needs. `make help` lists them by group.
+# Fetched tools, jars, virtualenvs and service data live in the git-ignored runtime folder $(RUNTIME).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+RUNTIME      ?= $(CURDIR)/.runtime
+PYTHON       ?= python3.11
+UV_VERSION   := 0.13.9
+UV           := $(RUNTIME)/tools/bin/uv
+VENV         := $(CURDIR)/.venv
+DP           := $(VENV)/bin/dp
+STAMPS       := $(RUNTIME)/stamps
+# uv must never download a Python build (only the package registries are reachable): use the machine's 3.11.
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+# Engines whose pins clash with the main environment get a uv project (pyproject.toml + uv.lock) of their own;
+# each listed folder that has one is synced into $(RUNTIME)/venvs/<folder name>.
+ENGINE_ENVS  := platform/processing/flink-jobs platform/orchestration
+PRESENT_ENGINE_ENVS := $(foreach d,$(ENGINE_ENVS),$(if $(wildcard $(d)/pyproject.toml),$(d)))
+
+WORKSPACE_PYPROJECTS := pyproject.toml $(wildcard libs/python/*/pyproject.toml platform/*/pyproject.toml platform/*/*/pyproject.toml)
+TF_DIR       := infra/terraform
+TF           := $(shell command -v tofu 2>/dev/null || command -v terraform 2>/dev/null)
+PYTEST_ARGS  ?=
+
+##@ Getting started
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"} \
+	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } \
+	  /^[a-zA-Z0-9_.-]+:.*##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo
+
+.PHONY: demo
+demo: install ## Run the platform end to end on the local defaults (see README)
+	@$(DP) demo run
+
+##@ Install and build
+.PHONY: install
+install: $(STAMPS)/main-env $(foreach d,$(PRESENT_ENGINE_ENVS),$(STAMPS)/env-$(notdir $(d))) ## Install everything (idempotent; a second run does no network work)
+
+$(UV):
+	@echo "==> installing uv $(UV_VERSION) into $(RUNTIME)/tools"
+	@$(PYTHON) -m venv $(RUNTIME)/tools
+	@$(RUNTIME)/tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(STAMPS)/main-env: $(UV) uv.lock $(WORKSPACE_PYPROJECTS)
+	@echo "==> syncing the main environment ($(VENV)) from uv.lock"
+	@$(UV) sync --locked --all-packages
+	@mkdir -p $(STAMPS) && touch $@
+
+.SECONDEXPANSION:
+$(STAMPS)/env-%: $(UV) $$(filter %/$$*,$(ENGINE_ENVS))/pyproject.toml $$(filter %/$$*,$(ENGINE_ENVS))/uv.lock
+	@dir=$(filter %/$*,$(ENGINE_ENVS)); echo "==> syncing the $* environment ($$dir) into $(RUNTIME)/venvs/$*"; \
+	  UV_PROJECT_ENVIRONMENT=$(RUNTIME)/venvs/$* $(UV) sync --locked --project $$dir
+	@mkdir -p $(STAMPS) && touch $@
+
+.PHONY: build
+build: install ## Build wheels of every workspace package into dist/
+	@$(UV) build --all-packages --out-dir dist --quiet
+	@ls dist
+
+.PHONY: lock
+lock: $(UV) ## Re-resolve uv.lock after changing dependencies
+	@$(UV) lock
+	@for d in $(PRESENT_ENGINE_ENVS); do $(UV) lock --project $$d; done
+
+##@ Quality
+.PHONY: lint
+lint: py-lint config-validate tf-fmt ## Every static check (ruff, mypy, config, terraform fmt)
+
+.PHONY: format
+format: py-format ## Format everything in place
+	@if [ -d $(TF_DIR) ] && [ -n "$(TF)" ]; then $(TF) fmt -recursive $(TF_DIR); fi
+
+.PHONY: py-lint
+py-lint: install ## ruff (lint + format check) and mypy --strict
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy libs/python
+
+.PHONY: py-format
+py-format: install ## ruff format and safe fixes
+	@$(VENV)/bin/ruff check --fix .
+	@$(VENV)/bin/ruff format .
+
+.PHONY: config-validate
+config-validate: install ## Load every environment of config/ and report every problem
+	@$(DP) config validate
+
+.PHONY: tf-fmt
+tf-fmt: ## terraform/tofu fmt -check on infra/terraform
+	@if [ ! -d $(TF_DIR) ]; then echo "tf-fmt: no Terraform code yet ($(TF_DIR))"; \
+	elif [ -z "$(TF)" ]; then echo "tf-fmt: neither tofu nor terraform is on PATH" >&2; exit 1; \
+	else $(TF) fmt -check -recursive $(TF_DIR); fi
+
+.PHONY: tf-validate
+tf-validate: ## terraform/tofu validate (needs the providers; not part of `make test`)
+	@if [ ! -d $(TF_DIR) ]; then echo "tf-validate: no Terraform code yet ($(TF_DIR))"; \
+	elif [ -z "$(TF)" ]; then echo "tf-validate: neither tofu nor terraform is on PATH" >&2; exit 1; \
+	else cd $(TF_DIR) && $(TF) init -backend=false -input=false && $(TF) validate; fi
+
+##@ Tests
+.PHONY: test
+test: install ## Every test tier: unit, then integration and e2e on the real local stack
+	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+.PHONY: py-test
+py-test: install ## Unit tests only (no services needed)
+	@$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)
+
+##@ Local stack (plain processes, no Docker)
+.PHONY: local-up-core
+local-up-core: install ## Start Kafka, the S3 store, PostgreSQL, the REST catalog, the schema registry
+	@$(DP) local up --core
+
+.PHONY: local-up
+local-up: install ## local-up-core plus a Spark master+worker and a Flink session cluster
+	@$(DP) local up
+
+.PHONY: local-down
+local-down: install ## Stop every local service (data is kept)
+	@$(DP) local down
+
+.PHONY: local-ps
+local-ps: install ## One row per local service: port, pid, state, memory, log
+	@$(DP) local ps
+
+.PHONY: clean
+clean: ## Remove build outputs and caches (not the runtime folder)
+	@rm -rf dist .mypy_cache .ruff_cache .pytest_cache

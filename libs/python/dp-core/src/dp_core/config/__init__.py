@@ -1,0 +1,38 @@
+"""Layered, typed configuration: ``config/base`` -> ``config/environments/<env>`` -> secret files -> ``DP_`` vars."""
+
+from dp_core.config.loader import (
+    DEFAULT_ENV,
+    LoadedConfig,
+    available_environments,
+    env_name,
+    find_config_dir,
+    load_settings,
+)
+from dp_core.config.models import (
+    CatalogSettings,
+    IcebergSettings,
+    KafkaSettings,
+    LoggingSettings,
+    PlatformSettings,
+    RegistrySettings,
+    StorageSettings,
+)
+from dp_core.config.render import render_json, render_text
+
+__all__ = [
+    "DEFAULT_ENV",
+    "CatalogSettings",
+    "IcebergSettings",
+    "KafkaSettings",
+    "LoadedConfig",
+    "LoggingSettings",
+    "PlatformSettings",
+    "RegistrySettings",
+    "StorageSettings",
+    "available_environments",
+    "env_name",
+    "find_config_dir",
+    "load_settings",
+    "render_json",
+    "render_text",
+]

@@ -1,0 +1,120 @@
+"""The typed, frozen shape of the platform's configuration.
+
+One section per top-level key (``kafka``, ``iceberg``, ...), each a frozen pydantic model that forbids unknown
+keys. Secrets are :class:`pydantic.SecretStr`: the loader refuses them in YAML and every printer redacts them.
+Defaults here are the *local* profile's values, so a bare checkout runs against the local stack.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Section(BaseModel):
+    """Base of every configuration model: immutable, and unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class KafkaTopicDefaults(Section):
+    """Defaults for topics the platform provisions."""
+
+    partitions: int = Field(3, ge=1, description="Partitions of a newly provisioned topic")
+    replication_factor: int = Field(1, ge=1, description="Replicas per partition (1 on a single local broker)")
+    retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1, description="Retention of event topics; -1 = forever")
+
+
+class KafkaSettings(Section):
+    """How every component reaches Kafka."""
+
+    bootstrap_servers: str = Field("127.0.0.1:9092", min_length=1, description="host:port[,host:port...]")
+    client_id: str = "dtheinfra"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    topics: KafkaTopicDefaults = KafkaTopicDefaults()
+    producer: dict[str, str | int | bool] = Field(
+        default_factory=dict, description="Extra librdkafka producer properties, passed through as is"
+    )
+    consumer: dict[str, str | int | bool] = Field(
+        default_factory=dict, description="Extra librdkafka consumer properties, passed through as is"
+    )
+
+
+class CatalogSettings(Section):
+    """The Iceberg catalog every engine shares."""
+
+    name: str = Field("lake", pattern=r"^[a-z_][a-z0-9_]*$", description="Catalog name engines register")
+    type: Literal["rest", "glue", "sql"] = "rest"
+    uri: str = "http://127.0.0.1:8181"
+    warehouse: str = "s3://warehouse/"
+    credential: SecretStr | None = Field(None, description="OAuth2 client credential for a secured REST catalog")
+    token: SecretStr | None = Field(None, description="Bearer token for a secured REST catalog")
+    properties: dict[str, str] = Field(default_factory=dict, description="Extra catalog properties")
+
+
+class NamespaceSettings(Section):
+    """Namespaces of the medallion layers."""
+
+    bronze: str = "bronze"
+    silver: str = "silver"
+    gold: str = "gold"
+
+
+class IcebergSettings(Section):
+    """Iceberg tables: the catalog and the layer namespaces."""
+
+    catalog: CatalogSettings = CatalogSettings()
+    namespaces: NamespaceSettings = NamespaceSettings()
+
+
+class StorageSettings(Section):
+    """The S3-compatible object store that holds the lakehouse."""
+
+    endpoint_url: str | None = Field("http://127.0.0.1:9000", description="S3 API endpoint; null means AWS S3 itself")
+    region: str = "us-east-1"
+    path_style_access: bool = True
+    warehouse_bucket: str = Field("warehouse", pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+    access_key_id: SecretStr | None = Field(None, description="Omit on AWS to use the instance/IRSA role")
+    secret_access_key: SecretStr | None = None
+
+
+class RegistrySettings(Section):
+    """The Confluent-compatible schema registry."""
+
+    url: str = "http://127.0.0.1:8081"
+    basic_auth_user: str | None = None
+    basic_auth_password: SecretStr | None = None
+    default_compatibility: Literal[
+        "BACKWARD",
+        "BACKWARD_TRANSITIVE",
+        "FORWARD",
+        "FORWARD_TRANSITIVE",
+        "FULL",
+        "FULL_TRANSITIVE",
+        "NONE",
+    ] = "BACKWARD"
+
+
+class LoggingSettings(Section):
+    """Log output of every entry point."""
+
+    level: LogLevel = "INFO"
+    format: Literal["text", "json"] = Field("text", description="text: readable lines; json: one JSON object a line")
+    loggers: dict[str, LogLevel] = Field(default_factory=dict, description="Per-logger levels, e.g. kafka: WARNING")
+
+
+class PlatformSettings(Section):
+    """The whole effective configuration of one environment (``DP_ENV``)."""
+
+    env: str = Field("local", description="The environment these settings were built for (set by the loader)")
+    kafka: KafkaSettings = KafkaSettings()
+    iceberg: IcebergSettings = IcebergSettings()
+    storage: StorageSettings = StorageSettings()
+    registry: RegistrySettings = RegistrySettings()
+    logging: LoggingSettings = LoggingSettings()
