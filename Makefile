@@ -42,7 +42,7 @@ demo: install ## Run the platform end to end on the local defaults (see README)
 
 ##@ Install and build
 .PHONY: install
-install: $(STAMPS)/main-env $(foreach d,$(PRESENT_ENGINE_ENVS),$(STAMPS)/env-$(notdir $(d))) ## Install everything (idempotent; a second run does no network work)
+install: $(STAMPS)/main-env $(foreach d,$(PRESENT_ENGINE_ENVS),$(STAMPS)/env-$(notdir $(d))) $(STAMPS)/local-artifacts ## Install everything (idempotent; a second run does no network work)
 
 $(UV):
 	@echo "==> installing uv $(UV_VERSION) into $(RUNTIME)/tools"
@@ -54,11 +54,19 @@ $(STAMPS)/main-env: $(UV) uv.lock $(WORKSPACE_PYPROJECTS)
 	@$(UV) sync --locked --all-packages
 	@mkdir -p $(STAMPS) && touch $@
 
-.SECONDEXPANSION:
-$(STAMPS)/env-%: $(UV) $$(filter %/$$*,$(ENGINE_ENVS))/pyproject.toml $$(filter %/$$*,$(ENGINE_ENVS))/uv.lock
-	@dir=$(filter %/$*,$(ENGINE_ENVS)); echo "==> syncing the $* environment ($$dir) into $(RUNTIME)/venvs/$*"; \
-	  UV_PROJECT_ENVIRONMENT=$(RUNTIME)/venvs/$* $(UV) sync --locked --project $$dir
-	@mkdir -p $(STAMPS) && touch $@
+# Kafka, the REST catalog, the Spark/Flink jars (Maven Central), versitygw (Go proxy), PostgreSQL (Debian).
+$(STAMPS)/local-artifacts: $(STAMPS)/main-env $(wildcard local/runtime/*/pom.xml) libs/python/dp-localstack/src/dp_localstack/install.py
+	@echo "==> fetching the local stack's artifacts into $(RUNTIME)"
+	@$(DP) local install
+	@touch $@
+
+define ENGINE_ENV_RULE
+$(STAMPS)/env-$(notdir $(1)): $(UV) $(1)/pyproject.toml $(1)/uv.lock
+	@echo "==> syncing the $(notdir $(1)) environment ($(1)) into $(RUNTIME)/venvs/$(notdir $(1))"
+	@UV_PROJECT_ENVIRONMENT=$(RUNTIME)/venvs/$(notdir $(1)) $(UV) sync --locked --project $(1)
+	@mkdir -p $(STAMPS) && touch $$@
+endef
+$(foreach d,$(PRESENT_ENGINE_ENVS),$(eval $(call ENGINE_ENV_RULE,$(d))))
 
 .PHONY: build
 build: install ## Build wheels of every workspace package into dist/
@@ -82,7 +90,7 @@ format: py-format ## Format everything in place
 py-lint: install ## ruff (lint + format check) and mypy --strict
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@$(VENV)/bin/mypy libs/python
+	@$(VENV)/bin/mypy libs/python platform
 
 .PHONY: py-format
 py-format: install ## ruff format and safe fixes

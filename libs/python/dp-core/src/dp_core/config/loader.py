@@ -52,6 +52,17 @@ class LoadedConfig:
     def env(self) -> str:
         return self.settings.env
 
+    @property
+    def repo_root(self) -> Path:
+        """The folder that holds ``config/`` (the checkout)."""
+        return self.config_dir.parent.resolve()
+
+    @property
+    def runtime_dir(self) -> Path:
+        """``local.runtime_dir`` resolved against the repo root: fetched artifacts, service data, logs."""
+        path = Path(self.settings.local.runtime_dir)
+        return path if path.is_absolute() else self.repo_root / path
+
 
 @dataclass
 class _Layer:

@@ -101,6 +101,77 @@ class RegistrySettings(Section):
     ] = "BACKWARD"
 
 
+class DatabaseNames(Section):
+    """One PostgreSQL database per consumer."""
+
+    catalog: str = "iceberg_catalog"
+    registry: str = "schema_registry"
+    airflow: str = "airflow"
+    platform: str = "platform"
+
+
+class PostgresSettings(Section):
+    """The PostgreSQL server that holds the catalog, the registry, Airflow and the platform's own metadata."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(5432, ge=1, le=65535)
+    user: str = "dataplatform"
+    password: SecretStr | None = None
+    databases: DatabaseNames = DatabaseNames()
+
+
+class LocalKafkaSettings(Section):
+    """The single KRaft broker of the local stack (its client port comes from kafka.bootstrap_servers)."""
+
+    controller_port: int = Field(9093, ge=1, le=65535)
+    heap: str = Field("512m", pattern=r"^[0-9]+[kmg]$")
+
+
+class LocalStorageSettings(Section):
+    """The local S3-compatible server (its API port comes from storage.endpoint_url)."""
+
+    console_port: int | None = Field(None, ge=1, le=65535, description="Web console, where the server has one")
+
+
+class LocalCatalogSettings(Section):
+    """Apache Iceberg's REST catalog server (its port comes from iceberg.catalog.uri)."""
+
+    heap: str = Field("256m", pattern=r"^[0-9]+[kmg]$")
+
+
+class LocalSparkSettings(Section):
+    """The Spark standalone master and worker of `make local-up`."""
+
+    master_port: int = Field(7077, ge=1, le=65535)
+    ui_port: int = Field(8082, ge=1, le=65535)
+    worker_ui_port: int = Field(8086, ge=1, le=65535)
+    worker_cores: int = Field(2, ge=1)
+    worker_memory: str = Field("2g", pattern=r"^[0-9]+[kmg]$")
+
+
+class LocalFlinkSettings(Section):
+    """The Flink session cluster (JobManager + TaskManager from the PyFlink package) of `make local-up`."""
+
+    ui_port: int = Field(8083, ge=1, le=65535)
+    rpc_port: int = Field(6123, ge=1, le=65535)
+    taskmanager_slots: int = Field(2, ge=1)
+    jobmanager_memory: str = Field("1024m", pattern=r"^[0-9]+[kmg]$")
+    taskmanager_memory: str = Field("1536m", pattern=r"^[0-9]+[kmg]$")
+
+
+class LocalSettings(Section):
+    """The local stack of plain processes: where its files live and how each service is sized."""
+
+    runtime_dir: str = Field(".runtime", description="Fetched artifacts, data and logs; relative to the repo root")
+    startup_timeout_s: float = Field(90.0, gt=0, description="How long to wait for one service to become healthy")
+    stop_timeout_s: float = Field(20.0, gt=0, description="Grace period after SIGTERM before SIGKILL")
+    kafka: LocalKafkaSettings = LocalKafkaSettings()
+    storage: LocalStorageSettings = LocalStorageSettings()
+    catalog: LocalCatalogSettings = LocalCatalogSettings()
+    spark: LocalSparkSettings = LocalSparkSettings()
+    flink: LocalFlinkSettings = LocalFlinkSettings()
+
+
 class LoggingSettings(Section):
     """Log output of every entry point."""
 
@@ -117,4 +188,6 @@ class PlatformSettings(Section):
     iceberg: IcebergSettings = IcebergSettings()
     storage: StorageSettings = StorageSettings()
     registry: RegistrySettings = RegistrySettings()
+    postgres: PostgresSettings = PostgresSettings()
+    local: LocalSettings = LocalSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -1,0 +1,97 @@
+"""`dp local install|up|down|ps|clean|bench`: the local stack of real services as plain processes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from dp_core.cli import CliContext, pass_cli
+from dp_localstack.install import install_all
+from dp_localstack.layout import Layout
+from dp_localstack.stack import LocalStack, ServiceStatus
+
+
+def _stack(cli: CliContext) -> LocalStack:
+    loaded = cli.load()
+    settings = cli.settings
+    return LocalStack(settings, Layout.from_config(loaded), echo=lambda line: click.echo(line, err=True))
+
+
+@click.group("local")
+def local_group() -> None:
+    """Run the platform's real services locally as plain processes (no Docker).
+
+    Kafka, the S3-compatible store, PostgreSQL and the Iceberg REST catalog form the core; `up` without --core
+    adds a Spark standalone master+worker and a Flink session cluster. Ports, addresses and credentials come from
+    config/ (`dp config show`); files live in the runtime folder (local.runtime_dir).
+    """
+
+
+@local_group.command("install")
+@pass_cli
+def install(cli: CliContext) -> None:
+    """Fetch every pinned artifact into the runtime folder (a second run fetches nothing)."""
+    layout = Layout.from_config(cli.load())
+    fetched = install_all(layout, lambda line: click.echo(line, err=True))
+    click.echo(f"local stack artifacts up to date in {layout.runtime} ({fetched} fetched)")
+
+
+@local_group.command("up")
+@click.option("--core", is_flag=True, help="Only the core services (Kafka, S3 store, PostgreSQL, REST catalog).")
+@pass_cli
+def up(cli: CliContext, core: bool) -> None:
+    """Start the services in order and wait until each is healthy (running ones are left alone)."""
+    stack = _stack(cli)
+    began = time.monotonic()
+    click.echo(f"starting the {'core ' if core else ''}local stack ({stack.layout.runtime})", err=True)
+    stack.up(core_only=core)
+    click.echo(f"local stack healthy in {time.monotonic() - began:.1f} s; `dp local ps` shows it", err=True)
+
+
+@local_group.command("down")
+@pass_cli
+def down(cli: CliContext) -> None:
+    """Stop every service the stack started (graceful, then forced after local.stop_timeout_s); data is kept."""
+    stopped = _stack(cli).down()
+    click.echo(f"stopped {len(stopped)} service(s)" if stopped else "nothing was running", err=True)
+
+
+@local_group.command("clean")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_cli
+def clean(cli: CliContext, yes: bool) -> None:
+    """Stop everything and wipe the services' data and logs (fetched artifacts are kept)."""
+    stack = _stack(cli)
+    if not yes:
+        click.confirm(f"wipe all local data under {stack.layout.runtime}?", abort=True)
+    stack.clean()
+    click.echo("local stack stopped and its data wiped", err=True)
+
+
+def _mb(rss: int) -> str:
+    return f"{rss / 2**20:.0f} MB" if rss else "-"
+
+
+def render_table(rows: list[ServiceStatus]) -> str:
+    header = ("SERVICE", "PORT", "PID", "STATE", "RSS", "LOG")
+    body = [(r.name, str(r.port or "-"), str(r.pid or "-"), r.state, _mb(r.rss_bytes), r.log_file) for r in rows]
+    widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in [header, *body]]
+    for row in rows:
+        if row.state != "healthy" and row.detail:
+            lines.append(f"  {row.name}: {row.detail}")
+    return "\n".join(lines)
+
+
+@local_group.command("ps")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_cli
+def ps(cli: CliContext, as_json: bool) -> None:
+    """One row per service: name, port, pid, state (healthy / unhealthy / stopped), resident memory, log file."""
+    rows = _stack(cli).ps()
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in rows], indent=2))
+    else:
+        click.echo(render_table(rows))

@@ -1,0 +1,210 @@
+"""The local stack of real services: every engine reaches the same Kafka and the same lakehouse.
+
+Runs in definition order: the last test stops and restarts the core stack and checks that data survived.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from pyiceberg.catalog import Catalog, load_catalog
+
+from dp_core.config import LoadedConfig
+from dp_localstack.health import s3_client
+from dp_localstack.stack import LocalStack
+
+pytestmark = pytest.mark.integration
+
+ROWS = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "engine": pa.array(["pyiceberg"] * 3, pa.string())})
+
+
+def iceberg_catalog(config: LoadedConfig) -> Catalog:
+    settings = config.settings
+    storage = settings.storage
+    assert storage.access_key_id is not None and storage.secret_access_key is not None
+    return load_catalog(
+        settings.iceberg.catalog.name,
+        type="rest",
+        uri=settings.iceberg.catalog.uri,
+        warehouse=settings.iceberg.catalog.warehouse,
+        **{
+            "s3.endpoint": storage.endpoint_url or "",
+            "s3.path-style-access": "true",
+            "s3.access-key-id": storage.access_key_id.get_secret_value(),
+            "s3.secret-access-key": storage.secret_access_key.get_secret_value(),
+            "s3.region": storage.region,
+        },
+    )
+
+
+def rows_of(catalog: Catalog, identifier: str) -> list[tuple[int, str]]:
+    table = catalog.load_table(identifier).scan().to_arrow()
+    return sorted(zip(table["id"].to_pylist(), table["engine"].to_pylist(), strict=True))
+
+
+@pytest.fixture(scope="module")
+def names(run_id: str) -> dict[str, str]:
+    return {
+        "topic": f"it.{run_id}.stack",
+        "namespace": f"it_{run_id}",
+        "table": f"it_{run_id}.shared",
+        "flink_table": f"it_{run_id}.from_flink",
+        "key": f"it/{run_id}/hello.txt",
+    }
+
+
+def test_every_core_service_is_healthy(local_stack: LocalStack) -> None:
+    rows = {r.name: r for r in local_stack.ps()}
+    for name in ("kafka", "s3", "postgres", "catalog"):
+        assert rows[name].state == "healthy", rows[name]
+        assert rows[name].pid is not None and rows[name].rss_bytes > 0
+
+
+def test_kafka_round_trip(local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]) -> None:
+    bootstrap = platform_config.settings.kafka.bootstrap_servers
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(names["topic"], num_partitions=1, replication_factor=1)])[names["topic"]].result(30)
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
+    for i in range(10):
+        producer.produce(names["topic"], key=f"k{i}".encode(), value=f"v{i}".encode())
+    assert producer.flush(30) == 0
+    received = consume_all(bootstrap, names["topic"], expected=10)
+    assert received == [(f"k{i}".encode(), f"v{i}".encode()) for i in range(10)]
+
+
+def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[tuple[bytes, bytes]]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"it-{time.time_ns()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    out: list[tuple[bytes, bytes]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(out) < expected and time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is None:
+                continue
+            assert msg.error() is None, msg.error()
+            out.append((msg.key(), msg.value()))
+    finally:
+        consumer.close()
+    return out
+
+
+def test_s3_put_and_get(local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]) -> None:
+    client = s3_client(platform_config.settings)
+    bucket = platform_config.settings.storage.warehouse_bucket
+    client.put_object(Bucket=bucket, Key=names["key"], Body=b"hello lakehouse")
+    assert client.get_object(Bucket=bucket, Key=names["key"])["Body"].read() == b"hello lakehouse"
+
+
+def test_layer_namespaces_exist(local_stack: LocalStack, platform_config: LoadedConfig) -> None:
+    namespaces = {ns[0] for ns in iceberg_catalog(platform_config).list_namespaces()}
+    assert {"bronze", "silver", "gold"} <= namespaces
+
+
+def test_pyiceberg_writes_through_the_rest_catalog_to_the_object_store(
+    local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
+) -> None:
+    catalog = iceberg_catalog(platform_config)
+    catalog.create_namespace_if_not_exists(names["namespace"])
+    table = catalog.create_table(names["table"], schema=ROWS.schema)
+    table.append(ROWS)
+    assert rows_of(catalog, names["table"]) == [(1, "pyiceberg"), (2, "pyiceberg"), (3, "pyiceberg")]
+    # the data files are objects in the S3 store, under the warehouse bucket
+    bucket = platform_config.settings.storage.warehouse_bucket
+    listing = s3_client(platform_config.settings).list_objects_v2(Bucket=bucket, Prefix=f"{names['namespace']}/")
+    keys = [o["Key"] for o in listing.get("Contents", [])]
+    assert any(k.endswith(".parquet") for k in keys), keys
+    assert any(k.endswith(".metadata.json") for k in keys), keys
+
+
+def test_spark_reads_and_appends_the_same_table(
+    local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
+) -> None:
+    from dp_spark.session import build_session
+
+    spark = build_session(platform_config, "it-local-stack")
+    try:
+        fq = f"{platform_config.settings.iceberg.catalog.name}.{names['table']}"
+        seen = sorted((r.id, r.engine) for r in spark.table(fq).collect())
+        assert seen == [(1, "pyiceberg"), (2, "pyiceberg"), (3, "pyiceberg")]
+        spark.sql(f"INSERT INTO {fq} VALUES (4, 'spark'), (5, 'spark')")
+    finally:
+        spark.stop()
+    assert rows_of(iceberg_catalog(platform_config), names["table"])[-2:] == [(4, "spark"), (5, "spark")]
+
+
+def flink_check(config: LoadedConfig, *args: str) -> dict[str, object]:
+    python = config.runtime_dir / "venvs" / "flink-jobs" / "bin" / "python"
+    result = subprocess.run(
+        [str(python), "-m", "dp_flink_jobs.lakehouse_check", *args],
+        cwd=config.repo_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    parsed: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return parsed
+
+
+def test_flink_writes_a_table_pyiceberg_reads_and_reads_the_spark_rows(
+    local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
+) -> None:
+    written = flink_check(platform_config, "--table", names["flink_table"], "--rows", "3")
+    assert written == {"written": 3, "rows": [[1, "flink"], [2, "flink"], [3, "flink"]]}
+    assert rows_of(iceberg_catalog(platform_config), names["flink_table"]) == [(1, "flink"), (2, "flink"), (3, "flink")]
+    read = flink_check(platform_config, "--table", names["table"], "--read-only")
+    assert read["rows"] == [[1, "pyiceberg"], [2, "pyiceberg"], [3, "pyiceberg"], [4, "spark"], [5, "spark"]]
+
+
+def test_local_ps_command_lists_every_service(local_stack: LocalStack) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dp"), "local", "ps", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=local_stack.layout.repo,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert set(rows) == {s.name for s in local_stack.services}
+    assert rows["kafka"]["port"] == 9092 and rows["kafka"]["state"] == "healthy"
+    assert rows["catalog"]["log_file"].endswith("logs/catalog.log")
+
+
+def test_data_survives_down_and_up(
+    local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
+) -> None:
+    core = local_stack.select(core_only=True)
+    assert set(local_stack.down(core)) >= {"kafka", "s3", "postgres", "catalog"}
+    assert {r.name: r.state for r in local_stack.ps() if r.name in {"kafka", "catalog"}} == {
+        "kafka": "stopped",
+        "catalog": "stopped",
+    }
+    local_stack.up(core_only=True)
+    assert rows_of(iceberg_catalog(platform_config), names["table"]) == [
+        (1, "pyiceberg"),
+        (2, "pyiceberg"),
+        (3, "pyiceberg"),
+        (4, "spark"),
+        (5, "spark"),
+    ]
+    received = consume_all(platform_config.settings.kafka.bootstrap_servers, names["topic"], expected=10)
+    assert len(received) == 10
