@@ -90,7 +90,8 @@ format: py-format ## Format everything in place
 py-lint: install ## ruff (lint + format check) and mypy --strict
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@$(VENV)/bin/mypy libs/python platform
+	@$(VENV)/bin/mypy $(wildcard libs/python/*/src) platform tests
+	@for d in $(wildcard libs/python/*/tests); do $(VENV)/bin/mypy $$d; done
 
 .PHONY: py-format
 py-format: install ## ruff format and safe fixes

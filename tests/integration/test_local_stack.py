@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from pyiceberg.catalog import Catalog, load_catalog
 
 from dp_core.config import LoadedConfig
@@ -80,7 +80,9 @@ def test_kafka_round_trip(local_stack: LocalStack, platform_config: LoadedConfig
     assert received == [(f"k{i}".encode(), f"v{i}".encode()) for i in range(10)]
 
 
-def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[tuple[bytes, bytes]]:
+def consume_all(
+    bootstrap: str, topic: str, expected: int, timeout: float = 60
+) -> list[tuple[bytes | None, bytes | None]]:
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -90,7 +92,7 @@ def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) 
         }
     )
     consumer.subscribe([topic])
-    out: list[tuple[bytes, bytes]] = []
+    out: list[tuple[bytes | None, bytes | None]] = []
     deadline = time.monotonic() + timeout
     try:
         while len(out) < expected and time.monotonic() < deadline:

@@ -95,6 +95,36 @@ def _classpath(jars_dir: Path, what: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------- Kafka
 
 
+def kafka_server_properties(settings: PlatformSettings, data: Path) -> str:
+    """The broker's server.properties: one KRaft node, every internal topic with a single replica."""
+    host, port = host_port(settings.kafka.bootstrap_servers.split(",")[0], 9092)
+    ctrl = settings.local.kafka.controller_port
+    lines = [
+        "# Written by `dp local up` from config/ (kafka.*, local.kafka.*): edits here are overwritten.",
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.bootstrap.servers={host}:{ctrl}",
+        f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{ctrl}",
+        f"advertised.listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{ctrl}",
+        "inter.broker.listener.name=PLAINTEXT",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        f"log.dirs={data}",
+        f"num.partitions={settings.kafka.topics.partitions}",
+        "default.replication.factor=1",
+        "min.insync.replicas=1",
+        "offsets.topic.replication.factor=1",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        "auto.create.topics.enable=false",
+        f"log.retention.ms={settings.kafka.topics.retention_ms}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def kafka(settings: PlatformSettings, layout: Layout) -> ServiceSpec:
     host, port = host_port(settings.kafka.bootstrap_servers.split(",")[0], 9092)
     ctrl = settings.local.kafka.controller_port
@@ -102,35 +132,7 @@ def kafka(settings: PlatformSettings, layout: Layout) -> ServiceSpec:
 
     def prepare() -> None:
         conf.mkdir(parents=True, exist_ok=True)
-        (conf / "server.properties").write_text(
-            "\n".join(
-                [
-                    "# Written by `dp local up` from config/ (kafka.*, local.kafka.*): edits here are overwritten.",
-                    "process.roles=broker,controller",
-                    "node.id=1",
-                    f"controller.quorum.bootstrap.servers={host}:{ctrl}",
-                    f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{ctrl}",
-                    f"advertised.listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{ctrl}",
-                    "inter.broker.listener.name=PLAINTEXT",
-                    "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                    f"log.dirs={data}",
-                    f"num.partitions={settings.kafka.topics.partitions}",
-                    "default.replication.factor=1",
-                    "min.insync.replicas=1",
-                    "offsets.topic.replication.factor=1",
-                    "transaction.state.log.replication.factor=1",
-                    "transaction.state.log.min.isr=1",
-                    "share.coordinator.state.topic.replication.factor=1",
-                    "share.coordinator.state.topic.min.isr=1",
-                    "group.initial.rebalance.delay.ms=0",
-                    "auto.create.topics.enable=false",
-                    f"log.retention.ms={settings.kafka.topics.retention_ms}",
-                    "",
-                ]
-            ),
-            encoding="utf-8",
-        )
+        (conf / "server.properties").write_text(kafka_server_properties(settings, data), encoding="utf-8")
         (conf / "log4j2.properties").write_text(
             "\n".join(
                 [

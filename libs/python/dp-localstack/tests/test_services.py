@@ -1,0 +1,65 @@
+"""Service definitions come from config: ports, listeners, credentials."""
+
+from __future__ import annotations
+
+from dp_core.config import LoadedConfig
+from dp_localstack.layout import Layout
+from dp_localstack.services import all_services, host_port, kafka_server_properties
+
+
+def test_host_port_parses_addresses_and_urls() -> None:
+    assert host_port("127.0.0.1:9092", 1) == ("127.0.0.1", 9092)
+    assert host_port("http://127.0.0.1:8181/", 1) == ("127.0.0.1", 8181)
+    assert host_port("http://localhost", 9000) == ("localhost", 9000)
+
+
+def test_ports_come_from_the_configuration(tmp_config: LoadedConfig) -> None:
+    services = {s.name: s for s in all_services(tmp_config.settings, Layout.from_config(tmp_config))}
+    assert services["kafka"].ports == (19092, 9093)
+    assert services["catalog"].port == 18181
+    assert services["catalog"].env["CATALOG_REST_PORT"] == "18181"
+    assert services["s3"].port == 9000
+    assert services["postgres"].port == 5432
+    assert services["spark-master"].ports == (7077, 8082)
+    assert services["flink-jobmanager"].port == 8083
+    assert [s.name for s in services.values() if s.group == "core"] == ["kafka", "s3", "postgres", "catalog"]
+
+
+def test_catalog_uses_postgres_and_the_object_store(tmp_config: LoadedConfig) -> None:
+    s = tmp_config.settings
+    env = {x.name: x for x in all_services(s, Layout.from_config(tmp_config))}["catalog"].env
+    assert env["CATALOG_URI"] == "jdbc:postgresql://127.0.0.1:5432/iceberg_catalog"
+    assert env["CATALOG_JDBC_USER"] == "dataplatform"
+    assert env["CATALOG_IO__IMPL"] == "org.apache.iceberg.aws.s3.S3FileIO"
+    assert env["CATALOG_S3_ENDPOINT"] == "http://127.0.0.1:9000"
+    assert env["CATALOG_WAREHOUSE"] == "s3://warehouse/"
+
+
+def test_s3_credentials_stay_off_the_command_line(tmp_config: LoadedConfig) -> None:
+    layout = Layout.from_config(tmp_config)
+    layout.bin.mkdir(parents=True)
+    (layout.bin / "versitygw").write_text("")
+    s3 = {x.name: x for x in all_services(tmp_config.settings, layout)}["s3"]
+    assert s3.env["ROOT_ACCESS_KEY_ID"] == "minioadmin"
+    command = s3.command()
+    assert command[0] == str(layout.bin / "versitygw")
+    assert "127.0.0.1:9000" in command
+    assert "minioadmin" not in " ".join(command)
+
+
+def test_missing_binary_is_a_clear_error(tmp_config: LoadedConfig) -> None:
+    import pytest
+
+    from dp_localstack.errors import InstallError
+
+    s3 = {x.name: x for x in all_services(tmp_config.settings, Layout.from_config(tmp_config))}["s3"]
+    with pytest.raises(InstallError, match="versitygw is missing: run `make install`"):
+        s3.command()
+
+
+def test_kafka_listeners_follow_bootstrap_servers(tmp_config: LoadedConfig) -> None:
+    props = kafka_server_properties(tmp_config.settings, tmp_config.runtime_dir / "data" / "kafka")
+    assert "listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:9093" in props
+    assert "controller.quorum.bootstrap.servers=127.0.0.1:9093" in props
+    assert "offsets.topic.replication.factor=1" in props
+    assert f"log.dirs={tmp_config.runtime_dir / 'data' / 'kafka'}" in props
