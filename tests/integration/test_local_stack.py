@@ -191,6 +191,38 @@ def test_local_ps_command_lists_every_service(local_stack: LocalStack) -> None:
     assert rows["catalog"]["log_file"].endswith("logs/catalog.log")
 
 
+def test_second_install_does_no_work(local_stack: LocalStack) -> None:
+    began = time.monotonic()
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dp"), "local", "install"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=local_stack.layout.repo,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "(0 fetched)" in result.stdout
+    assert result.stderr == ""  # nothing was fetched or built
+    assert time.monotonic() - began < 30
+
+
+def test_full_stack_adds_spark_and_flink_clusters(local_stack: LocalStack) -> None:
+    extra = [s for s in local_stack.services if s.group == "full"]
+    try:
+        local_stack.up(core_only=False)
+        rows = {r.name: r for r in local_stack.ps()}
+        for spec in extra:
+            assert rows[spec.name].state == "healthy", rows[spec.name]
+        assert "1 alive worker(s)" in local_stack.service("spark-worker").health().detail
+        assert "1 taskmanager(s)" in local_stack.service("flink-taskmanager").health().detail
+    finally:
+        local_stack.down(extra)
+    assert {r.name: r.state for r in local_stack.ps() if r.name in {s.name for s in extra}} == dict.fromkeys(
+        (s.name for s in extra), "stopped"
+    )
+
+
 def test_data_survives_down_and_up(
     local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
 ) -> None:
