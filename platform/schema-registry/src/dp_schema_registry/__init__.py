@@ -1,0 +1,1 @@
+"""DTHEINFRA schema registry (Confluent-compatible REST API for Avro schemas)."""
