@@ -84,7 +84,7 @@ lock: $(UV) ## Re-resolve uv.lock after changing dependencies
 
 ##@ Quality
 .PHONY: lint
-lint: py-lint config-validate tf-fmt ## Every static check (ruff, mypy, config, terraform fmt)
+lint: py-lint config-validate contracts-check tf-fmt ## Every static check (ruff, mypy, config, contracts, terraform fmt)
 
 .PHONY: format
 format: py-format ## Format everything in place
@@ -105,6 +105,10 @@ py-format: install ## ruff format and safe fixes
 .PHONY: config-validate
 config-validate: install ## Load every environment of config/ and report every problem
 	@$(DP) config validate
+
+.PHONY: contracts-check
+contracts-check: install ## Lint every contract; check changed ones against git HEAD (AGAINST=git:REF|registry)
+	@$(DP) contracts check --against $(or $(AGAINST),git:HEAD)
 
 .PHONY: tf-fmt
 tf-fmt: ## terraform/tofu fmt -check on infra/terraform

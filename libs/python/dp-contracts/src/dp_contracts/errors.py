@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dp_core.errors import PlatformError, TerminalError
+from dp_core.errors import PlatformError, TerminalError, TransientError
 
 
 class ContractError(PlatformError):
@@ -19,3 +19,11 @@ class UnknownContractError(ContractError, TerminalError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         super().__init__(f"unknown contract {name!r}; known: {', '.join(known) or 'none'}")
+
+
+class RegistryError(ContractError):
+    """The schema registry refused a request."""
+
+
+class RegistryUnavailableError(RegistryError, TransientError):
+    """The schema registry cannot be reached."""
