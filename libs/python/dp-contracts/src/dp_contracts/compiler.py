@@ -266,6 +266,12 @@ def _decimal_pattern(node: DecimalT) -> str:
     return rf"^-?[0-9]{{1,{max(whole, 1)}}}{frac}$"
 
 
+# patterns as well as formats: format checks are optional in JSON Schema validators
+_DATE = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+_TIME = r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)?$"
+_DATE_TIME = (
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$"
+)
 _JSON_PRIMITIVES: dict[str, dict[str, Any]] = {
     "boolean": {"type": "boolean"},
     "int": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
@@ -282,11 +288,11 @@ def _json_type(node: TypeT) -> dict[str, Any]:
         return dict(_JSON_PRIMITIVES[node.kind])
     if isinstance(node, LogicalT):
         return {
-            "date": {"type": "string", "format": "date"},
-            "time-millis": {"type": "string", "format": "time"},
-            "time-micros": {"type": "string", "format": "time"},
-            "timestamp-millis": {"type": "string", "format": "date-time"},
-            "timestamp-micros": {"type": "string", "format": "date-time"},
+            "date": {"type": "string", "format": "date", "pattern": _DATE},
+            "time-millis": {"type": "string", "format": "time", "pattern": _TIME},
+            "time-micros": {"type": "string", "format": "time", "pattern": _TIME},
+            "timestamp-millis": {"type": "string", "format": "date-time", "pattern": _DATE_TIME},
+            "timestamp-micros": {"type": "string", "format": "date-time", "pattern": _DATE_TIME},
             "local-timestamp-millis": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?$"},
             "local-timestamp-micros": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?$"},
             "uuid": {"type": "string", "format": "uuid"},
