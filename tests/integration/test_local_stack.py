@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.catalog import Catalog
 
 from dp_core.config import LoadedConfig
 from dp_localstack.health import s3_client
@@ -24,25 +24,6 @@ from dp_localstack.stack import LocalStack
 pytestmark = pytest.mark.integration
 
 ROWS = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "engine": pa.array(["pyiceberg"] * 3, pa.string())})
-
-
-def iceberg_catalog(config: LoadedConfig) -> Catalog:
-    settings = config.settings
-    storage = settings.storage
-    assert storage.access_key_id is not None and storage.secret_access_key is not None
-    return load_catalog(
-        settings.iceberg.catalog.name,
-        type="rest",
-        uri=settings.iceberg.catalog.uri,
-        warehouse=settings.iceberg.catalog.warehouse,
-        **{
-            "s3.endpoint": storage.endpoint_url or "",
-            "s3.path-style-access": "true",
-            "s3.access-key-id": storage.access_key_id.get_secret_value(),
-            "s3.secret-access-key": storage.secret_access_key.get_secret_value(),
-            "s3.region": storage.region,
-        },
-    )
 
 
 def rows_of(catalog: Catalog, identifier: str) -> list[tuple[int, str]]:
@@ -113,15 +94,15 @@ def test_s3_put_and_get(local_stack: LocalStack, platform_config: LoadedConfig, 
     assert client.get_object(Bucket=bucket, Key=names["key"])["Body"].read() == b"hello lakehouse"
 
 
-def test_layer_namespaces_exist(local_stack: LocalStack, platform_config: LoadedConfig) -> None:
-    namespaces = {ns[0] for ns in iceberg_catalog(platform_config).list_namespaces()}
+def test_layer_namespaces_exist(lake_catalog: Catalog, local_stack: LocalStack, platform_config: LoadedConfig) -> None:
+    namespaces = {ns[0] for ns in lake_catalog.list_namespaces()}
     assert {"bronze", "silver", "gold"} <= namespaces
 
 
 def test_pyiceberg_writes_through_the_rest_catalog_to_the_object_store(
-    local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
+    lake_catalog: Catalog, local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
 ) -> None:
-    catalog = iceberg_catalog(platform_config)
+    catalog = lake_catalog
     catalog.create_namespace_if_not_exists(names["namespace"])
     table = catalog.create_table(names["table"], schema=ROWS.schema)
     table.append(ROWS)
@@ -135,7 +116,7 @@ def test_pyiceberg_writes_through_the_rest_catalog_to_the_object_store(
 
 
 def test_spark_reads_and_appends_the_same_table(
-    local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
+    lake_catalog: Catalog, local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
 ) -> None:
     from dp_spark.session import build_session
 
@@ -147,7 +128,7 @@ def test_spark_reads_and_appends_the_same_table(
         spark.sql(f"INSERT INTO {fq} VALUES (4, 'spark'), (5, 'spark')")
     finally:
         spark.stop()
-    assert rows_of(iceberg_catalog(platform_config), names["table"])[-2:] == [(4, "spark"), (5, "spark")]
+    assert rows_of(lake_catalog, names["table"])[-2:] == [(4, "spark"), (5, "spark")]
 
 
 def flink_check(config: LoadedConfig, *args: str) -> dict[str, object]:
@@ -166,11 +147,11 @@ def flink_check(config: LoadedConfig, *args: str) -> dict[str, object]:
 
 
 def test_flink_writes_a_table_pyiceberg_reads_and_reads_the_spark_rows(
-    local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
+    lake_catalog: Catalog, local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
 ) -> None:
     written = flink_check(platform_config, "--table", names["flink_table"], "--rows", "3")
     assert written == {"written": 3, "rows": [[1, "flink"], [2, "flink"], [3, "flink"]]}
-    assert rows_of(iceberg_catalog(platform_config), names["flink_table"]) == [(1, "flink"), (2, "flink"), (3, "flink")]
+    assert rows_of(lake_catalog, names["flink_table"]) == [(1, "flink"), (2, "flink"), (3, "flink")]
     read = flink_check(platform_config, "--table", names["table"], "--read-only")
     assert read["rows"] == [[1, "pyiceberg"], [2, "pyiceberg"], [3, "pyiceberg"], [4, "spark"], [5, "spark"]]
 
@@ -224,7 +205,7 @@ def test_full_stack_adds_spark_and_flink_clusters(local_stack: LocalStack) -> No
 
 
 def test_data_survives_down_and_up(
-    local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
+    lake_catalog: Catalog, local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
 ) -> None:
     core = local_stack.select(core_only=True)
     assert set(local_stack.down(core)) >= {"kafka", "s3", "postgres", "catalog"}
@@ -233,7 +214,7 @@ def test_data_survives_down_and_up(
         "catalog": "stopped",
     }
     local_stack.up(core_only=True)
-    assert rows_of(iceberg_catalog(platform_config), names["table"]) == [
+    assert rows_of(lake_catalog, names["table"]) == [
         (1, "pyiceberg"),
         (2, "pyiceberg"),
         (3, "pyiceberg"),

@@ -255,3 +255,20 @@ def test_messages_name_the_version_and_the_field() -> None:
 def test_shipped_contract_round_trips_as_json() -> None:
     for c in SHIPPED:
         assert json.loads(c.text) == c.schema
+
+
+def test_new_column_may_not_reuse_a_lower_id() -> None:
+    found = evolve(add_field({"name": "note", "type": ["null", "string"], "default": None, "doc": "n", "field-id": 5}))
+    assert ("note", "field-ids") in found or ("occurred_at", "field-ids") in found
+
+
+def test_new_contract_ids_must_be_the_ones_iceberg_assigns() -> None:
+    from dp_contracts.evolution import fresh_id_violations
+
+    assert fresh_id_violations(contract(base())) == []
+    schema = base()
+    schema["fields"][2]["field-id"] = 30
+    found = [(v.path, v.rule, v.message) for v in fresh_id_violations(contract(schema))]
+    assert ("count", "field-ids", "id 30 should be 3, the id Iceberg assigns") in found
+    for shipped in SHIPPED:
+        assert fresh_id_violations(shipped) == [], shipped.name

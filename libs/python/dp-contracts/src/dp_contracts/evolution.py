@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from pyiceberg.schema import Schema as IcebergSchema
+from pyiceberg.schema import assign_fresh_schema_ids
 from pyiceberg.types import (
     DecimalType,
     DoubleType,
@@ -108,6 +109,37 @@ def iceberg_violations(name: str, old: IcebergSchema, new: IcebergSchema) -> lis
     return out
 
 
+def reused_id_violations(name: str, old: IcebergSchema, new: IcebergSchema) -> list[Violation]:
+    """A new column must take an id above every id of the previous version, as Iceberg assigns it one
+    (last-column-id + 1): then the table's ids stay equal to the contract's."""
+    before, after = _columns(old), _columns(new)
+    highest = max(before, default=0)
+    return [
+        Violation(name, path, "field-ids", f"new column takes id {fid}; new ids must be above {highest}")
+        for fid, (path, _) in sorted(after.items())
+        if fid not in before and fid <= highest
+    ]
+
+
+def fresh_id_violations(contract: Contract) -> list[Violation]:
+    """A new contract's ids must be the ones Iceberg assigns when the table is created (fields of each struct
+    numbered in order, level by level), so that the table's ids equal the contract's."""
+    declared = to_iceberg(contract.record, (contract.meta.key,))
+    fresh = assign_fresh_schema_ids(declared)
+    if fresh == declared:
+        return []
+    columns, expected = _columns(declared), _columns(fresh)
+    out = []
+    for (fid, (path, _)), (want, _) in zip(
+        sorted(columns.items(), key=lambda c: c[1][0]), sorted(expected.items(), key=lambda c: c[1][0]), strict=True
+    ):
+        if fid != want:
+            out.append(
+                Violation(contract.name, path, "field-ids", f"id {fid} should be {want}, the id Iceberg assigns")
+            )
+    return out or [Violation(contract.name, "(record)", "field-ids", "ids differ from Iceberg's assignment")]
+
+
 def _fields(record: RecordT, prefix: str = "") -> Iterator[tuple[str, FieldT]]:
     for f in record.fields:
         path = f"{prefix}.{f.name}" if prefix else f.name
@@ -148,7 +180,9 @@ def check_change(change: Change) -> list[Violation]:
     for message in verdict.messages:
         out.append(Violation(name, "(record)", f"compatibility-{contract.meta.compatibility.value}", message))
     try:
-        out.extend(iceberg_violations(name, to_iceberg(latest.record), to_iceberg(contract.record)))
+        old_schema, new_schema = to_iceberg(latest.record), to_iceberg(contract.record)
+        out.extend(iceberg_violations(name, old_schema, new_schema))
+        out.extend(reused_id_violations(name, old_schema, new_schema))
     except InvalidSchemaError as exc:
         out.append(Violation(name, "(record)", "field-ids", str(exc)))
     out.extend(new_required_fields(name, latest.record, contract.record))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dp_contracts.errors import ContractError
-from dp_contracts.evolution import Change, check_change
+from dp_contracts.evolution import Change, check_change, fresh_id_violations
 from dp_contracts.lint import Violation, lint
 from dp_contracts.model import Contract
 
@@ -71,6 +71,7 @@ def run_gate(contracts: list[Contract], baseline: Baseline | None) -> GateResult
         before = baseline(contract)
         if before is None:
             new.append(contract.name)
+            violations.extend(fresh_id_violations(contract))
             continue
         if before.schema == contract.schema:
             continue
