@@ -22,7 +22,14 @@ def test_ports_come_from_the_configuration(tmp_config: LoadedConfig) -> None:
     assert services["postgres"].port == 5432
     assert services["spark-master"].ports == (7077, 8082)
     assert services["flink-jobmanager"].port == 8083
-    assert [s.name for s in services.values() if s.group == "core"] == ["kafka", "s3", "postgres", "catalog"]
+    assert [s.name for s in services.values() if s.group == "core"] == [
+        "kafka",
+        "s3",
+        "postgres",
+        "catalog",
+        "registry",
+    ]
+    assert services["registry"].port == 8081
 
 
 def test_catalog_uses_postgres_and_the_object_store(tmp_config: LoadedConfig) -> None:

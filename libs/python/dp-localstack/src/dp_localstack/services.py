@@ -440,6 +440,32 @@ def catalog(settings: PlatformSettings, layout: Layout) -> ServiceSpec:
     )
 
 
+# ----------------------------------------------------------------------------------------------------- Schema registry
+
+
+def _platform_env(layout: Layout) -> dict[str, str]:
+    """What a platform service written in Python needs to build the same settings as this process."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("DP_")}
+    env.setdefault("DP_CONFIG_DIR", str(layout.repo / "config"))
+    return env
+
+
+def registry(settings: PlatformSettings, layout: Layout) -> ServiceSpec:
+    url = settings.registry.url.rstrip("/")
+    _, port = host_port(url, 8081)
+    return ServiceSpec(
+        name="registry",
+        group="core",
+        port=port,
+        description="Schema registry (Confluent API, state in PostgreSQL)",
+        command=lambda: [sys.executable, "-m", "dp_schema_registry"],
+        env=_platform_env(layout),
+        cwd=layout.repo,
+        health=lambda: health.http_get(f"{url}/subjects"),
+        url=url,
+    )
+
+
 # --------------------------------------------------------------------------------------------------------------- Spark
 
 
@@ -641,6 +667,7 @@ SERVICE_BUILDERS: tuple[Callable[[PlatformSettings, Layout], ServiceSpec], ...] 
     s3,
     postgres,
     catalog,
+    registry,
     spark_master,
     spark_worker,
     flink_jobmanager,

@@ -1,0 +1,1 @@
+"""One router per resource of Confluent's API: subjects, schemas, config, compatibility, mode, and the root."""
