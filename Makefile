@@ -133,7 +133,7 @@ py-test: install ## Unit tests only (no services needed)
 
 ##@ Local stack (plain processes, no Docker)
 .PHONY: local-up-core
-local-up-core: install ## Start Kafka, the S3 store, PostgreSQL, the REST catalog, the schema registry
+local-up-core: install ## Start Kafka, the S3 store, PostgreSQL, the REST catalog and the schema registry
 	@$(DP) local up --core
 
 .PHONY: local-up

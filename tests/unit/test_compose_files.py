@@ -42,7 +42,7 @@ def secret(value: object) -> str:
 
 def test_both_files_parse_and_the_full_one_includes_the_core() -> None:
     core, full = compose(CORE), compose(FULL)
-    assert set(core["services"]) == {"kafka", "s3", "create-bucket", "postgres", "catalog"}
+    assert set(core["services"]) == {"kafka", "s3", "create-bucket", "postgres", "catalog", "registry"}
     assert full["include"] == ["docker-compose.core.yml"]
     assert {"spark-master", "spark-worker", "flink-jobmanager", "flink-taskmanager"} <= set(full["services"])
     for data in (core, full):
@@ -57,6 +57,7 @@ def test_core_ports_match_the_docker_environment(docker_env: LoadedConfig) -> No
     assert urlparse(s.storage.endpoint_url or "").port in published(services["s3"])
     assert urlparse(s.iceberg.catalog.uri).port in published(services["catalog"])
     assert s.postgres.port in published(services["postgres"])
+    assert urlparse(s.registry.url).port in published(services["registry"])
 
 
 def test_full_ports_match_the_docker_environment(docker_env: LoadedConfig) -> None:
