@@ -101,6 +101,28 @@ class RegistrySettings(Section):
     ] = "BACKWARD"
 
 
+class CollectorSettings(Section):
+    """The HTTP collector of the stream ingestor (`dp ingest serve`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8090, ge=1, le=65535)
+    max_body_bytes: int = Field(5 * 2**20, ge=1024, description="Larger request bodies are refused with 413")
+    max_events_per_request: int = Field(10_000, ge=1)
+    retry_after_s: int = Field(5, ge=1, description="Retry-After of a 503 answer")
+
+
+class IngestSettings(Section):
+    """The stream ingestor: producing contract-checked events to Kafka."""
+
+    auto_register_schemas: bool = Field(True, description="Register a contract's schema on first use")
+    max_buffered_messages: int = Field(
+        100_000, ge=1, description="Producer buffer bound (backpressure beyond it: 503 / a blocking send)"
+    )
+    delivery_timeout_ms: int = Field(300_000, ge=1000, description="How long a record may wait for the broker")
+    dlq_retention_ms: int = Field(30 * 24 * 3600 * 1000, ge=-1, description="Retention of dead-letter topics")
+    collector: CollectorSettings = CollectorSettings()
+
+
 class DatabaseNames(Section):
     """One PostgreSQL database per consumer."""
 
@@ -189,5 +211,6 @@ class PlatformSettings(Section):
     storage: StorageSettings = StorageSettings()
     registry: RegistrySettings = RegistrySettings()
     postgres: PostgresSettings = PostgresSettings()
+    ingest: IngestSettings = IngestSettings()
     local: LocalSettings = LocalSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -1,0 +1,1 @@
+"""Producer core: events checked against their contract, encoded as Avro in the Confluent wire format."""

@@ -1,0 +1,220 @@
+"""The producer core: contract-checked events to their topic, rejects to the dead-letter topic, deliveries tracked.
+
+Every valid event is encoded as Avro in the Confluent wire format under its contract's registered schema id
+(looked up once per contract), keyed by the contract's key, and produced with idempotence and ``acks=all``. An
+event that breaks its contract is produced to ``<topic>.dlq`` with its payload, the reasons and its source.
+Nothing is dropped: the delivery report of every record is counted, and failures are kept for the caller.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from dp_contracts.model import Contract
+from dp_contracts.registry import call
+from dp_core.config import PlatformSettings
+from dp_ingest.codec import ContractCodec
+from dp_ingest.dlq import Source, dead_letter
+from dp_ingest.errors import BackpressureError, FieldError, IngestError, InvalidEventError
+from dp_ingest.kafka import producer_conf
+
+DeliveryCallback = Callable[[bool, str | None], None]
+SchemaIdResolver = Callable[[Contract], int]
+MAX_KEPT_FAILURES = 100
+
+
+@dataclass
+class DeliveryStats:
+    """Counts of what happened to every record handed to the producer."""
+
+    accepted: int = 0
+    rejected: int = 0
+    delivered: int = 0
+    dead_letters_delivered: int = 0
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def pending(self) -> int:
+        return self.accepted + self.rejected - self.delivered - self.dead_letters_delivered - self.failed
+
+
+def registry_resolver(settings: PlatformSettings) -> SchemaIdResolver:
+    """Schema ids from the registry: registered on first use when ``ingest.auto_register_schemas``, else looked up."""
+    from confluent_kafka.schema_registry import Schema
+
+    from dp_contracts.registry import registry_client
+
+    client, url = registry_client(settings), settings.registry.url
+
+    def resolve(contract: Contract) -> int:
+        schema = Schema(contract.text, "AVRO")
+        if settings.ingest.auto_register_schemas:
+            return int(
+                call(url, f"register {contract.subject}", lambda: client.register_schema(contract.subject, schema))
+            )
+        found = call(url, f"look up {contract.subject}", lambda: client.lookup_schema(contract.subject, schema))
+        return int(found.schema_id or 0)
+
+    return resolve
+
+
+class EventProducer:
+    """Produces the events of a set of contracts."""
+
+    def __init__(
+        self,
+        settings: PlatformSettings,
+        contracts: list[Contract],
+        *,
+        resolve_schema_id: SchemaIdResolver | None = None,
+        producer: Any = None,
+        conf_overrides: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.contracts = {c.name: c for c in contracts}
+        self._resolve = resolve_schema_id or registry_resolver(settings)
+        self._codecs: dict[str, ContractCodec] = {}
+        self.stats = DeliveryStats()
+        conf = {**producer_conf(settings), "error_cb": self._on_error, **(conf_overrides or {})}
+        self._producer = producer if producer is not None else Producer(conf)
+        self.last_error: str | None = None
+
+    # ------------------------------------------------------------------------------------------------------- codecs
+
+    def contract(self, name: str) -> Contract:
+        contract = self.contracts.get(name)
+        if contract is None:
+            from dp_contracts.errors import UnknownContractError
+
+            raise UnknownContractError(name, sorted(self.contracts))
+        return contract
+
+    def codec(self, name: str) -> ContractCodec:
+        codec = self._codecs.get(name)
+        if codec is None:
+            contract = self.contract(name)
+            codec = ContractCodec(contract, self._resolve(contract))
+            self._codecs[name] = codec
+        return codec
+
+    # -------------------------------------------------------------------------------------------------------- send
+
+    def send(
+        self,
+        contract: str,
+        event: Any,
+        source: Source,
+        *,
+        on_delivery: DeliveryCallback | None = None,
+        block_s: float = 30.0,
+    ) -> tuple[FieldError, ...]:
+        """Produce one JSON event; returns () when accepted, else the errors it was dead-lettered with."""
+        codec = self.codec(contract)
+        try:
+            datum = codec.to_datum(event)
+            value = codec.encode_datum(datum)
+        except InvalidEventError as exc:
+            self.reject(contract, exc.errors, source, payload=event, on_delivery=on_delivery, block_s=block_s)
+            return exc.errors
+        key = str(datum[codec.key_field]).encode()
+        self._produce(codec.topic, key, value, None, self._callback(False, on_delivery), block_s)
+        self.stats.accepted += 1
+        return ()
+
+    def send_datum(self, contract: str, datum: dict[str, Any], *, block_s: float = 30.0) -> None:
+        """Produce an already-checked Avro datum (the simulator's fast path); encoding errors raise."""
+        codec = self.codec(contract)
+        value = codec.encode_datum(datum)
+        self._produce(codec.topic, str(datum[codec.key_field]).encode(), value, None, self._on_delivery, block_s)
+        self.stats.accepted += 1
+
+    def reject(
+        self,
+        contract: str,
+        errors: tuple[FieldError, ...] | list[FieldError],
+        source: Source,
+        *,
+        payload: Any = None,
+        raw: bytes | None = None,
+        on_delivery: DeliveryCallback | None = None,
+        block_s: float = 30.0,
+    ) -> None:
+        """Produce a dead letter for an event of ``contract`` (which must exist) that cannot be accepted."""
+        topic = self.contract(contract).dlq_topic
+        value, headers = dead_letter(contract, self.contract(contract).topic, errors, source, payload, raw)
+        key = None
+        if isinstance(payload, dict):
+            key_value = payload.get(self.contract(contract).meta.key)
+            key = str(key_value).encode() if key_value is not None else None
+        self._produce(topic, key, value, headers, self._callback(True, on_delivery), block_s)
+        self.stats.rejected += 1
+
+    def _produce(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, str | bytes | None]] | None,
+        callback: Callable[[KafkaError | None, Message], None],
+        block_s: float,
+    ) -> None:
+        deadline = time.monotonic() + block_s
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=callback)
+                return
+            except BufferError:
+                if time.monotonic() >= deadline:
+                    raise BackpressureError(
+                        f"the producer buffer is full ({self.settings.ingest.max_buffered_messages} records "
+                        f"waiting for Kafka at {self.settings.kafka.bootstrap_servers})"
+                    ) from None
+                self._producer.poll(0.05)
+            except KafkaException as exc:
+                raise IngestError(f"cannot produce to {topic}: {exc}") from exc
+
+    # ---------------------------------------------------------------------------------------------------- delivery
+
+    def _callback(self, dead: bool, user: DeliveryCallback | None) -> Callable[[KafkaError | None, Message], None]:
+        if not dead and user is None:
+            return self._on_delivery
+
+        def callback(err: KafkaError | None, msg: Message) -> None:
+            self._record(err, msg, dead)
+            if user is not None:
+                user(err is None, None if err is None else str(err))
+
+        return callback
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        self._record(err, msg, False)
+
+    def _record(self, err: KafkaError | None, msg: Message, dead: bool) -> None:
+        if err is None:
+            if dead:
+                self.stats.dead_letters_delivered += 1
+            else:
+                self.stats.delivered += 1
+            return
+        self.stats.failed += 1
+        if len(self.stats.failures) < MAX_KEPT_FAILURES:
+            self.stats.failures.append(f"{msg.topic()} key={msg.key()!r}: {err}")
+
+    def _on_error(self, err: KafkaError) -> None:
+        self.last_error = str(err)
+
+    def poll(self, timeout: float = 0.0) -> int:
+        return int(self._producer.poll(timeout))
+
+    def flush(self, timeout: float) -> int:
+        """Wait for every record's delivery report; returns how many are still undelivered after ``timeout``."""
+        return int(self._producer.flush(timeout))
+
+    def buffered(self) -> int:
+        return len(self._producer)

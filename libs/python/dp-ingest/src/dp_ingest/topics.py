@@ -1,0 +1,91 @@
+"""Topics provisioned from the contracts: one per contract plus its dead-letter topic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from dp_contracts.model import Contract
+from dp_core.config import PlatformSettings
+from dp_ingest.errors import BrokerUnavailableError, IngestError
+from dp_ingest.kafka import client_conf
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int
+    config: dict[str, str]
+    contract: str
+    role: str  # "events", "reference" or "dead letters"
+
+
+def topic_specs(contracts: list[Contract], settings: PlatformSettings) -> list[TopicSpec]:
+    """Events: delete after ``kafka.topics.retention_ms``; reference data: compacted (latest per key);
+    dead letters: one partition, kept ``ingest.dlq_retention_ms``."""
+    defaults = settings.kafka.topics
+    specs = []
+    for c in contracts:
+        if c.meta.kind == "reference":
+            config = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+            role = "reference"
+        else:
+            config = {"cleanup.policy": "delete", "retention.ms": str(defaults.retention_ms)}
+            role = "events"
+        specs.append(TopicSpec(c.topic, defaults.partitions, defaults.replication_factor, config, c.name, role))
+        specs.append(
+            TopicSpec(
+                c.dlq_topic,
+                1,
+                defaults.replication_factor,
+                {"cleanup.policy": "delete", "retention.ms": str(settings.ingest.dlq_retention_ms)},
+                c.name,
+                "dead letters",
+            )
+        )
+    return specs
+
+
+@dataclass(frozen=True)
+class ProvisionResult:
+    created: list[str]
+    existing: list[str]
+    warnings: list[str]
+
+
+def provision(settings: PlatformSettings, specs: list[TopicSpec], timeout: float = 30.0) -> ProvisionResult:
+    """Create the topics that do not exist (idempotent); report existing ones whose partitioning differs."""
+    admin = AdminClient(client_conf(settings))
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise BrokerUnavailableError(f"Kafka at {settings.kafka.bootstrap_servers} unreachable: {exc}") from exc
+    existing = {name: len(t.partitions) for name, t in metadata.topics.items()}
+    missing = [s for s in specs if s.name not in existing]
+    warnings = [
+        f"{s.name} has {existing[s.name]} partitions, the contract's topics get {s.partitions}"
+        for s in specs
+        if s.name in existing and existing[s.name] != s.partitions
+    ]
+    created = []
+    if missing:
+        futures: dict[str, Any] = admin.create_topics(
+            [
+                NewTopic(s.name, num_partitions=s.partitions, replication_factor=s.replication_factor, config=s.config)
+                for s in missing
+            ],
+            operation_timeout=timeout,
+        )
+        for name, future in futures.items():
+            try:
+                future.result(timeout)
+                created.append(name)
+            except KafkaException as exc:
+                if exc.args and getattr(exc.args[0], "code", lambda: None)() == KafkaError.TOPIC_ALREADY_EXISTS:
+                    continue  # created meanwhile by a concurrent run
+                raise IngestError(f"cannot create topic {name}: {exc}") from exc
+    return ProvisionResult(sorted(created), sorted(s.name for s in specs if s.name in existing), warnings)

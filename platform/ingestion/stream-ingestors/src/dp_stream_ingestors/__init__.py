@@ -1,0 +1,1 @@
+"""DTHEINFRA stream ingestors: the front door through which every source reaches Kafka."""
