@@ -1,0 +1,281 @@
+"""The producer core without a broker: framing, conversion rules, encoding, dead letters, delivery accounting."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pytest
+
+from dp_contracts.model import find_contract, load_contracts
+from dp_core.config import load_settings
+from dp_ingest.codec import ContractCodec
+from dp_ingest.dlq import Source, read_dead_letter
+from dp_ingest.errors import BackpressureError, InvalidEventError, WireFormatError
+from dp_ingest.kafka import producer_conf
+from dp_ingest.producer import EventProducer
+from dp_ingest.topics import topic_specs
+from dp_ingest.wire import frame, unframe
+
+REPO = Path(__file__).resolve().parents[4]
+CONTRACTS = load_contracts(REPO / "schemas" / "avro")
+SETTINGS = load_settings(REPO / "config", {}).settings
+ORDER = find_contract(CONTRACTS, "order_placed")
+GOOD: dict[str, Any] = {
+    "event_id": "6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a11",
+    "order_id": "0b6c4e1e-2d1f-4f39-8c3e-1f0a9b7d6e55",
+    "session_id": "s-123",
+    "customer_id": "c-42",
+    "lines": [{"line_number": 1, "product_id": "SKU-1", "quantity": 2, "unit_price": "19.99", "line_total": "39.98"}],
+    "subtotal": "39.98",
+    "shipping": "4.99",
+    "tax": "8.99",
+    "total": "53.96",
+    "currency": "EUR",
+    "shipping_country": "DE",
+    "occurred_at": "2026-11-25T10:15:00.123456Z",
+}
+
+
+class FakeKafka:
+    """librdkafka's producer surface, in memory: records what is produced, delivers on poll/flush."""
+
+    def __init__(self, capacity: int = 1_000_000, fail: bool = False) -> None:
+        self.capacity, self.fail = capacity, fail
+        self.queue: list[tuple[str, bytes | None, bytes, Any, Any]] = []
+        self.delivered: list[tuple[str, bytes | None, bytes, Any]] = []
+
+    def produce(self, topic: str, value: bytes, key: bytes | None, headers: Any, on_delivery: Any) -> None:
+        if len(self.queue) >= self.capacity:
+            raise BufferError("queue full")
+        self.queue.append((topic, key, value, headers, on_delivery))
+
+    def poll(self, timeout: float = 0) -> int:
+        served = 0
+        while self.queue:
+            topic, key, value, headers, callback = self.queue.pop(0)
+            msg = FakeMessage(topic, key)
+            if self.fail:
+                callback("Local: Message timed out", msg)
+            else:
+                self.delivered.append((topic, key, value, headers))
+                callback(None, msg)
+            served += 1
+        return served
+
+    def flush(self, timeout: float = 0) -> int:
+        self.poll()
+        return 0
+
+    def __len__(self) -> int:
+        return len(self.queue)
+
+
+class FakeMessage:
+    def __init__(self, topic: str, key: bytes | None) -> None:
+        self._topic, self._key = topic, key
+
+    def topic(self) -> str:
+        return self._topic
+
+    def key(self) -> bytes | None:
+        return self._key
+
+
+def producer(kafka: FakeKafka) -> EventProducer:
+    return EventProducer(SETTINGS, CONTRACTS, resolve_schema_id=lambda c: 42, producer=kafka)
+
+
+# -- wire format ---------------------------------------------------------------------------------------------------
+
+
+def test_wire_header_round_trip() -> None:
+    framed = frame(258, b"avro")
+    assert framed == b"\x00\x00\x00\x01\x02avro"
+    assert unframe(framed) == (258, b"avro")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"), [(b"\x00\x00", "shorter than the 5-byte"), (b"\x01\x00\x00\x00\x01x", "magic")]
+)
+def test_wire_errors(data: bytes, message: str) -> None:
+    with pytest.raises(WireFormatError, match=message):
+        unframe(data)
+
+
+# -- conversion rules ----------------------------------------------------------------------------------------------
+
+
+def errors_of(event: Any) -> list[tuple[str, str]]:
+    with pytest.raises(InvalidEventError) as exc:
+        ContractCodec(ORDER, 1).to_datum(event)
+    return [(e.path, e.rule) for e in exc.value.errors]
+
+
+def changed(**changes: Any) -> dict[str, Any]:
+    event = copy.deepcopy(GOOD)
+    for key, value in changes.items():
+        if value is KeyError:
+            event.pop(key)
+        else:
+            event[key] = value
+    return event
+
+
+def test_a_good_event_converts_to_typed_values() -> None:
+    datum = ContractCodec(ORDER, 1).to_datum(GOOD)
+    assert datum["total"] == Decimal("53.96")
+    assert datum["occurred_at"] == dt.datetime(2026, 11, 25, 10, 15, 0, 123456, tzinfo=dt.UTC)
+    assert datum["lines"][0]["unit_price"] == Decimal("19.99")
+    assert datum["attributes"] == {}  # the contract's default
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (changed(total=KeyError), [("total", "required")]),
+        (changed(coupon="X"), [("coupon", "unknown_field")]),
+        (changed(total=53.96), [("total", "type")]),
+        (changed(total="53.961"), [("total", "decimal")]),
+        (changed(total="12345678901.00"), [("total", "decimal")]),
+        (changed(total="1e3"), [("total", "decimal")]),
+        (changed(order_id="nope"), [("order_id", "format")]),
+        (changed(occurred_at="2026-11-25T10:15:00"), [("occurred_at", "format")]),
+        (changed(occurred_at="yesterday"), [("occurred_at", "format")]),
+        (changed(customer_id=None), [("customer_id", "null")]),
+        (changed(lines=[{**GOOD["lines"][0], "quantity": "2"}]), [("lines[0].quantity", "type")]),
+        (changed(lines=[{**GOOD["lines"][0], "quantity": 2**31}]), [("lines[0].quantity", "range")]),
+        (changed(lines=[{**GOOD["lines"][0], "quantity": True}]), [("lines[0].quantity", "type")]),
+        (changed(attributes={"campaign": 7}), [("attributes.campaign", "type")]),
+        (changed(lines={}), [("lines", "type")]),
+        (["not", "an", "object"], [("", "type")]),
+    ],
+)
+def test_each_rule_names_the_field(event: Any, expected: list[tuple[str, str]]) -> None:
+    assert errors_of(event) == expected
+
+
+def test_all_errors_of_an_event_are_reported_together() -> None:
+    found = errors_of(changed(total=KeyError, coupon=1, currency=3))
+    assert sorted(found) == [("coupon", "unknown_field"), ("currency", "type"), ("total", "required")]
+
+
+def test_enum_and_nullable_rules() -> None:
+    payment = find_contract(CONTRACTS, "payment_processed")
+    event = {
+        "event_id": "6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a11",
+        "payment_id": "6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a12",
+        "order_id": "6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a13",
+        "status": "PAID",
+        "method": "CARD",
+        "amount": "10.00",
+        "currency": "EUR",
+        "decline_reason": None,
+        "occurred_at": "2026-11-25T10:15:00Z",
+    }
+    with pytest.raises(InvalidEventError) as exc:
+        ContractCodec(payment, 1).to_datum(event)
+    assert [(e.path, e.rule) for e in exc.value.errors] == [("status", "enum")]
+    assert "'PAID' is not one of AUTHORISED, DECLINED, REFUNDED" in str(exc.value)
+
+
+# -- encoding ------------------------------------------------------------------------------------------------------
+
+
+def test_encoded_record_is_framed_avro_that_fastavro_reads() -> None:
+    codec = ContractCodec(ORDER, 7)
+    key, value = codec.encode(GOOD)
+    assert key == GOOD["order_id"].encode()
+    assert unframe(value)[0] == 7
+    record = fastavro.schemaless_reader(io.BytesIO(value[5:]), fastavro.parse_schema(ORDER.schema), None)
+    assert isinstance(record, dict)
+    assert record["total"] == Decimal("53.96") and str(record["order_id"]) == GOOD["order_id"]
+    assert codec.decode(value)["lines"][0]["product_id"] == "SKU-1"
+
+
+# -- producer ------------------------------------------------------------------------------------------------------
+
+
+def test_valid_events_go_to_the_topic_keyed_invalid_ones_to_the_dlq() -> None:
+    kafka = FakeKafka()
+    p = producer(kafka)
+    assert p.send("order_placed", GOOD, Source("http", {"request_id": "r1", "index": 0})) == ()
+    errors = p.send("order_placed", changed(total=KeyError), Source("http", {"request_id": "r1", "index": 1}))
+    assert [(e.path, e.rule) for e in errors] == [("total", "required")]
+    assert p.flush(1) == 0
+    assert [(t, k) for t, k, _, _ in kafka.delivered] == [
+        ("commerce.order_placed.v1", GOOD["order_id"].encode()),
+        ("commerce.order_placed.v1.dlq", GOOD["order_id"].encode()),
+    ]
+    letter = read_dead_letter(kafka.delivered[1][2])
+    assert letter["contract"] == "order_placed"
+    assert letter["errors"] == [{"path": "total", "rule": "required", "message": "missing required field"}]
+    assert letter["source"] == {"kind": "http", "request_id": "r1", "index": 1}
+    assert letter["payload"]["order_id"] == GOOD["order_id"] and "total" not in letter["payload"]
+    assert dict(kafka.delivered[1][3])["dp-error"] == b"total:required"
+    stats = p.stats
+    assert (stats.accepted, stats.rejected, stats.delivered, stats.dead_letters_delivered, stats.failed) == (
+        1,
+        1,
+        1,
+        1,
+        0,
+    )
+
+
+def test_raw_bytes_are_kept_in_the_dead_letter() -> None:
+    kafka = FakeKafka()
+    p = producer(kafka)
+    from dp_ingest.errors import FieldError
+
+    p.reject(
+        "page_view", [FieldError("", "not_json", "the body is not JSON")], Source("file", {"line": 3}), raw=b"{oops"
+    )
+    p.flush(1)
+    letter = read_dead_letter(kafka.delivered[0][2])
+    assert letter["payload_base64"] == "e29vcHM=" and letter["source"] == {"kind": "file", "line": 3}
+
+
+def test_full_buffer_is_backpressure_not_a_silent_drop() -> None:
+    kafka = FakeKafka(capacity=1)
+    p = producer(kafka)
+    p.send("order_placed", GOOD, Source("t"))
+    kafka.poll = lambda timeout=0: 0  # type: ignore[method-assign]  # the broker does not drain the queue
+    with pytest.raises(BackpressureError, match="the producer buffer is full"):
+        p.send("order_placed", GOOD, Source("t"), block_s=0.1)
+    assert p.stats.accepted == 1
+
+
+def test_delivery_failures_are_counted_and_kept() -> None:
+    kafka = FakeKafka(fail=True)
+    p = producer(kafka)
+    outcomes: list[tuple[bool, str | None]] = []
+    p.send("order_placed", GOOD, Source("t"), on_delivery=lambda ok, err: outcomes.append((ok, err)))
+    p.flush(1)
+    assert outcomes == [(False, "Local: Message timed out")]
+    assert p.stats.failed == 1 and p.stats.delivered == 0
+    assert p.stats.failures == [f"commerce.order_placed.v1 key={GOOD['order_id'].encode()!r}: Local: Message timed out"]
+
+
+def test_producer_guarantees_cannot_be_configured_away() -> None:
+    settings = load_settings(REPO / "config", {"DP_KAFKA_PRODUCER": json.dumps({"acks": "1", "linger.ms": 5})}).settings
+    conf = producer_conf(settings)
+    assert conf["acks"] == "all" and conf["enable.idempotence"] is True
+    assert conf["linger.ms"] == 5 and conf["compression.type"] == "zstd"
+    assert conf["queue.buffering.max.messages"] == settings.ingest.max_buffered_messages
+
+
+def test_topics_from_contracts() -> None:
+    specs = {s.name: s for s in topic_specs(CONTRACTS, SETTINGS)}
+    assert len(specs) == 12
+    assert specs["commerce.customer.v1"].config["cleanup.policy"] == "compact"
+    assert specs["commerce.order_placed.v1"].config == {"cleanup.policy": "delete", "retention.ms": "604800000"}
+    assert specs["commerce.order_placed.v1"].partitions == 3
+    dlq = specs["commerce.order_placed.v1.dlq"]
+    assert dlq.partitions == 1 and dlq.config["retention.ms"] == str(SETTINGS.ingest.dlq_retention_ms)
