@@ -157,6 +157,11 @@ local-clean: install ## Stop every local service and wipe its data and logs (fet
 bench-stack: install ## Restart the core stack; print seconds to healthy and resident memory per service
 	@$(DP) local bench
 
+.PHONY: bench-ingest
+bench-ingest: install ## Simulator events/s through the producer core vs Kafka's ProducerPerformance (same broker)
+	@$(DP) local up --core
+	@$(DP) ingest bench
+
 ##@ Housekeeping
 .PHONY: clean
 clean: ## Remove build outputs and caches (not the runtime folder)

@@ -228,3 +228,32 @@ def serve_cmd(cli: CliContext) -> None:
     code = serve(cli.load())
     if code:
         raise SystemExit(code)
+
+
+@ingest_group.command("bench")
+@click.option("--events", type=click.IntRange(min=1000), default=200_000, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON only.")
+@pass_cli
+def bench_cmd(cli: CliContext, events: int, seed: int, as_json: bool) -> None:
+    """Events/s of the simulator through the producer core vs Kafka's ProducerPerformance, same broker and size."""
+    from dp_stream_ingestors.bench import run
+
+    cli.settings  # noqa: B018 -- builds the settings and configures logging once
+    figures = run(cli.load(), events, seed)
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    click.echo(f"events per run            {figures['events']:>12,}   (record size {figures['record_bytes']} bytes)")
+    click.echo(f"python simulate+send      {figures['python_pipeline_per_s']:>12,} /s")
+    click.echo(f"python send (pregenerated){figures['python_send_per_s']:>12,} /s")
+    click.echo(f"java ProducerPerformance  {figures['java_per_s']:>12,} /s")
+    click.echo(
+        f"ratio python/java          {figures['ratio_pipeline_to_java']:>11}"
+        f" (send only {figures['ratio_send_to_java']})"
+    )
+    target = figures["target_per_s"]
+    click.echo(
+        f"target {target:,} validated, Avro-encoded events/s: send {figures['python_send_per_s'] / target:.0%},"
+        f" simulate+send {figures['python_pipeline_per_s'] / target:.0%}"
+    )

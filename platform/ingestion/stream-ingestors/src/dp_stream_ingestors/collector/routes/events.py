@@ -1,0 +1,112 @@
+"""``POST /v1/events/{contract}``: a batch of events into Kafka, each checked against its contract.
+
+Checks, cheapest first: the contract exists (404); the content type is JSON or NDJSON (415); the declared
+length fits (413); Kafka is available and the process is not shutting down (503); a slot among
+``max_concurrent_requests`` is free (503); the body, read with a byte bound (413); parsed (400) into at most
+``max_events_per_request`` events (413); room in the producer buffer for all of them (503, nothing taken).
+Then every event is produced -- valid ones to the contract's topic, the others to its dead-letter topic -- and the
+answer is 202 with the counts and the errors of each rejected event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from dp_stream_ingestors.collector.body import body_format, check_declared_length, read_limited
+from dp_stream_ingestors.collector.deps import CollectorDep, RequestId
+from dp_stream_ingestors.collector.errors import ServiceUnavailableError
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["events"])
+
+
+class FieldProblem(BaseModel):
+    """One broken rule: the field path (empty for the event itself), the rule, a message."""
+
+    path: str
+    rule: str
+    message: str
+
+
+class RejectedEvent(BaseModel):
+    """A rejected event: its 0-based index in the request (and its 1-based line in an NDJSON body)."""
+
+    index: int
+    line: int | None = None
+    errors: list[FieldProblem]
+
+
+class IngestReceipt(BaseModel):
+    """The 202 answer: every event was taken, ``accepted`` ones for the topic, ``rejected`` ones for the DLQ."""
+
+    request_id: str
+    accepted: int
+    rejected: int
+    errors: list[RejectedEvent]
+
+
+class ErrorBody(BaseModel):
+    """Every non-2xx answer."""
+
+    request_id: str
+    error: str
+    message: str
+
+
+@router.post(
+    "/v1/events/{contract}",
+    status_code=202,
+    response_model=IngestReceipt,
+    response_model_exclude_none=True,
+    responses={
+        400: {"model": ErrorBody, "description": "Unparsable body (nothing taken)"},
+        404: {"model": ErrorBody, "description": "Unknown contract"},
+        413: {"model": ErrorBody, "description": "Body too large or too many events"},
+        415: {"model": ErrorBody, "description": "Unsupported content type"},
+        503: {"model": ErrorBody, "description": "Kafka unavailable, buffer full or shutting down (Retry-After)"},
+    },
+)
+async def post_events(contract: str, request: Request, collector: CollectorDep, request_id: RequestId) -> JSONResponse:
+    """Take a JSON array (or one object, or NDJSON) of ``contract`` events."""
+    started = time.monotonic()
+    collector.check_contract(contract)
+    fmt = body_format(request.headers.get("content-type"), request.headers.get("content-encoding"))
+    limit = collector.limits.max_body_bytes
+    check_declared_length(request.headers.get("content-length"), limit)
+    collector.check_available()
+    if collector.in_flight >= collector.tuning.max_concurrent_requests:
+        raise ServiceUnavailableError(
+            f"{collector.in_flight} requests are being processed, the most this collector takes at once"
+        )
+    collector.in_flight += 1
+    try:
+        body = await read_limited(request.stream(), limit)
+        outcome = await run_in_threadpool(collector.ingest, contract, body, fmt, request_id)
+    finally:
+        collector.in_flight -= 1
+    log.info(
+        "events taken",
+        extra={
+            "request_id": request_id,
+            "contract": contract,
+            "accepted": outcome.accepted,
+            "rejected": outcome.rejected,
+            "ms": round((time.monotonic() - started) * 1000, 1),
+        },
+    )
+    receipt = IngestReceipt(
+        request_id=request_id,
+        accepted=outcome.accepted,
+        rejected=outcome.rejected,
+        errors=[
+            RejectedEvent(index=e.index, line=e.line, errors=[FieldProblem(**p) for p in e.errors])
+            for e in outcome.errors
+        ],
+    )
+    return JSONResponse(receipt.model_dump(exclude_none=True), status_code=202)

@@ -1,0 +1,690 @@
+"""The HTTP collector on an in-memory producer: every status code, the dead letters, metrics, health, shutdown.
+
+The producer is the real :class:`~dp_ingest.producer.EventProducer` (real validation, real Avro encoding, real
+dead letters) over :class:`~dp_stream_ingestors.collector.memory.InMemoryProducer`, which stands in for
+librdkafka: a bounded buffer, delivery reports served by ``poll``, a cluster that can go down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from dp_contracts.model import Contract, find_contract, load_contracts
+from dp_core.config import PlatformSettings, find_config_dir, load_settings
+from dp_ingest.codec import ContractCodec
+from dp_ingest.dlq import read_dead_letter
+from dp_ingest.producer import EventProducer
+from dp_stream_ingestors.collector import Collector, Tuning, create_app
+from dp_stream_ingestors.collector.body import Batch, body_format, parse_body, read_limited
+from dp_stream_ingestors.collector.errors import (
+    BodyTooLargeError,
+    MalformedBodyError,
+    TooManyEventsError,
+    UnsupportedMediaTypeError,
+)
+from dp_stream_ingestors.collector.health import BrokerHealth
+from dp_stream_ingestors.collector.memory import InMemoryProducer
+from dp_stream_ingestors.collector.metrics import Metrics
+from dp_stream_ingestors.collector.service import _ranges
+
+CONFIG_DIR = find_config_dir(Path(__file__).resolve().parent, {})
+REPO = CONFIG_DIR.parent
+CONTRACTS = load_contracts(REPO / "schemas" / "avro")
+PAGE_VIEW = find_contract(CONTRACTS, "page_view")
+TOPIC, DLQ = PAGE_VIEW.topic, PAGE_VIEW.dlq_topic
+MAX_BODY = 4096
+MAX_EVENTS = 8
+BUFFER = 10
+RETRY_AFTER = 7
+NDJSON = {"content-type": "application/x-ndjson"}
+FAST = Tuning(stall_s=30.0, send_block_s=0.05, poll_interval_s=0.01, probe_interval_s=0.02, probe_timeout_s=0.1)
+
+
+def limited_settings(**env: str) -> PlatformSettings:
+    """The repo's settings with small, exact limits (through the loader, as ``DP_*`` variables set them)."""
+    environ = {
+        "DP_INGEST_COLLECTOR__MAX_BODY_BYTES": str(MAX_BODY),
+        "DP_INGEST_COLLECTOR__MAX_EVENTS_PER_REQUEST": str(MAX_EVENTS),
+        "DP_INGEST_COLLECTOR__RETRY_AFTER_S": str(RETRY_AFTER),
+        "DP_INGEST_MAX_BUFFERED_MESSAGES": str(BUFFER),
+        **env,
+    }
+    return load_settings(CONFIG_DIR, environ, env="local").settings
+
+
+def page_view(**overrides: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "session_id": f"s-{uuid.uuid4().hex[:8]}",
+        "customer_id": None,
+        "page_type": "PRODUCT",
+        "url": "/p/42?ref=home",
+        "product_id": "p42",
+        "referrer": None,
+        "device": "MOBILE",
+        "ip_address": None,
+        "occurred_at": "2026-11-25T10:00:00.123456Z",
+    }
+    event.update(overrides)
+    return event
+
+
+class Harness:
+    """A collector app over an in-memory producer, with a test client running its lifespan."""
+
+    def __init__(self, fake: InMemoryProducer, settings: PlatformSettings, tuning: Tuning) -> None:
+        self.fake = fake
+        self.settings = settings
+
+        def factory(s: PlatformSettings, contracts: list[Contract], conf: Mapping[str, Any]) -> EventProducer:
+            return EventProducer(s, contracts, resolve_schema_id=lambda _: 1, producer=fake.configure(conf))
+
+        self.app: FastAPI = create_app(settings, CONTRACTS, factory, broker_probe=fake.probe, tuning=tuning)
+        self.collector: Collector = self.app.state.collector
+        self.client = TestClient(self.app)
+
+    def post(self, events: Any, contract: str = "page_view", **kwargs: Any) -> Any:
+        return self.client.post(f"/v1/events/{contract}", json=events, **kwargs)
+
+    def topic(self, name: str = TOPIC) -> list[dict[str, Any]]:
+        codec = ContractCodec(PAGE_VIEW, 1)
+        return [codec.decode(m.value()) for m in self.fake.messages(name)]
+
+    def ids(self) -> list[str]:
+        """The event ids on the page_view topic, in order."""
+        return [str(e["event_id"]) for e in self.topic()]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return [read_dead_letter(m.value()) for m in self.fake.messages(DLQ)]
+
+    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            time.sleep(0.01)
+
+    def settle(self) -> None:
+        """Wait until the background poller has served every delivery report."""
+        self.wait_for(lambda: self.collector.records_pending() == 0, "deliveries")
+
+
+HarnessFactory = Callable[..., Harness]
+
+
+@pytest.fixture
+def make_harness() -> Iterator[HarnessFactory]:
+    clients: list[TestClient] = []
+
+    def make(capacity: int | None = None, auto_deliver: bool = True, tuning: Tuning = FAST, **env: str) -> Harness:
+        harness = Harness(InMemoryProducer(capacity, auto_deliver), limited_settings(**env), tuning)
+        harness.client.__enter__()
+        clients.append(harness.client)
+        return harness
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def harness(make_harness: HarnessFactory) -> Harness:
+    return make_harness()
+
+
+def metric_values(text: str) -> dict[str, float]:
+    """``name{labels}`` -> value of every sample line."""
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
+# ---------------------------------------------------------------------------------------------------------- 202
+
+
+def test_mixed_batch_is_accepted_with_exact_per_event_errors_and_rejects_are_dead_lettered(harness: Harness) -> None:
+    good = [page_view(), page_view(device="TABLET"), page_view()]
+    bad_unknown = page_view(color="red")
+    bad_format = page_view(event_id="not-a-uuid", page_type="LANDING")
+    not_an_object = ["a list"]
+    events = [good[0], bad_unknown, good[1], bad_format, not_an_object, good[2]]
+
+    response = harness.post(events)
+
+    assert response.status_code == 202
+    body = response.json()
+    request_id = body["request_id"]
+    assert response.headers["x-request-id"] == request_id
+    assert body == {
+        "request_id": request_id,
+        "accepted": 3,
+        "rejected": 3,
+        "errors": [
+            {
+                "index": 1,
+                "errors": [{"path": "color", "rule": "unknown_field", "message": "not a field of the contract"}],
+            },
+            {
+                "index": 3,
+                "errors": [
+                    {"path": "event_id", "rule": "format", "message": "'not-a-uuid' is not a uuid"},
+                    {
+                        "path": "page_type",
+                        "rule": "enum",
+                        "message": "'LANDING' is not one of HOME, CATEGORY, PRODUCT, SEARCH, CART, CHECKOUT, OTHER",
+                    },
+                ],
+            },
+            {"index": 4, "errors": [{"path": "", "rule": "type", "message": "expected object, got list"}]},
+        ],
+    }
+    harness.settle()
+    produced = harness.topic()
+    assert [str(e["event_id"]) for e in produced] == [e["event_id"] for e in good]
+    assert produced[1]["device"] == "TABLET" and produced[0]["url"] == "/p/42?ref=home"
+    assert [m.key() for m in harness.fake.messages(TOPIC)] == [e["session_id"].encode() for e in good]
+
+    letters = harness.dead_letters()
+    assert [letter["payload"] for letter in letters] == [bad_unknown, bad_format, not_an_object]
+    assert [letter["source"] for letter in letters] == [
+        {"kind": "http", "request_id": request_id, "index": i} for i in (1, 3, 4)
+    ]
+    assert [letter["errors"] for letter in letters] == [e["errors"] for e in body["errors"]]
+    assert {letter["contract"] for letter in letters} == {"page_view"}
+    assert {letter["topic"] for letter in letters} == {TOPIC}
+    headers = dict(harness.fake.messages(DLQ)[1].headers() or [])
+    assert headers["dp-error"] == b"event_id:format"
+    assert headers["dp-source"] == f"http request_id={request_id} index=3".encode()
+
+
+def test_a_single_object_is_one_event_and_an_empty_array_is_nothing(harness: Harness) -> None:
+    event = page_view()
+    response = harness.post(event)
+    assert response.status_code == 202
+    assert (response.json()["accepted"], response.json()["rejected"]) == (1, 0)
+    empty = harness.post([])
+    assert empty.status_code == 202 and (empty.json()["accepted"], empty.json()["rejected"]) == (0, 0)
+    harness.settle()
+    assert harness.ids() == [event["event_id"]]
+
+
+def test_ndjson_reports_lines_and_skips_blank_ones(harness: Harness) -> None:
+    events = [page_view(), page_view(url=None), page_view()]
+    text = f"{json.dumps(events[0])}\n\n{json.dumps(events[1])}\r\n{json.dumps(events[2])}\n"
+    response = harness.client.post("/v1/events/page_view", content=text.encode(), headers=NDJSON)
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (2, 1)
+    assert body["errors"] == [
+        {"index": 1, "line": 3, "errors": [{"path": "url", "rule": "null", "message": "must not be null"}]}
+    ]
+    harness.settle()
+    assert harness.ids() == [events[0]["event_id"], events[2]["event_id"]]
+    assert harness.dead_letters()[0]["source"] == {
+        "kind": "http",
+        "request_id": body["request_id"],
+        "index": 1,
+        "line": 3,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------- 4xx
+
+
+def test_bad_json_is_400_and_nothing_is_produced(harness: Harness) -> None:
+    response = harness.client.post(
+        "/v1/events/page_view", content=b'[{"event_id": 1},', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "malformed_body"
+    assert body["message"] == "the body is not valid JSON: Expecting value at line 1, column 18"
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert "Traceback" not in response.text
+    assert len(harness.fake) == 0 and harness.fake.topics == {}
+
+
+def test_a_bad_ndjson_line_rejects_the_whole_request_naming_the_line(harness: Harness) -> None:
+    text = "\n".join([json.dumps(page_view()), json.dumps(page_view()), '{"event_id": "x",', json.dumps(page_view())])
+    response = harness.client.post("/v1/events/page_view", content=text.encode(), headers=NDJSON)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["line"] == 3
+    assert body["message"].startswith("line 3 is not valid JSON: Expecting property name enclosed in double quotes")
+    assert body["message"].endswith("nothing of this request was taken")
+    time.sleep(0.05)
+    assert len(harness.fake) == 0 and harness.fake.topics == {}
+    assert harness.collector.accepted == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'"a string"', "the body is a JSON str; expected a JSON array of events or one event object"),
+        (b"", "the body is empty; expected a JSON array of events or one event object"),
+        (b"[NaN]", "the body is not valid JSON: NaN is not valid JSON"),
+        (b"[\xff]", "the body is not UTF-8: 'utf-8' codec can't decode byte 0xff in position 1: invalid start byte"),
+    ],
+)
+def test_other_unparsable_bodies_are_400(harness: Harness, content: bytes, message: str) -> None:
+    response = harness.client.post(
+        "/v1/events/page_view", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == message
+
+
+def test_unknown_contract_is_404_listing_the_known_ones(harness: Harness) -> None:
+    response = harness.post([page_view()], contract="page_views")
+    assert response.status_code == 404
+    body = response.json()
+    assert body["error"] == "unknown_contract"
+    assert body["known"] == ["cart_updated", "customer", "order_placed", "page_view", "payment_processed", "product"]
+    assert "unknown contract 'page_views'" in body["message"]
+    assert harness.client.get("/v2/nothing").status_code == 404
+    assert harness.client.get("/v1/events/page_view").status_code == 405
+
+
+def test_a_body_above_max_body_bytes_is_413_by_its_declared_length(harness: Harness) -> None:
+    events = [page_view(url="/" + "x" * 1500) for _ in range(3)]
+    content = json.dumps(events).encode()
+    assert len(content) > MAX_BODY
+    response = harness.client.post(
+        "/v1/events/page_view", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    body = response.json()
+    assert body["error"] == "body_too_large" and body["limit"] == MAX_BODY
+    assert f"the body has {len(content)} bytes; at most {MAX_BODY} are accepted" in body["message"]
+    assert harness.fake.topics == {}
+
+
+def test_a_body_without_length_is_413_as_soon_as_it_grows_past_the_limit(harness: Harness) -> None:
+    sent: list[int] = []
+
+    def chunks() -> Iterator[bytes]:
+        yield b"["
+        for i in range(50):  # 50 x 200 bytes, far above the limit
+            sent.append(i)
+            yield json.dumps(page_view(url="/" + "y" * 120)).encode() + b","
+        yield b"{}]"
+
+    response = harness.client.post(
+        "/v1/events/page_view", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["message"] == f"the body is larger than {MAX_BODY} bytes (ingest.collector.max_body_bytes)"
+    assert harness.fake.topics == {}
+
+
+def test_more_events_than_max_events_per_request_is_413(harness: Harness) -> None:
+    response = harness.post([{} for _ in range(MAX_EVENTS + 1)])
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_many_events" and response.json()["limit"] == MAX_EVENTS
+    ndjson = "\n".join("{}" for _ in range(MAX_EVENTS + 1)).encode()
+    response = harness.client.post("/v1/events/page_view", content=ndjson, headers=NDJSON)
+    assert response.status_code == 413
+    assert harness.post([{} for _ in range(MAX_EVENTS)]).status_code == 202  # the limit itself is fine
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"content-type": "text/plain"},
+        {"content-type": "application/x-www-form-urlencoded"},
+        {"content-type": "application/json; charset=latin-1"},
+        {"content-type": "application/json", "content-encoding": "gzip"},
+        {},
+    ],
+)
+def test_unsupported_content_types_are_415(harness: Harness, headers: dict[str, str]) -> None:
+    response = harness.client.post("/v1/events/page_view", content=b"[]", headers=headers)
+    assert response.status_code == 415
+    assert response.json()["error"] == "unsupported_media_type"
+    assert "application/x-ndjson" in response.json()["supported"]
+
+
+def test_json_with_utf8_charset_is_fine(harness: Harness) -> None:
+    headers = {"content-type": "application/json; charset=UTF-8"}
+    assert harness.client.post("/v1/events/page_view", content=b"[]", headers=headers).status_code == 202
+
+
+# ---------------------------------------------------------------------------------------------------------- 503
+
+
+def test_a_full_buffer_is_503_with_retry_after_and_nothing_of_the_request_is_taken(
+    make_harness: HarnessFactory,
+) -> None:
+    harness = make_harness(auto_deliver=False)
+    first = [page_view() for _ in range(7)]
+    assert harness.post(first).status_code == 202
+    second = [page_view() for _ in range(4)]  # 7 + 4 > 10
+
+    refused = harness.post(second)
+
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == str(RETRY_AFTER)
+    body = refused.json()
+    assert body["error"] == "unavailable" and body["retry_after_s"] == RETRY_AFTER
+    assert body["buffered"] == 7 and body["capacity"] == BUFFER
+    assert "nothing of it was taken" in body["message"]
+    assert len(harness.fake) == 7
+    harness.fake.deliver()  # Kafka catches up
+    harness.settle()
+    assert harness.post(second).status_code == 202
+    harness.fake.deliver()
+    harness.settle()
+    assert harness.ids() == [e["event_id"] for e in first + second]
+
+
+def test_a_buffer_refusal_part_way_says_exactly_how_far_the_request_got(make_harness: HarnessFactory) -> None:
+    harness = make_harness()
+    harness.fake.buffer_error_after = 3  # e.g. librdkafka's byte bound, which the headroom check cannot see
+    events = [page_view(), page_view(url=None), page_view(), page_view(), page_view()]
+
+    response = harness.post(events)
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == str(RETRY_AFTER)
+    body = response.json()
+    assert body["error"] == "interrupted"
+    assert (body["processed"], body["accepted"], body["rejected"]) == (3, 2, 1)
+    assert body["errors"] == [{"index": 1, "errors": [{"path": "url", "rule": "null", "message": "must not be null"}]}]
+    assert "resend the events from index 3 on" in body["message"]
+    harness.fake.buffer_error_after = None
+    harness.settle()
+    assert harness.ids() == [events[0]["event_id"], events[2]["event_id"]]
+    assert len(harness.dead_letters()) == 1
+    assert harness.collector.accepted == 2 and harness.collector.rejected == 1
+
+
+def test_broker_down_is_503_until_it_is_back(harness: Harness) -> None:
+    assert harness.client.get("/healthz").status_code == 200
+    harness.fake.take_down()  # the next poll serves _ALL_BROKERS_DOWN; probes fail
+    harness.wait_for(lambda: harness.client.get("/healthz").status_code == 503, "healthz 503")
+
+    health = harness.client.get("/healthz").json()
+    assert health["broker"] == "down" and health["status"] == "unavailable"
+    assert "all broker connections are down" in health["detail"] or "unreachable" in health["detail"]
+    refused = harness.post([page_view()])
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == str(RETRY_AFTER)
+    assert refused.json()["broker"] == "down"
+    assert refused.json()["message"].startswith("Kafka is not taking records: ")
+
+    harness.fake.bring_back()
+    harness.wait_for(lambda: harness.client.get("/healthz").status_code == 200, "healthz 200")
+    event = page_view()
+    assert harness.post([event]).status_code == 202
+    harness.settle()
+    assert harness.ids() == [event["event_id"]]
+
+
+def test_records_waiting_with_no_delivery_for_stall_s_is_503(make_harness: HarnessFactory) -> None:
+    harness = make_harness(
+        auto_deliver=False,
+        tuning=Tuning(stall_s=0.5, send_block_s=0.05, poll_interval_s=0.01, probe_interval_s=0.02),
+    )
+    assert harness.post([page_view()]).status_code == 202
+    assert harness.post([page_view()]).status_code == 202  # not stalled yet
+    time.sleep(0.6)
+    refused = harness.post([page_view()])
+    assert refused.status_code == 503
+    assert "no delivery acknowledged for" in refused.json()["message"]
+    assert harness.client.get("/healthz").status_code == 503
+    harness.fake.deliver()
+    harness.settle()
+    assert harness.post([page_view()]).status_code == 202
+
+
+def test_too_many_requests_in_flight_is_503(make_harness: HarnessFactory) -> None:
+    harness = make_harness(tuning=Tuning(max_concurrent_requests=0, probe_interval_s=0.02))
+    response = harness.post([page_view()])
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == str(RETRY_AFTER)
+    assert "requests are being processed" in response.json()["message"]
+
+
+def test_while_shutting_down_every_request_is_503(harness: Harness) -> None:
+    harness.collector.begin_drain()
+    for response in (harness.post([page_view()]), harness.client.get("/healthz"), harness.client.get("/metrics")):
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == str(RETRY_AFTER)
+        assert response.headers["connection"] == "close"
+        assert "shutting down" in response.json()["message"]
+    assert harness.fake.topics == {}
+
+
+def test_a_request_in_flight_when_the_shutdown_begins_is_finished(harness: Harness) -> None:
+    produce = harness.fake.produce
+
+    def produce_then_signal(*args: Any, **kwargs: Any) -> None:
+        harness.collector.begin_drain()  # SIGTERM arrives while the request is being produced
+        produce(*args, **kwargs)
+
+    harness.fake.produce = produce_then_signal  # type: ignore[method-assign]
+    events = [page_view() for _ in range(5)]
+    response = harness.post(events)
+    assert response.status_code == 202 and response.json()["accepted"] == 5
+    assert harness.post([page_view()]).status_code == 503  # the next one is refused
+    summary = harness.collector.drain(5.0)
+    assert summary.ok and summary.delivered == 5
+    assert harness.ids() == [e["event_id"] for e in events]
+
+
+# ---------------------------------------------------------------------------------------------------- internals
+
+
+def test_an_unexpected_error_is_a_json_500_without_traceback_and_is_logged(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("secret internals")
+
+    harness.fake.produce = explode  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR):
+        response = harness.post([page_view(), page_view()])
+    assert response.status_code == 500
+    assert response.json() == {
+        "request_id": response.headers["x-request-id"],
+        "error": "internal",
+        "message": "internal error; see the collector's log",
+    }
+    assert "secret internals" not in response.text and "Traceback" not in response.text
+    assert any(r.getMessage() == "unexpected error" and r.exc_info for r in caplog.records)
+    assert harness.collector.records_pending() == 0  # nothing was produced, nothing is tracked
+    del harness.fake.produce  # the service keeps serving
+    assert harness.post([page_view()]).status_code == 202
+
+
+def test_every_request_gets_its_own_id(harness: Harness) -> None:
+    ids = {harness.post([page_view()]).headers["x-request-id"] for _ in range(5)}
+    ids.add(harness.client.get("/healthz").headers["x-request-id"])
+    assert len(ids) == 6
+    assert all(str(uuid.UUID(i)) == i for i in ids)
+
+
+def test_metrics_count_accepted_rejected_produced_failures_and_latency(make_harness: HarnessFactory) -> None:
+    harness = make_harness(auto_deliver=False)
+    assert harness.post([page_view(), page_view(), page_view(url=None)]).status_code == 202
+    assert harness.post([page_view()], contract="nope").status_code == 404
+    harness.fake.deliver(2)
+    harness.fake.deliver(1, error=KafkaError(KafkaError._MSG_TIMED_OUT, "Local: Message timed out"))
+    assert harness.post([page_view(occurred_at="yesterday")]).status_code == 202
+    harness.wait_for(lambda: harness.collector.records_pending() == 1, "the delivery reports")
+
+    response = harness.client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    values = metric_values(response.text)
+    assert values['dp_collector_events_accepted_total{contract="page_view"}'] == 2
+    assert values['dp_collector_events_rejected_total{contract="page_view"}'] == 2
+    assert values['dp_collector_events_accepted_total{contract="order_placed"}'] == 0
+    assert values["dp_collector_records_produced_total"] == 2
+    assert values["dp_collector_delivery_failures_total"] == 1
+    assert values["dp_collector_records_pending"] == 1
+    assert values["dp_collector_producer_queue"] == 1
+    assert values["dp_collector_broker_up"] == 1
+    assert values['dp_collector_requests_total{route="events",status="202"}'] == 2
+    assert values['dp_collector_requests_total{route="events",status="404"}'] == 1
+    assert values['dp_collector_request_seconds_count{route="events"}'] == 3
+    assert values['dp_collector_request_seconds_bucket{route="events",le="+Inf"}'] == 3
+    assert values['dp_collector_request_seconds_bucket{route="events",le="10"}'] == 3
+    assert values['dp_collector_request_seconds_sum{route="events"}'] > 0
+    # the identity the metrics keep: taken = acknowledged + failed + waiting
+    taken = sum(v for k, v in values.items() if k.startswith("dp_collector_events_"))
+    assert taken == values["dp_collector_records_produced_total"] + 1 + 1
+    assert "# TYPE dp_collector_request_seconds histogram" in response.text
+    assert "# TYPE dp_collector_events_accepted_total counter" in response.text
+
+
+def test_healthz_says_ok_when_connected(harness: Harness) -> None:
+    response = harness.client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "broker": "up",
+        "detail": "connected",
+        "draining": False,
+        "records_pending": 0,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- shutdown
+
+
+def test_drain_reports_what_was_delivered_and_what_was_not(make_harness: HarnessFactory) -> None:
+    harness = make_harness(auto_deliver=False)
+    first = harness.post([page_view(), page_view(url=None), page_view()]).json()
+    second = harness.post([page_view(), page_view(), page_view(), page_view()]).json()
+    harness.fake.deliver(3)  # the first request
+    harness.fake.deliver(2, error=KafkaError(KafkaError._MSG_TIMED_OUT, "Local: Message timed out"))
+
+    summary = harness.collector.drain(0.05)
+
+    assert (summary.accepted, summary.rejected) == (6, 1)
+    assert (summary.delivered, summary.dead_letters_delivered) == (2, 1)
+    assert (summary.failed, summary.still_waiting, summary.undeliverable_count) == (2, 2, 4)
+    assert not summary.ok
+    lines = summary.lines()
+    assert lines[0] == (
+        "collector summary: accepted 6, rejected 1; delivered 2 event(s) and 1 dead letter(s); undeliverable 4"
+    )
+    failed_reason = 'KafkaError{code=_MSG_TIMED_OUT,val=-192,str="Local: Message timed out"}'
+    assert f"  request {second['request_id']} page_view indexes 0-1: {failed_reason}" in lines
+    assert (
+        f"  request {second['request_id']} page_view indexes 2-3: not acknowledged before the shutdown timeout" in lines
+    )
+    assert first["request_id"] not in "\n".join(lines)
+    assert harness.post([page_view()]).status_code == 503  # drained: no new requests
+
+
+def test_drain_flushes_everything_and_is_ok(harness: Harness) -> None:
+    harness.fake.auto_deliver = False
+    assert harness.post([page_view() for _ in range(5)]).status_code == 202
+    harness.fake.auto_deliver = True  # the flush delivers
+    summary = harness.collector.drain(5.0)
+    assert summary.ok and (summary.accepted, summary.delivered, summary.undeliverable_count) == (5, 5, 0)
+    assert summary.lines() == [
+        "collector summary: accepted 5, rejected 0; delivered 5 event(s) and 0 dead letter(s); undeliverable 0"
+    ]
+    assert len(harness.topic()) == 5
+
+
+# ------------------------------------------------------------------------------------------------ pure helpers
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("application/json", "json"),
+        ("Application/JSON; charset=utf-8", "json"),
+        ("application/x-ndjson", "ndjson"),
+        ("application/jsonl", "ndjson"),
+    ],
+)
+def test_body_format(content_type: str, expected: str) -> None:
+    assert body_format(content_type) == expected
+
+
+def test_body_format_refuses_others() -> None:
+    with pytest.raises(UnsupportedMediaTypeError, match="Content-Type 'text/csv' is not supported"):
+        body_format("text/csv")
+    with pytest.raises(UnsupportedMediaTypeError, match="no Content-Type"):
+        body_format(None)
+
+
+def test_parse_body() -> None:
+    assert parse_body(b'[{"a": 1}, 2]', "json", 5) == Batch([{"a": 1}, 2])
+    assert parse_body(b'{"a": 1}', "json", 5) == Batch([{"a": 1}])
+    assert parse_body(b'{"a": 1}\n\n  \n[1]\n', "ndjson", 5) == Batch([{"a": 1}, [1]], [1, 4])
+    with pytest.raises(MalformedBodyError, match="line 2 is not valid JSON"):
+        parse_body(b'{"a": 1}\nnope\n', "ndjson", 5)
+    with pytest.raises(MalformedBodyError, match="no events"):
+        parse_body(b"\n\n", "ndjson", 5)
+    with pytest.raises(TooManyEventsError):
+        parse_body(b"[1, 2, 3]", "json", 2)
+
+
+def test_read_limited_stops_at_the_limit() -> None:
+    async def chunks() -> Any:
+        for _ in range(10):
+            yield b"x" * 100
+
+    async def read(limit: int) -> bytes:
+        return await read_limited(chunks(), limit)
+
+    assert len(asyncio.run(read(1000))) == 1000
+    with pytest.raises(BodyTooLargeError):
+        asyncio.run(read(999))
+
+
+def test_broker_health_states() -> None:
+    health = BrokerHealth(stall_s=10, now=0.0)
+    assert health.status(0).state == "unknown" and health.status(0).available
+    health.on_probe(started=1, error=None, now=1.1)
+    assert health.status(2).state == "up"
+    health.on_error(KafkaError(KafkaError._ALL_BROKERS_DOWN), now=3)
+    assert health.status(3).state == "down" and not health.status(3).available
+    health.on_probe(started=2.9, error=None, now=3.1)  # started before the failure: says nothing
+    assert health.status(4).state == "down"
+    health.on_probe(started=4, error=None, now=4.1)
+    assert health.status(5).state == "up"
+    health.on_error(KafkaError(KafkaError._TRANSPORT), now=6)  # one connection lost: not all
+    assert health.status(6).state == "up"
+    health.on_pending(3, now=10)
+    assert health.status(19).state == "up"
+    assert health.status(21).state == "down" and "no delivery acknowledged" in health.status(21).detail
+    health.on_delivery(now=21)
+    assert health.status(22).state == "up"
+    health.on_pending(0, now=40)
+    assert health.status(60).state == "up"
+    health.on_error(KafkaError(KafkaError._FATAL, "fenced", fatal=True), now=61)
+    health.on_probe(started=62, error=None, now=62)
+    assert health.status(63).state == "down" and "fatal" in health.status(63).detail
+
+
+def test_metrics_escape_label_values() -> None:
+    metrics = Metrics(['we"ird\\name'])
+    assert 'dp_collector_events_accepted_total{contract="we\\"ird\\\\name"} 0' in metrics.render({})
+
+
+def test_index_ranges() -> None:
+    assert _ranges([7, 0, 1, 2, 9, 10]) == "0-2, 7, 9-10"
+    assert _ranges([4]) == "4"

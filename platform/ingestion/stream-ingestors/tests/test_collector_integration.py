@@ -1,0 +1,500 @@
+"""The collector as a process (``serve``) on the real Kafka and the real registry.
+
+The server runs in a subprocess on a free port, in a checkout of its own whose contracts live in a domain unique to
+this run (``col<run id>``), so its topics and subjects are new and the counts exact. What arrived is read back
+with a plain consumer from the start of every partition to its end, values decoded by ``AvroDeserializer``.
+
+The outage test stops the local Kafka (only that service) and always starts it again.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from dp_contracts.model import Contract, load_contracts
+from dp_core.config import LoadedConfig, load_settings
+from dp_ingest.dlq import read_dead_letter
+from dp_ingest.topics import provision, topic_specs
+from dp_localstack.layout import Layout
+from dp_localstack.stack import LocalStack
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[4]
+LAUNCHER = """
+import os, sys
+from pathlib import Path
+from dp_core.config import find_config_dir, load_settings
+from dp_core.logs import configure_logging
+from dp_stream_ingestors.collector import serve
+
+loaded = load_settings(find_config_dir(Path.cwd(), os.environ), os.environ)
+configure_logging(loaded.settings.logging)
+sys.exit(serve(loaded))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def clean_environ() -> dict[str, str]:
+    """Our environment without ``DP_*`` overrides (DP_ENV aside), so the checkout's config decides."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("DP_") or k == "DP_ENV"}
+
+
+@dataclass(frozen=True)
+class Checkout:
+    root: Path
+    loaded: LoadedConfig
+    contracts: dict[str, Contract]
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory, run_id: str, local_stack: LocalStack) -> Iterator[Checkout]:
+    """A checkout with the commerce contracts under a domain of this run, its topics provisioned."""
+    root = tmp_path_factory.mktemp("collector")
+    shutil.copytree(REPO / "config", root / "config")
+    shutil.copytree(REPO / "schemas" / "avro" / "commerce", root / "schemas" / "avro" / f"col{run_id}")
+    loaded = load_settings(root / "config", clean_environ())
+    contracts = load_contracts(root / "schemas" / "avro")
+    specs = topic_specs(contracts, loaded.settings)
+    provision(loaded.settings, specs)
+    yield Checkout(root, loaded, {c.name: c for c in contracts})
+    # the shared stack keeps no trace of this run
+    admin = AdminClient({"bootstrap.servers": loaded.settings.kafka.bootstrap_servers})
+    for future in admin.delete_topics([s.name for s in specs], operation_timeout=30).values():
+        with contextlib.suppress(Exception):
+            future.result(30)
+    registry = SchemaRegistryClient({"url": loaded.settings.registry.url})
+    for contract in contracts:
+        with contextlib.suppress(Exception):
+            registry.delete_subject(contract.subject)
+            registry.delete_subject(contract.subject, permanent=True)
+
+
+class Server:
+    """``serve`` in a subprocess of the checkout, on a free port."""
+
+    def __init__(self, checkout: Checkout) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.out = checkout.root / f"collector-{self.port}.out"
+        self.err = checkout.root / f"collector-{self.port}.err"
+        env = {**clean_environ(), "DP_INGEST_COLLECTOR__PORT": str(self.port)}
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", LAUNCHER], cwd=checkout.root, env=env, stdout=out, stderr=err
+            )
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"the collector exited {self.proc.returncode}: {self.stderr()[-3000:]}"
+            with contextlib.suppress(httpx.TransportError):
+                if self.http.get("/healthz").status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise AssertionError(f"the collector is not healthy after {timeout} s: {self.stderr()[-3000:]}")
+
+    def post(self, contract: str, events: Any) -> httpx.Response:
+        return self.http.post(f"/v1/events/{contract}", json=events)
+
+    def metrics(self) -> dict[str, float]:
+        values = {}
+        for line in self.http.get("/metrics").text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                values[name] = float(value)
+        return values
+
+    def wait_delivered(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while self.metrics()["dp_collector_records_pending"] > 0:
+            assert time.monotonic() < deadline, "records still waiting for Kafka"
+            time.sleep(0.2)
+
+    def stdout(self) -> str:
+        return self.out.read_text()
+
+    def stderr(self) -> str:
+        return self.err.read_text()
+
+    def stop(self) -> int:
+        self.http.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=120)
+
+
+@pytest.fixture
+def start_server(checkout: Checkout) -> Iterator[Callable[[], Server]]:
+    servers: list[Server] = []
+
+    def start() -> Server:
+        server = Server(checkout)
+        servers.append(server)
+        server.wait_healthy()
+        return server
+
+    yield start
+    for server in servers:
+        if server.proc.poll() is None:
+            server.proc.send_signal(signal.SIGTERM)
+            try:
+                server.proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                server.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def shared_server(checkout: Checkout) -> Iterator[Server]:
+    server = Server(checkout)
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        code = server.stop()
+        assert code == 0, server.stdout() + server.stderr()[-3000:]
+
+
+# ------------------------------------------------------------------------------------------------- reading back
+
+
+def read_topic(bootstrap: str, topic: str) -> list[Message]:
+    """Every record of every partition of ``topic``, from the start to the end as of now."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"it-{uuid.uuid4()}", "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+        out: list[Message] = []
+        done = {p for p, end in ends.items() if end == 0}
+        deadline = time.monotonic() + 120
+        while len(done) < len(partitions) and time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is None:
+                continue
+            assert msg.error() is None, msg.error()
+            out.append(msg)
+            offset, partition = msg.offset(), msg.partition()
+            assert offset is not None and partition is not None
+            if offset + 1 >= ends[partition]:
+                done.add(partition)
+        assert len(done) == len(partitions), f"{topic}: not read to its end"
+        return out
+    finally:
+        consumer.close()
+
+
+def decoded(checkout: Checkout, contract: Contract) -> list[dict[str, Any]]:
+    """The records of a contract's topic as the registry's deserializer reads them."""
+    deserialize = AvroDeserializer(SchemaRegistryClient({"url": checkout.loaded.settings.registry.url}))
+    out = []
+    for msg in read_topic(checkout.loaded.settings.kafka.bootstrap_servers, contract.topic):
+        datum = deserialize(msg.value(), SerializationContext(contract.topic, MessageField.VALUE))
+        assert isinstance(datum, dict)
+        assert msg.key() == str(datum[contract.meta.key]).encode()
+        out.append(datum)
+    return out
+
+
+def dead_letters(checkout: Checkout, contract: Contract) -> list[dict[str, Any]]:
+    messages = read_topic(checkout.loaded.settings.kafka.bootstrap_servers, contract.dlq_topic)
+    return [read_dead_letter(m.value() or b"") for m in messages]
+
+
+def ids_in_kafka(checkout: Checkout, marker: str) -> collections.Counter[str]:
+    """How often each page_view event id of a test (its session ids start with ``marker``) is in Kafka."""
+    found: collections.Counter[str] = collections.Counter()
+    for datum in decoded(checkout, checkout.contracts["page_view"]):
+        if datum["session_id"].startswith(marker):
+            found[str(datum["event_id"])] += 1
+    return found
+
+
+# --------------------------------------------------------------------------------------------------------- events
+
+
+def page_view(marker: str = "it", **overrides: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "session_id": f"{marker}-{uuid.uuid4().hex[:6]}",
+        "customer_id": None,
+        "page_type": "PRODUCT",
+        "url": "/p/42",
+        "product_id": "p42",
+        "referrer": None,
+        "device": "DESKTOP",
+        "ip_address": None,
+        "occurred_at": "2026-11-25T10:00:00.123456Z",
+    }
+    event.update(overrides)
+    return event
+
+
+def order_placed(**overrides: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "order_id": str(uuid.uuid4()),
+        "session_id": "s-order",
+        "customer_id": "c-1",
+        "lines": [{"line_number": 1, "product_id": "p1", "quantity": 2, "unit_price": "9.99", "line_total": "19.98"}],
+        "subtotal": "19.98",
+        "shipping": "4.50",
+        "tax": "2.00",
+        "total": "26.48",
+        "currency": "EUR",
+        "shipping_country": "DE",
+        "attributes": {"campaign": "it"},
+        "occurred_at": "2026-11-25T10:00:00Z",
+    }
+    event.update(overrides)
+    return event
+
+
+# ---------------------------------------------------------------------------------------------------- the tests
+
+
+def test_accepted_events_are_in_kafka_once_and_rejects_in_the_dlq_with_their_reasons(
+    shared_server: Server, checkout: Checkout
+) -> None:
+    marker = f"mixed-{uuid.uuid4().hex[:8]}"
+    valid = [page_view(marker) for _ in range(40)]
+    invalid = [
+        page_view(marker, device="FRIDGE"),
+        page_view(marker, occurred_at="yesterday"),
+        page_view(marker, extra=1),
+        "not an object",
+    ]
+    batch = valid[:20] + invalid + valid[20:]
+    response = shared_server.post("page_view", batch)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (40, 4)
+    assert [e["index"] for e in body["errors"]] == [20, 21, 22, 23]
+    assert body["errors"][0]["errors"] == [
+        {"path": "device", "rule": "enum", "message": "'FRIDGE' is not one of DESKTOP, MOBILE, TABLET"}
+    ]
+    single = page_view(marker)
+    assert shared_server.post("page_view", single).json()["accepted"] == 1
+
+    orders = [order_placed(), order_placed(total="26.4.8"), order_placed()]
+    ndjson = "\n".join(json.dumps(o) for o in orders) + "\n"
+    response = shared_server.http.post(
+        "/v1/events/order_placed", content=ndjson, headers={"content-type": "application/x-ndjson"}
+    )
+    assert response.status_code == 202, response.text
+    order_body = response.json()
+    assert (order_body["accepted"], order_body["rejected"]) == (2, 1)
+    assert order_body["errors"][0]["line"] == 2
+    shared_server.wait_delivered()
+
+    # every accepted event exactly once, as sent
+    found = ids_in_kafka(checkout, marker)
+    assert found == collections.Counter(e["event_id"] for e in [*valid, single])
+    sample = next(
+        d for d in decoded(checkout, checkout.contracts["page_view"]) if str(d["event_id"]) == valid[0]["event_id"]
+    )
+    assert sample["session_id"] == valid[0]["session_id"] and sample["url"] == "/p/42"
+    assert sample["occurred_at"].isoformat() == "2026-11-25T10:00:00.123456+00:00"
+    order_ids = collections.Counter(str(d["event_id"]) for d in decoded(checkout, checkout.contracts["order_placed"]))
+    assert order_ids == collections.Counter([orders[0]["event_id"], orders[2]["event_id"]])
+
+    # every rejected one in the dead-letter topic, with its payload, reasons and source
+    letters = [
+        le
+        for le in dead_letters(checkout, checkout.contracts["page_view"])
+        if le["source"]["request_id"] == body["request_id"]
+    ]
+    assert [le["source"]["index"] for le in letters] == [20, 21, 22, 23]
+    assert [le["payload"] for le in letters] == invalid
+    assert [le["errors"] for le in letters] == [e["errors"] for e in body["errors"]]
+    assert all(le["source"]["kind"] == "http" and le["contract"] == "page_view" for le in letters)
+    order_letters = dead_letters(checkout, checkout.contracts["order_placed"])
+    assert [(le["source"]["request_id"], le["source"]["line"]) for le in order_letters] == [
+        (order_body["request_id"], 2)
+    ]
+    assert order_letters[0]["errors"] == order_body["errors"][0]["errors"]
+    assert order_letters[0]["payload"] == orders[1]
+
+    metrics = shared_server.metrics()
+    assert metrics['dp_collector_events_accepted_total{contract="order_placed"}'] == 2
+    assert metrics['dp_collector_events_rejected_total{contract="order_placed"}'] == 1
+    assert metrics["dp_collector_delivery_failures_total"] == 0
+
+
+def test_status_codes_of_the_real_server(shared_server: Server) -> None:
+    http = shared_server.http
+    bad_json = http.post("/v1/events/page_view", content=b"[{", headers={"content-type": "application/json"})
+    assert bad_json.status_code == 400
+    bad_line = http.post(
+        "/v1/events/page_view",
+        content=json.dumps(page_view()) + "\n{nope\n",
+        headers={"content-type": "application/x-ndjson"},
+    )
+    assert (bad_line.status_code, bad_line.json()["line"]) == (400, 2)
+    assert shared_server.post("no_such", []).status_code == 404
+    too_big = b"[" + b" " * (5 * 2**20) + b"]"  # max_body_bytes is 5 MiB
+    assert (
+        http.post("/v1/events/page_view", content=too_big, headers={"content-type": "application/json"}).status_code
+        == 413
+    )
+    assert shared_server.post("page_view", [{}] * 10_001).status_code == 413  # max_events_per_request
+    assert http.post("/v1/events/page_view", content=b"[]", headers={"content-type": "text/csv"}).status_code == 415
+    health = http.get("/healthz")
+    assert health.status_code == 200 and health.json()["broker"] == "up"
+    assert all(r.headers["x-request-id"] for r in (bad_json, bad_line, health))
+
+
+class Poster(threading.Thread):
+    """Posts batches of valid page views until halted, keeping the fate of every event id."""
+
+    def __init__(self, server: Server, marker: str, batch: int, pause: float = 0.0) -> None:
+        super().__init__(daemon=True)
+        self.server, self.marker, self.batch, self.pause = server, marker, batch, pause
+        self.halt = threading.Event()
+        self.acked: list[str] = []  # answered 202 (or taken before an interruption)
+        self.refused: list[str] = []  # answered 503: not taken
+        self.unknown: list[str] = []  # the connection failed: fate unknown
+        self.unexpected: list[str] = []
+        self.answers: list[tuple[float, float, int, str | None]] = []  # sent at, took, status, Retry-After
+
+    def run(self) -> None:
+        failures = 0
+        with httpx.Client(base_url=self.server.url, timeout=60) as client:
+            while not self.halt.is_set() and failures < 20:
+                events = [page_view(self.marker) for _ in range(self.batch)]
+                ids = [e["event_id"] for e in events]
+                sent = time.monotonic()
+                try:
+                    response = client.post("/v1/events/page_view", json=events)
+                except httpx.TransportError:
+                    self.unknown.extend(ids)
+                    failures += 1
+                    time.sleep(0.05)
+                    continue
+                failures = 0
+                took = time.monotonic() - sent
+                self.answers.append((sent, took, response.status_code, response.headers.get("retry-after")))
+                if response.status_code == 202 and response.json()["accepted"] == len(ids):
+                    self.acked.extend(ids)
+                elif response.status_code == 503:
+                    taken = response.json().get("processed", 0)
+                    self.acked.extend(ids[:taken])
+                    self.refused.extend(ids[taken:])
+                else:
+                    self.unexpected.append(f"{response.status_code}: {response.text[:500]}")
+                    self.unknown.extend(ids)
+                time.sleep(self.pause)
+
+    def statuses_after(self, since: float) -> list[int]:
+        return [status for sent, _, status, _ in self.answers if sent >= since]
+
+    def wait(self, condition: Callable[[], bool], what: str, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert self.is_alive(), f"the poster stopped while waiting for {what}"
+            assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+            time.sleep(0.05)
+        return time.monotonic()
+
+
+def test_broker_outage_is_503_and_every_acknowledged_event_lands_exactly_once(
+    shared_server: Server, checkout: Checkout, platform_config: LoadedConfig
+) -> None:
+    marker = f"outage-{uuid.uuid4().hex[:8]}"
+    poster = Poster(shared_server, marker, batch=20, pause=0.05)
+    poster.start()
+    stack = LocalStack(platform_config.settings, Layout.from_config(platform_config))
+    kafka = stack.service("kafka")
+    try:
+        poster.wait(lambda: len(poster.acked) >= 200, "acknowledged events before the outage", 30)
+        stopping = time.monotonic()
+        stack.down([kafka])
+        stopped = time.monotonic()
+        refused_at = poster.wait(lambda: 503 in poster.statuses_after(stopping), "a 503 during the outage", 30)
+        time.sleep(2)  # a few more requests against the stopped broker
+        health = shared_server.http.get("/healthz")
+        assert health.status_code == 503 and health.json()["broker"] == "down", health.text
+    finally:
+        stack.up(core_only=True)
+    restarted = time.monotonic()
+    poster.wait(lambda: 202 in poster.statuses_after(restarted), "a 202 after Kafka is back", 90)
+    time.sleep(1)
+    poster.halt.set()
+    poster.join(30)
+    shared_server.wait_delivered()
+
+    during = [(took, status, retry) for sent, took, status, retry in poster.answers if stopping <= sent <= restarted]
+    assert any(status == 503 for _, status, _ in during)
+    assert all(retry == "5" for _, status, retry in during if status == 503)  # ingest.collector.retry_after_s
+    assert max(took for took, _, _ in during) < 5, "a request hung during the outage"
+    assert refused_at - stopped < 15, f"the outage was noticed after {refused_at - stopped:.1f} s"
+    assert not poster.unknown and not poster.unexpected
+
+    found = ids_in_kafka(checkout, marker)
+    assert {i: found[i] for i in poster.acked if found[i] != 1} == {}, "acknowledged events lost or duplicated"
+    assert not [i for i in poster.refused if i in found], "events answered 503 were produced"
+    assert sum(found.values()) == len(poster.acked)
+    assert shared_server.metrics()["dp_collector_delivery_failures_total"] == 0
+
+
+def test_sigterm_under_load_delivers_every_acknowledged_event(
+    start_server: Callable[[], Server], checkout: Checkout
+) -> None:
+    server = start_server()
+    marker = f"sigterm-{uuid.uuid4().hex[:8]}"
+    posters = [Poster(server, marker, batch=500) for _ in range(3)]
+    for poster in posters:
+        poster.start()
+    posters[0].wait(lambda: sum(len(p.acked) for p in posters) >= 20_000, "load", 60)
+    server.proc.send_signal(signal.SIGTERM)
+    code = server.proc.wait(timeout=120)
+    for poster in posters:
+        poster.halt.set()
+        poster.join(60)
+
+    assert code == 0, server.stderr()[-3000:]
+    assert not [u for p in posters for u in p.unexpected]
+    acked = [i for p in posters for i in p.acked]
+    refused = [i for p in posters for i in p.refused]
+    unknown = {i for p in posters for i in p.unknown}
+    found = ids_in_kafka(checkout, marker)
+    assert {i: found[i] for i in acked if found[i] != 1} == {}, "acknowledged events lost or duplicated"
+    assert not [i for i in refused if i in found], "events answered 503 were produced"
+    assert set(found) <= set(acked) | unknown
+    taken = sum(found.values())
+    summary = server.stdout().strip().splitlines()
+    assert summary == [
+        f"collector summary: accepted {taken}, rejected 0; delivered {taken} event(s) and 0 dead letter(s); "
+        "undeliverable 0"
+    ], server.stdout()
+    assert "shutting down: new requests get 503" in server.stderr()
