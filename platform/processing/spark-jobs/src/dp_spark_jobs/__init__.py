@@ -1,0 +1,1 @@
+"""DTHEINFRA batch layer: Kafka -> Bronze -> Silver -> Gold with PySpark on Iceberg."""
