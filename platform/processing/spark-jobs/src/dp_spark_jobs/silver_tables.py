@@ -1,0 +1,126 @@
+"""Silver tables from contracts: the contract's columns, then where each row came from; created and evolved from
+the contract with no manual DDL (a new optional field in the contract becomes a new column, older rows null)."""
+
+from __future__ import annotations
+
+import re
+
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table
+from pyiceberg.transforms import (
+    BucketTransform,
+    DayTransform,
+    HourTransform,
+    IdentityTransform,
+    MonthTransform,
+    Transform,
+    TruncateTransform,
+    YearTransform,
+)
+from pyiceberg.types import BinaryType, IntegerType, LongType, NestedField, StringType, TimestamptzType
+
+from dp_contracts.compiler import to_iceberg
+from dp_contracts.model import Contract
+from dp_spark_jobs.errors import BatchJobFailed
+
+_TRANSFORM = re.compile(r"^(identity|year|month|day|hour|bucket\[(\d+)\]|truncate\[(\d+)\])\((\w+)\)$")
+METADATA_FIELDS = (
+    ("_source_topic", StringType(), "Kafka topic the record came from"),
+    ("_source_partition", IntegerType(), "Kafka partition"),
+    ("_source_offset", LongType(), "Kafka offset"),
+    ("_schema_id", IntegerType(), "Registry id of the writer schema"),
+    ("_ingested_at", TimestamptzType(), "When Bronze landed the record"),
+    ("_batch_id", LongType(), "The Silver run that inserted the row"),
+)
+REJECTED_SCHEMA = Schema(
+    NestedField(1, "reason", StringType(), required=True, doc="Why the record was rejected"),
+    NestedField(
+        2, "rule", StringType(), required=True, doc="Machine-readable rule: wire_format, unknown_schema_id ..."
+    ),
+    NestedField(3, "_source_topic", StringType(), required=True),
+    NestedField(4, "_source_partition", IntegerType(), required=True),
+    NestedField(5, "_source_offset", LongType(), required=True),
+    NestedField(6, "key", BinaryType(), required=False),
+    NestedField(7, "value", BinaryType(), required=False, doc="The Bronze value, unchanged, for replay"),
+    NestedField(8, "_schema_id", IntegerType(), required=False),
+    NestedField(9, "_ingested_at", TimestamptzType(), required=False),
+    NestedField(10, "_batch_id", LongType(), required=True),
+    NestedField(11, "rejected_at", TimestamptzType(), required=True),
+)
+
+
+def silver_schema(contract: Contract) -> Schema:
+    """The contract's columns (its ids), then the metadata columns (ids after the contract's highest)."""
+    base = to_iceberg(contract.record)
+    next_id = base.highest_field_id + 1
+    extra = [
+        NestedField(next_id + i, name, kind, required=False, doc=doc)
+        for i, (name, kind, doc) in enumerate(METADATA_FIELDS)
+    ]
+    return Schema(*base.fields, *extra)
+
+
+def _transform(kind: str, width: str | None) -> Transform:  # type: ignore[type-arg]
+    if kind == "identity":
+        return IdentityTransform()
+    if kind == "year":
+        return YearTransform()
+    if kind == "month":
+        return MonthTransform()
+    if kind == "day":
+        return DayTransform()
+    if kind == "hour":
+        return HourTransform()
+    if kind.startswith("bucket"):
+        return BucketTransform(int(width or 0))
+    return TruncateTransform(int(width or 0))
+
+
+def partition_spec(contract: Contract, schema: Schema) -> PartitionSpec:
+    """The contract's ``dp.partitioning`` (e.g. ``day(occurred_at)``) as an Iceberg partition spec."""
+    fields = []
+    for index, text in enumerate(contract.meta.partitioning):
+        match = _TRANSFORM.match(text)
+        if match is None:
+            raise BatchJobFailed(f"{contract.name}: dp.partitioning {text!r} is not an Iceberg transform")
+        kind = match.group(1).split("[")[0]
+        width = match.group(2) or match.group(3)
+        column = match.group(4)
+        source = schema.find_field(column).field_id
+        fields.append(PartitionField(source, 1000 + index, _transform(kind, width), f"{column}_{kind}"))
+    return PartitionSpec(*fields)
+
+
+def ensure_silver_table(catalog: Catalog, identifier: str, contract: Contract) -> tuple[Table, list[str]]:
+    """Create the Silver table of a contract, or add the columns a newer contract version brings.
+
+    Returns the table and the names of the columns added now.
+    """
+    wanted = silver_schema(contract)
+    try:
+        table = catalog.load_table(identifier)
+    except NoSuchTableError:
+        table = catalog.create_table(
+            identifier,
+            schema=wanted,
+            partition_spec=partition_spec(contract, wanted),
+            properties={"format-version": "2", "write.merge.isolation-level": "serializable"},
+        )
+        return table, []
+    present = {f.name for f in table.schema().fields}
+    missing = [f.name for f in wanted.fields if f.name not in present]
+    if missing:
+        with table.update_schema() as update:
+            update.union_by_name(wanted)
+        table = catalog.load_table(identifier)
+    return table, missing
+
+
+def ensure_rejected_table(catalog: Catalog, identifier: str) -> Table:
+    try:
+        return catalog.load_table(identifier)
+    except NoSuchTableError:
+        return catalog.create_table(identifier, schema=REJECTED_SCHEMA, properties={"format-version": "2"})
