@@ -202,6 +202,18 @@ class LoggingSettings(Section):
     loggers: dict[str, LogLevel] = Field(default_factory=dict, description="Per-logger levels, e.g. kafka: WARNING")
 
 
+class GoldSettings(Section):
+    """etl_gold."""
+
+    allowed_lateness_s: int = Field(3600, ge=0, description="How far Gold's watermark trails its slowest source")
+
+
+class BatchSettings(Section):
+    """The batch layer (platform/processing/spark-jobs)."""
+
+    gold: GoldSettings = GoldSettings()
+
+
 class PlatformSettings(Section):
     """The whole effective configuration of one environment (``DP_ENV``)."""
 
@@ -214,3 +226,4 @@ class PlatformSettings(Section):
     ingest: IngestSettings = IngestSettings()
     local: LocalSettings = LocalSettings()
     logging: LoggingSettings = LoggingSettings()
+    batch: BatchSettings = BatchSettings()
