@@ -201,3 +201,81 @@ def test_contract_evolution_adds_the_column_and_keeps_old_rows_null(
     assert {rows[p["product_id"]].color for p in products[:10]} == {"red"}  # the newer version replaced the old
     assert {rows[p["product_id"]].color for p in products[10:60]} == {None}
     assert json.dumps(sorted(rows)) == json.dumps(sorted(p["product_id"] for p in products[:60]))
+
+
+KILLABLE = """
+import os, sys, time
+from pathlib import Path
+from dp_core.config import load_settings
+from dp_contracts.model import find_contract, load_contracts
+from dp_spark.session import build_session
+from dp_spark_jobs.jobs import silver
+
+repo, target = Path(sys.argv[1]), sys.argv[2]
+loaded = load_settings(repo / "config", {k: v for k, v in os.environ.items() if k.startswith("DP_")})
+contract = find_contract(load_contracts(repo / "schemas" / "avro"), "page_view")
+spark = build_session(loaded, "it-silver-killed")
+
+def hook(point, table):
+    print("HOOK", point, flush=True)
+    if point == target:
+        time.sleep(600)
+
+silver.run(spark, loaded, [contract], hook=hook)
+print("DONE", flush=True)
+"""
+
+
+def run_until_killed(config: LoadedConfig, point: str, run_id: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DP_")}
+    env["DP_ICEBERG_NAMESPACES__BRONZE"] = config.settings.iceberg.namespaces.bronze
+    env["DP_ICEBERG_NAMESPACES__SILVER"] = config.settings.iceberg.namespaces.silver
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLABLE, str(REPO), point],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip() == f"HOOK {point}":
+                break
+        else:
+            pytest.fail(f"the job ended before reaching {point}")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the Python driver and its JVM
+        proc.wait(30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_a_run_killed_anywhere_then_rerun_ends_in_the_same_state(
+    spark: SparkSession, config: LoadedConfig, catalog: Catalog, run_id: str
+) -> None:
+    page_view = find_contract(CONTRACTS, "page_view")
+    schema_id = register(config, page_view, run_id)
+    codec = ContractCodec(page_view, schema_id)
+    views = events_of("page_view", 1500)
+    bronze = Bronze(catalog, bronze_table(config.settings, page_view))
+    rows: list[tuple[bytes | None, int | None]] = [(codec.encode(v)[1], schema_id) for v in views]
+    bronze.append([*rows, *rows[:11], (b"junk", None), (b"\x00\x00\x00\x00\x09junk", 9)])
+
+    run_until_killed(config, "after-rejects", run_id)  # rejects in, Silver not yet
+    run_until_killed(config, "after-merge", run_id)  # Silver in, progress not yet recorded
+    [final] = silver.run(spark, config, [page_view], catalog=catalog)
+    assert final.rows_read == len(views) + 13 and final.rows_written == 0  # all already merged by the killed run
+    ids = silver_ids(spark, config, page_view)
+    assert sorted(ids) == sorted(v["event_id"] for v in views) and len(ids) == len(set(ids))
+    name = config.settings.iceberg.catalog.name
+    rejects = spark.table(f"{name}.{rejected_table(config.settings, page_view)}").collect()
+    assert sorted(r.rule for r in rejects) == ["unknown_schema_id", "wire_format"]
+    [after] = silver.run(spark, config, [page_view], catalog=catalog)
+    assert after.snapshot_id is None  # the progress is now recorded: nothing left to do

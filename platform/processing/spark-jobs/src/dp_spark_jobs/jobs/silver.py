@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyiceberg.catalog import Catalog
@@ -176,8 +177,16 @@ def _processed_bronze_snapshot(catalog: Catalog, identifier: str) -> int | None:
     return None
 
 
+Hook = Callable[[str, str], None]
+
+
 def run_contract(
-    spark: SparkSession, settings: PlatformSettings, catalog: Catalog, contract: Contract, batch_id: int
+    spark: SparkSession,
+    settings: PlatformSettings,
+    catalog: Catalog,
+    contract: Contract,
+    batch_id: int,
+    hook: Hook | None = None,
 ) -> TableRun:
     began = time.monotonic()
     name = settings.iceberg.catalog.name
@@ -243,6 +252,8 @@ def run_contract(
             "AND t._source_offset = s._source_offset WHEN NOT MATCHED THEN INSERT *"
         )
 
+    if hook is not None:  # test seam: where a crash is simulated
+        hook("after-rejects", silver_id)
     columns = [f.name for f in reader_type(contract).fields] + [n for n, _, _ in METADATA_FIELDS]
     valid = decoded.where(F.col(REASON).isNull()).withColumn("_batch_id", F.lit(batch_id)).select(*columns)
     # checkpointed: a MERGE whose source still reads the Bronze table fails to plan in Spark 4.1 ("No plan for
@@ -264,6 +275,8 @@ def run_contract(
         spark.sql(
             f"MERGE INTO {name}.{silver_id} t USING {view} s ON t.`{key}` = s.`{key}` WHEN NOT MATCHED THEN INSERT *"
         )
+    if hook is not None:
+        hook("after-merge", silver_id)
     run.rows_written = new_rows
     run.duplicates_dropped = valid_count - unique_count if contract.meta.kind == "reference" else valid_count - new_rows
     run.snapshot_id = _record_progress(spark, f"{name}.{silver_id}", head.snapshot_id, batch_id)
@@ -292,13 +305,21 @@ def _record_progress(spark: SparkSession, table: str, bronze_snapshot: int, batc
 
 
 def run(
-    spark: SparkSession, loaded: LoadedConfig, contracts: list[Contract], *, catalog: Catalog | None = None
+    spark: SparkSession,
+    loaded: LoadedConfig,
+    contracts: list[Contract],
+    *,
+    catalog: Catalog | None = None,
+    hook: Hook | None = None,
 ) -> list[TableRun]:
-    """Bronze -> Silver for every contract; one batch id (milliseconds since the epoch) for the whole run."""
+    """Bronze -> Silver for every contract; one batch id (milliseconds since the epoch) for the whole run.
+
+    ``hook(point, table)`` is called after the rejects are written and after the MERGE (tests kill the job there).
+    """
     settings = loaded.settings
     lake = catalog or lake_catalog(settings)
     batch_id = int(time.time() * 1000)
-    return [run_contract(spark, settings, lake, contract, batch_id) for contract in contracts]
+    return [run_contract(spark, settings, lake, contract, batch_id, hook) for contract in contracts]
 
 
 __all__ = ["decode", "deduplicate", "reader_type", "run", "run_contract"]
