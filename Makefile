@@ -162,6 +162,11 @@ bench-ingest: install ## Simulator events/s through the producer core vs Kafka's
 	@$(DP) local up --core
 	@$(DP) ingest bench
 
+.PHONY: bench-batch
+bench-batch: install ## 1M simulated events through bronze -> silver -> gold vs a bare Spark Parquet baseline
+	@$(DP) local up --core
+	@$(DP) batch bench $(if $(EVENTS),--events $(EVENTS))
+
 ##@ Housekeeping
 .PHONY: clean
 clean: ## Remove build outputs and caches (not the runtime folder)

@@ -94,3 +94,25 @@ def run_cmd(
     _print(runs, as_json)
     if not as_json:
         click.echo(f"{layer}: {len(runs)} table(s) in {time.monotonic() - began:.1f} s ({settings.env})", err=True)
+
+
+@batch_group.command("bench")
+@click.option("--events", type=click.IntRange(min=1000), default=1_000_000, show_default=True)
+@click.option("--seed", type=int, default=3, show_default=True)
+@click.option("--master", default="local[2]", show_default=True)
+@pass_cli
+def bench_cmd(cli: CliContext, events: int, seed: int, master: str) -> None:
+    """Push EVENTS simulated events through bronze -> silver -> gold; print events/s per stage next to a bare Spark
+    baseline (read Bronze, write plain Parquet) measured in the same run."""
+    from dp_spark_jobs.bench import run
+
+    cli.settings  # noqa: B018 -- builds the settings and configures logging once
+    figures = run(cli.load(), events, seed, master)
+    click.echo(f"events {figures['events']:,}; produced to Kafka at {figures['produce_events_per_s']:,}/s")
+    click.echo(f"{'STAGE':<22}{'SECONDS':>9}{'EVENTS/S':>12}{'RATIO':>8}")
+    click.echo(f"{'baseline (parquet)':<22}{'':>9}{figures['baseline_parquet_events_per_s']:>12,}{1.0:>8}")
+    for stage in ("bronze", "silver", "gold"):
+        click.echo(
+            f"{stage:<22}{figures[stage + '_seconds']:>9}{figures[stage + '_events_per_s']:>12,}"
+            f"{figures[stage + '_ratio_to_baseline']:>8}"
+        )
