@@ -9,7 +9,6 @@ exits non-zero (``--debug`` adds the traceback).
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
 import os
 import signal
@@ -24,6 +23,7 @@ from pathlib import Path
 import avro.errors
 import uvicorn
 
+from dp_core import net
 from dp_core.config import find_config_dir, load_settings
 from dp_core.errors import PlatformError
 from dp_core.logs import configure_logging
@@ -54,23 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def claim_port(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port``, handed to the server (so nothing can take the port in between).
-
-    Raises:
-        StartupError: the port is taken or the address cannot be bound.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no obstacle
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
-        raise StartupError(
-            f"cannot listen on {host}:{port}: {reason} (registry.url sets the port; DP_REGISTRY_URL overrides it)"
-        ) from exc
-    return sock
+    """A socket bound to ``host:port`` for the server; :class:`StartupError` when it cannot be bound."""
+    return net.claim_port(
+        host, port, hint="registry.url sets the port; DP_REGISTRY_URL overrides it", error=StartupError
+    )
 
 
 def _drop_color_message(record: logging.LogRecord) -> bool:

@@ -19,7 +19,6 @@ The return value is the exit code: 0 when everything taken was delivered, 1 othe
 
 from __future__ import annotations
 
-import errno
 import logging
 import signal
 import socket
@@ -32,6 +31,7 @@ from types import FrameType
 import uvicorn
 
 from dp_contracts.model import load_contracts
+from dp_core import net
 from dp_core.config import LoadedConfig
 from dp_stream_ingestors.collector.app import create_app
 from dp_stream_ingestors.collector.errors import StartupError
@@ -44,24 +44,13 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def claim_port(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port``, handed to the server (so nothing can take the port in between).
-
-    Raises:
-        StartupError: the port is taken or the address cannot be bound.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no obstacle
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
-        raise StartupError(
-            f"cannot listen on {host}:{port}: {reason} "
-            "(ingest.collector.port sets the port; DP_INGEST_COLLECTOR__PORT overrides it)"
-        ) from exc
-    return sock
+    """A socket bound to ``host:port`` for the server; :class:`StartupError` when it cannot be bound."""
+    return net.claim_port(
+        host,
+        port,
+        hint="ingest.collector.port sets the port; DP_INGEST_COLLECTOR__PORT overrides it",
+        error=StartupError,
+    )
 
 
 class _Server(uvicorn.Server):
