@@ -5,6 +5,9 @@ days) writes exact rows; a rerun commits nothing and repairs a stale property; a
 order on an old day recomputes exactly those two days and leaves the other partition's files alone; a refund
 arriving a day later rewrites its order's day only, also after a crash between two tables; a backfill recomputes
 its range to the same values.
+
+Then a run SIGKILLed twice mid-way -- once between a table's commit and the copy of its properties, once while a
+table's data files are being written -- and rerun ends exactly where one uninterrupted run over the same Silver ends.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ import datetime as dt
 import json
 import os
 import random
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -22,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyarrow import fs
 from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
@@ -298,18 +306,23 @@ def expected_watermark(rows: dict[str, list[dict[str, Any]]], sources: tuple[str
 # --------------------------------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def config(local_stack: LocalStack, platform_config: LoadedConfig, run_id: str) -> LoadedConfig:
+def namespaced(base: LoadedConfig, silver_namespace: str, gold_namespace: str) -> LoadedConfig:
+    """The configuration with the Silver and Gold namespaces of a test (the Silver one created)."""
     loaded = load_settings(
-        platform_config.config_dir,
+        base.config_dir,
         {
             **os.environ,
-            "DP_ICEBERG_NAMESPACES__SILVER": f"it_{run_id}_gold_silver",
-            "DP_ICEBERG_NAMESPACES__GOLD": f"it_{run_id}_gold",
+            "DP_ICEBERG_NAMESPACES__SILVER": silver_namespace,
+            "DP_ICEBERG_NAMESPACES__GOLD": gold_namespace,
         },
     )
-    lake_catalog(loaded.settings).create_namespace_if_not_exists(loaded.settings.iceberg.namespaces.silver)
+    lake_catalog(loaded.settings).create_namespace_if_not_exists(silver_namespace)
     return loaded
+
+
+@pytest.fixture(scope="module")
+def config(local_stack: LocalStack, platform_config: LoadedConfig, run_id: str) -> LoadedConfig:
+    return namespaced(platform_config, f"it_{run_id}_gold_silver", f"it_{run_id}_gold")
 
 
 @pytest.fixture(scope="module")
@@ -539,3 +552,184 @@ def test_gold_is_incremental_exact_and_idempotent(spark: SparkSession, config: L
     check_progress(catalog, config, everything, 1003)
     runs = by_table(gold.run(spark, config, allowed_lateness=LATENESS), config)
     assert all(r.snapshot_id is None for r in runs.values())
+
+
+# ------------------------------------------------------------------------------------------- killed with SIGKILL
+
+KILLABLE = """
+import os, sys, time
+from pathlib import Path
+from dp_core.config import load_settings
+from dp_spark.session import build_session
+from dp_spark_jobs.jobs import gold
+
+repo, stop_at, stop_table = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+loaded = load_settings(repo / "config", {k: v for k, v in os.environ.items() if k.startswith("DP_")})
+spark = build_session(loaded, "it-gold-killed")
+
+def hook(point, table):
+    print("HOOK", point, table, flush=True)
+    if (point, table) == (stop_at, stop_table):
+        time.sleep(600)  # SIGKILLed here
+
+gold.run(spark, loaded, hook=hook)
+print("DONE", flush=True)
+"""
+#: not a hook point: from BEFORE_WRITE of the table on, until a new data file of it is stored
+WRITING = "writing"
+
+
+def stored_files(catalog: Catalog, identifier: str) -> set[str]:
+    """Every object under the table's data folder in the object store, committed or not."""
+    table = catalog.load_table(identifier)
+    props = table.io.properties
+    s3 = fs.S3FileSystem(
+        access_key=props["s3.access-key-id"],
+        secret_key=props["s3.secret-access-key"],
+        endpoint_override=props["s3.endpoint"],
+        region=props.get("s3.region", "us-east-1"),
+        scheme="http" if props["s3.endpoint"].startswith("http:") else "https",
+    )
+    root = table.location().removeprefix("s3://") + "/data"
+    infos = s3.get_file_info(fs.FileSelector(root, recursive=True, allow_not_found=True))
+    return {f"s3://{i.path}" for i in infos if i.is_file}
+
+
+def run_killed(config: LoadedConfig, catalog: Catalog, kill_at: str, identifier: str, log: Path) -> None:
+    """etl_gold in a child process, SIGKILLed (driver and JVM) at hook point ``kill_at`` of table ``identifier``, or
+    with :data:`WRITING` as soon as the rewrite of that table has stored a new data file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DP_")}
+    env["DP_ICEBERG_NAMESPACES__SILVER"] = config.settings.iceberg.namespaces.silver
+    env["DP_ICEBERG_NAMESPACES__GOLD"] = config.settings.iceberg.namespaces.gold
+    stop_at = gold.BEFORE_WRITE if kill_at == WRITING else kill_at
+    before = stored_files(catalog, identifier)
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", KILLABLE, str(REPO), kill_at, identifier],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:  # the job prints each hook point it reaches
+                if line.split() == ["HOOK", stop_at, identifier]:
+                    break
+            else:
+                pytest.fail(f"the job ended before {stop_at} of {identifier}: {log.read_text()[-3000:]}")
+            deadline = time.monotonic() + 120
+            while kill_at == WRITING and not stored_files(catalog, identifier) - before:
+                assert time.monotonic() < deadline, f"no data file of {identifier} was stored"
+                time.sleep(0.02)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def summary_of(catalog: Catalog, config: LoadedConfig, name: str) -> dict[str, str]:
+    snapshot = catalog.load_table(gold_table(config.settings, name)).current_snapshot()
+    assert snapshot is not None and snapshot.summary is not None
+    return dict(snapshot.summary.additional_properties)
+
+
+def snapshot_ids(catalog: Catalog, config: LoadedConfig) -> dict[str, int | None]:
+    current = {s.name: catalog.load_table(gold_table(config.settings, s.name)).current_snapshot() for s in GOLD_TABLES}
+    return {name: snapshot.snapshot_id if snapshot else None for name, snapshot in current.items()}
+
+
+def sorted_rows(catalog: Catalog, config: LoadedConfig, name: str) -> list[dict[str, Any]]:
+    key = {FCT_ORDERS.name: ("order_id",), AGG_REVENUE_DAILY.name: ("order_date", "category", "currency")}
+    columns = key.get(name, ("event_date",))
+    return sorted(gold_rows(catalog, config, name), key=lambda r: tuple(r[c] for c in columns))
+
+
+def test_a_run_killed_mid_write_then_rerun_equals_an_uninterrupted_run(
+    spark: SparkSession, config: LoadedConfig, catalog: Catalog, run_id: str, tmp_path: Path
+) -> None:
+    killed = namespaced(config, f"it_{run_id}_gk_silver", f"it_{run_id}_gk_gold")
+    reference = namespaced(config, f"it_{run_id}_gk_silver", f"it_{run_id}_gk_ref")  # the same Silver
+    fct, revenue = (gold_table(killed.settings, s.name) for s in (FCT_ORDERS, AGG_REVENUE_DAILY))
+    silver = Silver(spark, killed)
+    silver.create()
+
+    # Gold holds a first batch (6 days; one order of the first day held back, its payment already in) ...
+    shop = Shop(random.Random(20261125))
+    old_days = [dt.date(2026, 10, 1) + dt.timedelta(days=n) for n in range(6)]
+    batch1 = merged(*(shop.day(day, 6) for day in old_days))
+    held = next(
+        o
+        for o in batch1["order_placed"]
+        if o["occurred_at"].date() == old_days[0]
+        and expected_orders(batch1)[o["order_id"]]["payment_status"] != "PENDING"
+    )
+    batch1["order_placed"].remove(held)
+    silver.append(2001, batch1 | {"product": products()})
+    gold.run(spark, killed, allowed_lateness=LATENESS)
+    check_gold(catalog, killed, batch1)
+
+    # ... then a second batch: 20 new days, the held-back order late on its old day, a refund of an order of day 2
+    new_days = [old_days[-1] + dt.timedelta(days=n) for n in range(1, 21)]
+    paid = next(
+        o
+        for o in expected_orders(batch1).values()
+        if o["order_date"] == old_days[1] and o["payment_status"] == "AUTHORISED"
+    )
+    placed = next(o for o in batch1["order_placed"] if o["order_id"] == paid["order_id"])
+    refund = shop.payment(placed, "REFUNDED", dt.datetime.combine(new_days[-1], dt.time(23, 0), tzinfo=dt.UTC))
+    batch2 = merged(*(shop.day(day, 4) for day in new_days), {"order_placed": [held], "payment_processed": [refund]})
+    silver.append(2002, batch2)
+    everything = merged(batch1, batch2)
+    # days the second batch touches: every new day has page views (funnel); the orders' days (all three tables)
+    order_days = {o["occurred_at"].date() for o in batch2["order_placed"]} | {paid["order_date"]}
+    assert old_days[0] in order_days and set(new_days) - order_days  # a day with views and no order: funnel only
+
+    # killed after fct_orders committed (rows and progress), before its properties are copied and the others run
+    run_killed(killed, catalog, gold.AFTER_COMMIT, fct, tmp_path / "killed-1.log")
+    assert summary_of(catalog, killed, FCT_ORDERS.name)[SILVER_BATCH_KEY] == "2002"
+    assert catalog.load_table(fct).properties[SILVER_BATCH_KEY] == "2001"  # the copy did not happen
+    for spec in (AGG_REVENUE_DAILY, AGG_FUNNEL_DAILY):
+        assert summary_of(catalog, killed, spec.name)[SILVER_BATCH_KEY] == "2001", spec.name
+    fct_snapshot = snapshot_ids(catalog, killed)[FCT_ORDERS.name]
+
+    # killed while agg_revenue_daily's rewrite is storing its data files: nothing of it committed
+    committed = files_by_day(catalog.load_table(revenue))
+    run_killed(killed, catalog, WRITING, revenue, tmp_path / "killed-2.log")
+    assert files_by_day(catalog.load_table(revenue)) == committed, "the rewrite committed before the kill"
+    listed = {path for paths in committed.values() for path in paths}
+    assert stored_files(catalog, revenue) - listed, "the killed rewrite stored no file"
+    assert snapshot_ids(catalog, killed)[FCT_ORDERS.name] == fct_snapshot  # nothing new for fct_orders
+
+    # the rerun
+    runs = by_table(gold.run(spark, killed, allowed_lateness=LATENESS), killed)
+
+    # equal, row for row, to one uninterrupted run over the same Silver, and to the plain-Python computation
+    by_table(gold.run(spark, reference, allowed_lateness=LATENESS), reference)
+    final = {spec.name: sorted_rows(catalog, killed, spec.name) for spec in GOLD_TABLES}
+    for spec in GOLD_TABLES:
+        assert final[spec.name] == sorted_rows(catalog, reference, spec.name), spec.name
+    assert len(final[FCT_ORDERS.name]) == len(expected_orders(everything))
+    assert len(final[AGG_FUNNEL_DAILY.name]) == len(old_days) + len(new_days)
+    revenue_sum = sum((r["revenue"] for r in final[AGG_REVENUE_DAILY.name]), Decimal(0))
+    assert revenue_sum == sum((v[2] for v in expected_revenue(everything).values()), Decimal(0))
+    assert revenue_sum == sum((r["revenue"] for r in gold_rows(catalog, reference, AGG_REVENUE_DAILY.name)), Decimal(0))
+    assert expected_orders(everything)[paid["order_id"]]["payment_status"] == "REFUNDED"
+    check_gold(catalog, killed, everything)
+    check_progress(catalog, killed, everything, 2002)  # fct_orders' properties repaired too
+    # fct_orders had nothing left to do, the other two recomputed every day the second batch touches
+    assert runs[FCT_ORDERS.name].snapshot_id is None
+    assert runs[AGG_REVENUE_DAILY.name].details.get("days") == [d.isoformat() for d in sorted(order_days)]
+    assert runs[AGG_FUNNEL_DAILY.name].details.get("days") == [
+        d.isoformat() for d in sorted(order_days | set(new_days))
+    ]
+
+    # and a further rerun commits nothing and changes no row
+    snapshots = snapshot_ids(catalog, killed)
+    runs = by_table(gold.run(spark, killed, allowed_lateness=LATENESS), killed)
+    assert all(r.snapshot_id is None for r in runs.values())
+    assert snapshot_ids(catalog, killed) == snapshots
+    for spec in GOLD_TABLES:
+        assert sorted_rows(catalog, killed, spec.name) == final[spec.name], spec.name

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -112,6 +112,12 @@ SOURCES: dict[str, tuple[str, ...]] = {
     AGG_FUNNEL_DAILY.name: (PAGE_VIEW, CART_UPDATED, *ORDER_SOURCES),
 }
 
+#: hook points, in order, for each Gold table a run rewrites: before its overwrite starts; after the overwrite (the
+#: rows and the progress, one snapshot) is committed and before the table properties are copied from it
+BEFORE_WRITE = "before-write"
+AFTER_COMMIT = "after-commit"
+Hook = Callable[[str, str], None]
+
 
 @dataclass
 class SilverSource:
@@ -147,12 +153,14 @@ class GoldJob:
         catalog: Catalog,
         contracts: list[Contract],
         allowed_lateness: dt.timedelta,
+        hook: Hook | None = None,
     ) -> None:
         self.spark = spark
         self.settings = settings
         self.catalog = catalog
         self.contracts = contracts
         self.allowed_lateness = allowed_lateness
+        self.hook = hook  # test seam: where a crash is simulated
         self.catalog_name = settings.iceberg.catalog.name
         self._sources: dict[str, SilverSource] = {}
         self._order_days: dict[tuple[int, int], set[dt.date]] = {}
@@ -277,7 +285,11 @@ class GoldJob:
         writer = self.compute(spec, plan.days).writeTo(self._full(spec))
         for key, value in props.items():
             writer = writer.option(f"snapshot-property.{key}", value)
+        if self.hook is not None:
+            self.hook(BEFORE_WRITE, identifier)
         writer.overwrite(F.col(spec.day_column).isin(sorted(plan.days)))
+        if self.hook is not None:
+            self.hook(AFTER_COMMIT, identifier)
 
         gold = self.catalog.load_table(identifier)
         snapshot = gold.current_snapshot()
@@ -358,6 +370,7 @@ def run(
     allowed_lateness: dt.timedelta = DEFAULT_ALLOWED_LATENESS,
     contracts: list[Contract] | None = None,
     catalog: Catalog | None = None,
+    hook: Hook | None = None,
 ) -> list[TableRun]:
     """Silver -> Gold: each Gold table recomputes the days its new Silver rows touch, and ``days`` if given.
 
@@ -368,6 +381,8 @@ def run(
         allowed_lateness: how far the watermark trails the sources' newest event times.
         contracts: the contracts (default: ``<repo>/schemas/avro``).
         catalog: a pyiceberg client of the catalog (default: built from ``loaded``).
+        hook: called with ``(point, table)`` at :data:`BEFORE_WRITE` and :data:`AFTER_COMMIT` of each table it
+            rewrites (tests kill the job there).
 
     Returns:
         One :class:`TableRun` per Gold table; ``snapshot_id`` is ``None`` where nothing was committed.
@@ -384,6 +399,7 @@ def run(
         catalog or lake_catalog(settings),
         contracts if contracts is not None else load_contracts(loaded.repo_root / "schemas" / "avro"),
         allowed_lateness,
+        hook,
     )
     runs: list[TableRun] = []
     try:
@@ -397,4 +413,4 @@ def run(
     return runs
 
 
-__all__ = ["SOURCES", "GoldJob", "SilverSource", "run", "silver_struct"]
+__all__ = ["AFTER_COMMIT", "BEFORE_WRITE", "SOURCES", "GoldJob", "SilverSource", "run", "silver_struct"]
