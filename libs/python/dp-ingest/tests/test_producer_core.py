@@ -50,8 +50,12 @@ class FakeKafka:
         self.capacity, self.fail = capacity, fail
         self.queue: list[tuple[str, bytes | None, bytes, Any, Any]] = []
         self.delivered: list[tuple[str, bytes | None, bytes, Any]] = []
+        self.timestamps: list[int] = []
 
-    def produce(self, topic: str, value: bytes, key: bytes | None, headers: Any, on_delivery: Any) -> None:
+    def produce(
+        self, topic: str, value: bytes, key: bytes | None, headers: Any, on_delivery: Any, timestamp: int = 0
+    ) -> None:
+        self.timestamps.append(timestamp)
         if len(self.queue) >= self.capacity:
             raise BufferError("queue full")
         self.queue.append((topic, key, value, headers, on_delivery))

@@ -123,7 +123,8 @@ class EventProducer:
             self.reject(contract, exc.errors, source, payload=event, on_delivery=on_delivery, block_s=block_s)
             return exc.errors
         key = str(datum[codec.key_field]).encode()
-        self._produce(codec.topic, key, value, None, self._callback(False, on_delivery), block_s)
+        callback = self._callback(False, on_delivery)
+        self._produce(codec.topic, key, value, None, callback, block_s, codec.timestamp_ms(datum))
         self.stats.accepted += 1
         return ()
 
@@ -131,7 +132,8 @@ class EventProducer:
         """Produce an already-checked Avro datum (the simulator's fast path); encoding errors raise."""
         codec = self.codec(contract)
         value = codec.encode_datum(datum)
-        self._produce(codec.topic, str(datum[codec.key_field]).encode(), value, None, self._on_delivery, block_s)
+        key = str(datum[codec.key_field]).encode()
+        self._produce(codec.topic, key, value, None, self._on_delivery, block_s, codec.timestamp_ms(datum))
         self.stats.accepted += 1
 
     def reject(
@@ -163,11 +165,17 @@ class EventProducer:
         headers: list[tuple[str, str | bytes | None]] | None,
         callback: Callable[[KafkaError | None, Message], None],
         block_s: float,
+        timestamp_ms: int | None = None,
     ) -> None:
         deadline = time.monotonic() + block_s
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=callback)
+                if timestamp_ms is None:
+                    self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=callback)
+                else:
+                    self._producer.produce(
+                        topic, value=value, key=key, headers=headers, on_delivery=callback, timestamp=timestamp_ms
+                    )
                 return
             except BufferError:
                 if time.monotonic() >= deadline:

@@ -13,6 +13,9 @@ from dp_core.config import PlatformSettings
 from dp_ingest.errors import BrokerUnavailableError, IngestError
 from dp_ingest.kafka import client_conf
 
+#: topic configs that let records carry event times far from the broker's clock (Kafka 4 refuses > 1 h ahead)
+ANY_TIMESTAMP = {"message.timestamp.after.max.ms": str(2**63 - 1), "message.timestamp.before.max.ms": str(2**63 - 1)}
+
 
 @dataclass(frozen=True)
 class TopicSpec:
@@ -26,15 +29,20 @@ class TopicSpec:
 
 def topic_specs(contracts: list[Contract], settings: PlatformSettings) -> list[TopicSpec]:
     """Events: delete after ``kafka.topics.retention_ms``; reference data: compacted (latest per key);
-    dead letters: one partition, kept ``ingest.dlq_retention_ms``."""
+    dead letters: one partition, kept ``ingest.dlq_retention_ms``.
+
+    Records of events and reference data carry their event time as the Kafka timestamp (stream processors take
+    watermarks from it), so those topics accept timestamps at any distance from the broker's clock: replays and
+    simulations produce event times in the past and, faster than real time, in the future. Time-based retention
+    counts from the event time."""
     defaults = settings.kafka.topics
     specs = []
     for c in contracts:
         if c.meta.kind == "reference":
-            config = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+            config = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0", **ANY_TIMESTAMP}
             role = "reference"
         else:
-            config = {"cleanup.policy": "delete", "retention.ms": str(defaults.retention_ms)}
+            config = {"cleanup.policy": "delete", "retention.ms": str(defaults.retention_ms), **ANY_TIMESTAMP}
             role = "events"
         specs.append(TopicSpec(c.topic, defaults.partitions, defaults.replication_factor, config, c.name, role))
         specs.append(

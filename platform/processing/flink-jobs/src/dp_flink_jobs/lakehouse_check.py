@@ -19,7 +19,7 @@ from dp_core.errors import PlatformError
 
 def run(table: str, rows: int, read_only: bool) -> dict[str, object]:
     loaded = load_settings(find_config_dir(Path.cwd(), os.environ), os.environ)
-    from dp_flink_jobs.session import table_environment
+    from dp_flink.session import table_environment
 
     t_env = table_environment(loaded)
     catalog = loaded.settings.iceberg.catalog.name

@@ -214,6 +214,27 @@ class BatchSettings(Section):
     gold: GoldSettings = GoldSettings()
 
 
+class StreamSettings(Section):
+    """The speed layer (platform/processing/flink-jobs)."""
+
+    checkpoint_interval_s: float = Field(10.0, gt=0, description="Flink checkpoint interval: Iceberg commits on each")
+    checkpoint_dir: str = Field(
+        "", description="Where checkpoints are kept (file:// or s3:// URI); empty: <runtime_dir>/flink/checkpoints"
+    )
+    window_s: int = Field(60, ge=1, description="Tumbling window size of the real-time aggregates")
+    allowed_lateness_s: int = Field(
+        60, ge=0, description="How far behind the newest event time an event may be and still count in its window"
+    )
+    max_drift_s: int = Field(
+        10, ge=1, description="Watermark alignment: how far one input may run ahead of the slowest in event time"
+    )
+    idle_timeout_s: float = Field(5.0, gt=0, description="An input partition silent this long stops holding windows")
+    parallelism: int = Field(1, ge=1, description="Default operator parallelism")
+    enriched_topic_suffix: str = Field(
+        "orders_enriched.v1", description="The enricher's output topic, after '<domain>.'"
+    )
+
+
 class PlatformSettings(Section):
     """The whole effective configuration of one environment (``DP_ENV``)."""
 
@@ -227,3 +248,4 @@ class PlatformSettings(Section):
     local: LocalSettings = LocalSettings()
     logging: LoggingSettings = LoggingSettings()
     batch: BatchSettings = BatchSettings()
+    stream: StreamSettings = StreamSettings()

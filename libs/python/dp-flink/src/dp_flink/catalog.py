@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dp_core.config import PlatformSettings
-from dp_flink_jobs.errors import FlinkSetupError
+from dp_flink.errors import FlinkSetupError
 
 #: Jars on HADOOP_CLASSPATH (Iceberg's Flink catalog loads Hadoop classes even with a REST catalog).
 HADOOP_JAR_PREFIX = "hadoop-client-"

@@ -1,0 +1,1 @@
+"""DTHEINFRA Flink helpers: pure parts (wire decoding, SQL, checkpoints) plus dp_flink.session (PyFlink)."""

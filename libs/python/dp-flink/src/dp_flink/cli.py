@@ -1,0 +1,154 @@
+"""``dp stream run|submit|status``: the speed layer from the main environment.
+
+The jobs run in the speed layer's own environment (``.runtime/venvs/flink-jobs``): ``run`` and ``submit`` start
+``python -m dp_flink_jobs run ...`` there; ``status`` asks the session cluster's REST API.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dp_core.cli import CliContext, pass_cli
+from dp_core.config import LoadedConfig
+from dp_flink.checkpoints import latest_checkpoint
+from dp_flink.errors import FlinkSetupError, StreamJobFailedError
+
+JOBS = ("enricher", "aggregator")
+FLINK_ENV = "flink-jobs"
+
+
+def flink_python(loaded: LoadedConfig) -> Path:
+    python = loaded.runtime_dir / "venvs" / FLINK_ENV / "bin" / "python"
+    if not python.exists():
+        raise FlinkSetupError(f"the speed layer's environment is missing ({python}): run `make install`")
+    return python
+
+
+def cluster_address(loaded: LoadedConfig) -> str:
+    return f"127.0.0.1:{loaded.settings.local.flink.ui_port}"
+
+
+def _job_args(job: str, domain: str | None, reset: bool, as_json: bool) -> list[str]:
+    args = ["-m", "dp_flink_jobs", "run", job]
+    if domain:
+        args += ["--domain", domain]
+    if reset:
+        args.append("--reset")
+    if as_json:
+        args.append("--json")
+    return args
+
+
+def _exec(cli: CliContext, args: list[str]) -> None:
+    loaded = cli.load()
+    env = dict(cli.environ)
+    env.setdefault("DP_CONFIG_DIR", str(cli.config_dir()))
+    if cli.env:
+        env["DP_ENV"] = cli.env
+    result = subprocess.run([str(flink_python(loaded)), *args], cwd=cli.cwd, env=env, check=False)
+    if result.returncode != 0:
+        raise StreamJobFailedError(f"the {args[3]} job exited with status {result.returncode} (see above)")
+
+
+@click.group("stream")
+def stream_group() -> None:
+    """The speed layer on PyFlink: the event enricher and the real-time aggregator, exactly once into Iceberg."""
+
+
+_job = click.argument("job", type=click.Choice(JOBS))
+_domain = click.option("--domain", help="Contract domain (default: the one domain with the job's contracts).")
+_reset = click.option("--reset", is_flag=True, help="Forget the job's checkpoints first (start from the group).")
+_json = click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+
+
+@stream_group.command("run")
+@_job
+@click.option("--until-idle", type=click.FloatRange(min=0), metavar="SECONDS", help="Stop once caught up this long.")
+@click.option("--timeout", type=click.FloatRange(min=1), metavar="SECONDS", help="Fail if not idle after this long.")
+@_domain
+@_reset
+@_json
+@pass_cli
+def run_cmd(
+    cli: CliContext,
+    job: str,
+    until_idle: float | None,
+    timeout: float | None,
+    domain: str | None,
+    reset: bool,
+    as_json: bool,
+) -> None:
+    """Run JOB embedded (a Flink MiniCluster in this process tree), restarting from its latest checkpoint.
+
+    Without --until-idle it runs until Ctrl-C or SIGTERM; with it, it stops once every input record is committed
+    to Iceberg and nothing new arrived for SECONDS (at least the idle timeout plus two checkpoint intervals).
+    """
+    args = _job_args(job, domain, reset, as_json)
+    if until_idle is not None:
+        args += ["--until-idle", str(until_idle)]
+    if timeout is not None:
+        args += ["--timeout", str(timeout)]
+    _exec(cli, args)
+
+
+@stream_group.command("submit")
+@_job
+@click.option("--cluster", metavar="HOST:PORT", help="Session cluster REST address (default: the local one).")
+@_domain
+@_reset
+@_json
+@pass_cli
+def submit_cmd(cli: CliContext, job: str, cluster: str | None, domain: str | None, reset: bool, as_json: bool) -> None:
+    """Submit JOB to the session cluster started by `make local-up` (detached; `dp stream status` follows it)."""
+    address = cluster or cluster_address(cli.load())
+    _get_json(f"http://{address}/overview")  # a clear error when no cluster is there
+    _exec(cli, [*_job_args(job, domain, reset, as_json), "--remote", address])
+
+
+def _get_json(url: str) -> Any:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 -- a configured local address
+            return json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise FlinkSetupError(
+            f"no Flink session cluster answers at {url} ({exc}); start it with `make local-up`"
+        ) from None
+
+
+@stream_group.command("status")
+@click.option("--cluster", metavar="HOST:PORT", help="Session cluster REST address (default: the local one).")
+@_json
+@pass_cli
+def status_cmd(cli: CliContext, cluster: str | None, as_json: bool) -> None:
+    """List the session cluster's jobs, and the embedded jobs' latest checkpoints on this machine."""
+    loaded = cli.load()
+    root = loaded.runtime_dir / "flink" / "checkpoints"
+    local = {}
+    for folder in sorted(root.glob("*")) if root.is_dir() else []:
+        chk = latest_checkpoint(folder)
+        local[folder.name] = chk.checkpoint_id if chk else None
+    address = cluster or cluster_address(loaded)
+    try:
+        jobs = _get_json(f"http://{address}/jobs/overview").get("jobs", [])
+    except FlinkSetupError as exc:
+        jobs, cluster_error = [], str(exc)
+    else:
+        cluster_error = ""
+    if as_json:
+        click.echo(json.dumps({"cluster": address, "jobs": jobs, "cluster_error": cluster_error, "checkpoints": local}))
+        return
+    click.echo(f"session cluster {address}: " + (cluster_error or f"{len(jobs)} job(s)"))
+    for j in jobs:
+        click.echo(f"  {j.get('jid', '?')}  {j.get('state', '?'):<10} {j.get('name', '?')}")
+    click.echo(f"embedded jobs' checkpoints ({root}):")
+    for name, chk in local.items():
+        click.echo(f"  {name:<40} latest checkpoint {chk if chk is not None else '-'}")
+    if not local:
+        click.echo("  none")

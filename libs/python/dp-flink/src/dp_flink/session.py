@@ -1,0 +1,150 @@
+"""Opening a PyFlink TableEnvironment wired to the shared lakehouse: the one module of this lib that imports pyflink.
+
+Only the speed layer's own environment (.runtime/venvs/flink-jobs) has pyflink; the main environment imports the
+pure modules of this package and never this one.
+"""
+
+from __future__ import annotations
+
+import os
+import site
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dp_contracts.model import Contract
+from dp_core.config import LoadedConfig
+from dp_flink.catalog import create_catalog_sql, hadoop_classpath, pipeline_jars
+from dp_flink.sql import decode_function, decode_result_type
+from dp_flink.wire import Decoded, WireDecoder, registry_fetcher
+
+if TYPE_CHECKING:
+    from pyflink.table import TableEnvironment
+
+#: decoded records kept for the second look-up of the same bytes (event time, then the record)
+MEMO_SIZE = 8192
+
+
+def flink_jars_dir(loaded: LoadedConfig) -> Path:
+    return loaded.runtime_dir / "jars" / "flink"
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """How one streaming job runs: its name, checkpoints, where it restores from and where it runs."""
+
+    name: str
+    checkpoint_dir: str
+    checkpoint_interval_s: float
+    restore_from: str | None = None
+    #: host:port of a session cluster's REST endpoint; None: an embedded MiniCluster
+    remote: str | None = None
+    parallelism: int = 1
+
+
+def _prepare_process(loaded: LoadedConfig) -> Path:
+    jars = flink_jars_dir(loaded)
+    os.environ["HADOOP_CLASSPATH"] = hadoop_classpath(jars)
+    os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "WHEN_REQUIRED")
+    os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "WHEN_REQUIRED")
+    # thread mode runs Python functions in an interpreter embedded in the JVM: it must see this environment's packages
+    paths = [*site.getsitepackages(), *[p for p in sys.path if p and Path(p).is_dir()]]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return jars
+
+
+def table_environment(
+    loaded: LoadedConfig, *, streaming: bool = False, job: JobOptions | None = None
+) -> TableEnvironment:
+    """A TableEnvironment with the connector jars, the Iceberg catalog registered and UTC as its time zone.
+
+    HADOOP_CLASSPATH is set here, before the gateway JVM starts, because Iceberg's Flink catalog needs Hadoop's
+    classes even when it talks to a REST catalog. Python functions run in thread mode (no worker processes).
+    """
+    jars = _prepare_process(loaded)
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    env_settings = EnvironmentSettings.in_streaming_mode() if streaming else EnvironmentSettings.in_batch_mode()
+    t_env = TableEnvironment.create(env_settings)
+    conf = t_env.get_config()
+    conf.set("pipeline.jars", ";".join(pipeline_jars(jars)))
+    conf.set("parallelism.default", str(job.parallelism if job else 1))
+    conf.set("table.local-time-zone", "UTC")
+    conf.set("python.execution-mode", "thread")
+    conf.set("python.executable", sys.executable)
+    conf.set("python.client.executable", sys.executable)
+    if job is not None:
+        conf.set("pipeline.name", job.name)
+        conf.set("execution.checkpointing.interval", f"{int(job.checkpoint_interval_s * 1000)} ms")
+        conf.set("execution.checkpointing.mode", "EXACTLY_ONCE")
+        conf.set("execution.checkpointing.dir", job.checkpoint_dir)
+        conf.set("execution.checkpointing.num-retained", "3")
+        conf.set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+        conf.set("restart-strategy.type", "fixed-delay")
+        conf.set("restart-strategy.fixed-delay.attempts", "3")
+        conf.set("restart-strategy.fixed-delay.delay", "2 s")
+        if job.restore_from:
+            conf.set("execution.state-recovery.path", job.restore_from)
+        if job.remote:
+            host, _, port = job.remote.rpartition(":")
+            conf.set("execution.target", "remote")
+            conf.set("rest.address", host)
+            conf.set("rest.port", port)
+    t_env.execute_sql(create_catalog_sql(loaded.settings))
+    return t_env
+
+
+class _Memo:
+    """The latest decodes by value bytes. The planner evaluates the decode function in several operators (event time,
+    record, rejects); in thread mode they share one interpreter, so one memo per function spares the repeats."""
+
+    def __init__(self, decoder: WireDecoder) -> None:
+        self._decoder = decoder
+        self._recent: dict[bytes, Decoded] = {}
+
+    def __call__(self, value: bytes | None) -> Decoded:
+        if value is None:
+            return self._decoder.decode(value)
+        hit = self._recent.get(value)
+        if hit is not None:
+            return hit
+        decoded = self._decoder.decode(value)
+        if len(self._recent) >= MEMO_SIZE:
+            self._recent.clear()
+        self._recent[value] = decoded
+        return decoded
+
+
+#: one memo per decode function, shared by every operator of this interpreter
+_MEMOS: dict[str, _Memo] = {}
+
+
+def register_decoders(t_env: TableEnvironment, loaded: LoadedConfig, contracts: Iterable[Contract]) -> None:
+    """One scalar function per contract, ``decode_<domain>_<name>(value BYTES)`` -> ROW (see dp_flink.sql)."""
+    from pyflink.common import Row
+    from pyflink.table.udf import udf
+
+    fetch = registry_fetcher(loaded.settings.registry.url)
+    for contract in contracts:
+        width = len(contract.record.fields)
+
+        def make(contract: Contract = contract, width: int = width) -> Any:
+            key = decode_function(contract)
+
+            def decode(value: bytes | None) -> Row:
+                memo = _MEMOS.get(key)
+                if memo is None:
+                    decoder = WireDecoder(contract.schema, contract.record, fetch, make_row=lambda v: Row(*v))
+                    memo = _MEMOS.setdefault(key, _Memo(decoder))
+                got = memo(value)
+                if got.values is None:
+                    return Row(*([None] * width), got.schema_id, got.reason)
+                return Row(*got.values, got.schema_id, None)
+
+            return decode
+
+        t_env.create_temporary_system_function(
+            decode_function(contract), udf(make(), result_type=decode_result_type(contract.record))
+        )

@@ -1,0 +1,151 @@
+"""Flink SQL generated from the contracts and the settings (pure: strings in, strings out).
+
+A contract's topic becomes a ``raw``-format Kafka table whose computed column ``ev`` is the record decoded by a
+Python function (see :mod:`dp_flink.wire`), with the event time and its watermark declared on the table so that the
+Kafka source tracks watermarks per partition. Timestamps cross the Python bridge as epoch microseconds and are turned
+back into ``TIMESTAMP_LTZ`` here.
+"""
+
+from __future__ import annotations
+
+from dp_contracts.ir import ArrayT, DecimalT, EnumT, FixedT, LogicalT, MapT, PrimitiveT, RecordT, TypeT
+from dp_contracts.model import Contract
+from dp_core.config import PlatformSettings
+
+ERROR_FIELD = "_error"
+SCHEMA_ID_FIELD = "_schema_id"
+_PRIMITIVE = {
+    "boolean": "BOOLEAN",
+    "int": "INT",
+    "long": "BIGINT",
+    "float": "FLOAT",
+    "double": "DOUBLE",
+    "bytes": "BYTES",
+    "string": "STRING",
+}
+
+
+def quote(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A quoted identifier."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def bridge_type(node: TypeT) -> str:
+    """The Flink type a decoded value has when it crosses the Python bridge (timestamps as BIGINT micros)."""
+    if isinstance(node, PrimitiveT):
+        return _PRIMITIVE[node.kind]
+    if isinstance(node, LogicalT):
+        return {"date": "INT", "uuid": "STRING"}.get(node.kind, "BIGINT")
+    if isinstance(node, DecimalT):
+        return f"DECIMAL({node.precision}, {node.scale})"
+    if isinstance(node, FixedT):
+        return "BYTES"
+    if isinstance(node, EnumT):
+        return "STRING"
+    if isinstance(node, ArrayT):
+        return f"ARRAY<{bridge_type(node.items)}>"
+    if isinstance(node, MapT):
+        return f"MAP<STRING, {bridge_type(node.values)}>"
+    return "ROW<" + ", ".join(f"{ident(f.name)} {bridge_type(f.type)}" for f in node.fields) + ">"
+
+
+def decode_result_type(record: RecordT) -> str:
+    """The ROW type of the decode function: the contract's fields, then the schema id and the reject reason."""
+    fields = [f"{ident(f.name)} {bridge_type(f.type)}" for f in record.fields]
+    fields += [f"{ident(SCHEMA_ID_FIELD)} INT", f"{ident(ERROR_FIELD)} STRING"]
+    return "ROW<" + ", ".join(fields) + ">"
+
+
+def micros_to_ltz(expr: str) -> str:
+    """Epoch microseconds -> TIMESTAMP_LTZ(6), exact to the microsecond."""
+    return (
+        f"TIMESTAMPADD(MICROSECOND, CAST(MOD({expr}, 1000000) AS INT), "
+        f"TO_TIMESTAMP_LTZ({expr} / 1000000 - CASE WHEN MOD({expr}, 1000000) < 0 THEN 1 ELSE 0 END, 0))"
+    )
+
+
+def decode_function(contract: Contract) -> str:
+    return f"decode_{contract.domain}_{contract.name}"
+
+
+def source_table(contract: Contract) -> str:
+    return f"src_{contract.name}"
+
+
+def kafka_options(settings: PlatformSettings, topic: str, group_id: str) -> dict[str, str]:
+    """Options of a Kafka table reading ``topic`` as the consumer group ``group_id`` (offsets live in checkpoints;
+    the group's committed offsets follow each completed checkpoint and are where a job without a checkpoint starts)."""
+    kafka, stream = settings.kafka, settings.stream
+    options = {
+        "connector": "kafka",
+        "topic": topic,
+        "properties.bootstrap.servers": kafka.bootstrap_servers,
+        "properties.group.id": group_id,
+        "properties.client.id.prefix": f"{kafka.client_id}-{group_id}",
+        "properties.isolation.level": "read_committed",
+        "scan.startup.mode": "group-offsets",
+        "properties.auto.offset.reset": "earliest",
+        "scan.watermark.idle-timeout": f"{int(stream.idle_timeout_s * 1000)} ms",
+        "scan.watermark.emit.strategy": "on-event",
+        "scan.watermark.alignment.group": group_id,
+        "scan.watermark.alignment.max-drift": f"{stream.max_drift_s} s",
+        "scan.watermark.alignment.update-interval": "1 s",
+        "format": "raw",
+    }
+    if kafka.security_protocol != "PLAINTEXT":
+        options["properties.security.protocol"] = kafka.security_protocol
+    if kafka.sasl_mechanism:
+        options["properties.sasl.mechanism"] = kafka.sasl_mechanism
+    return options
+
+
+def with_clause(options: dict[str, str]) -> str:
+    return "WITH (\n  " + ",\n  ".join(f"{quote(k)} = {quote(v)}" for k, v in options.items()) + "\n)"
+
+
+def source_ddl(contract: Contract, settings: PlatformSettings, group_id: str) -> str:
+    """A temporary Kafka table for ``contract``'s topic: raw value, Kafka coordinates and ``event_time``, the record
+    timestamp, which the platform's producers set to the event time. The watermark is
+    declared on it so the Kafka source itself tracks it per partition (and aligns the inputs); it trails the newest
+    event time by ``stream.allowed_lateness_s``. Decoding (:func:`decoded_select`) happens in a view on top: a Python
+    function in a computed column would keep the watermark out of the source."""
+    lateness = settings.stream.allowed_lateness_s
+    return (
+        f"CREATE TEMPORARY TABLE {ident(source_table(contract))} (\n"
+        "  `value` BYTES,\n"
+        "  `kafka_topic` STRING METADATA FROM 'topic' VIRTUAL,\n"
+        "  `kafka_partition` INT METADATA FROM 'partition' VIRTUAL,\n"
+        "  `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL,\n"
+        "  `event_time` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,\n"
+        f"  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '{lateness}' SECOND\n"
+        f") {with_clause(kafka_options(settings, contract.topic, group_id))}"
+    )
+
+
+def epoch_seconds(ts: str) -> str:
+    """Whole seconds since the epoch of a TIMESTAMP_LTZ expression (the session time zone is UTC)."""
+    return f"CAST(TIMESTAMPDIFF(SECOND, TO_TIMESTAMP_LTZ(0, 0), {ts}) AS BIGINT)"
+
+
+def decoded_select(contract: Contract) -> str:
+    """``SELECT *, decode(value) AS ev FROM <source>``: the source's columns plus the decoded record ``ev``."""
+    fn = ident(decode_function(contract))
+    return f"SELECT *, {fn}(`value`) AS `ev` FROM {ident(source_table(contract))}"
+
+
+def window_end_ms(ts: str, window_s: int) -> str:
+    """The end (epoch ms, exclusive) of the epoch-aligned tumbling window a TIMESTAMP_LTZ expression falls in."""
+    sec = epoch_seconds(ts)
+    return f"(({sec} - MOD({sec}, {window_s}) + {window_s}) * 1000)"
+
+
+def late_condition(ts: str, window_s: int) -> str:
+    """True when the event's window has already fired: the same test Flink's window operator drops records by
+    (window end - 1 ms <= current watermark), evaluated against the watermark the window operator sees."""
+    end = window_end_ms(ts, window_s)
+    return f"COALESCE(TO_TIMESTAMP_LTZ({end} - 1, 3) <= CURRENT_WATERMARK({ts}), FALSE)"

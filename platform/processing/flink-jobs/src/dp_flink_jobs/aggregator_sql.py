@@ -1,0 +1,154 @@
+"""The real-time aggregator's SQL (pure): per-contract streams, deduplication, the late split and the windows.
+
+Semantics (the README states them for users):
+
+* Each valid event counts once: events are deduplicated by event id (first arrival wins) before anything else.
+* Windows are tumbling, ``stream.window_s`` long, aligned to the epoch in UTC. The watermark trails the newest event
+  time by ``stream.allowed_lateness_s``; a window is written once, final, when the watermark passes its end.
+* An event whose window has already been written is *late*: it goes to ``<domain>__late_events_rt`` with its window,
+  the watermark it missed and its Kafka coordinates. The late test is the very test Flink's window operator drops
+  records by, evaluated on the same watermark, so every unique event is in exactly one of: its window, the late table.
+* A record that cannot be decoded (no header, unknown schema id) goes to ``<domain>__stream_rejects_rt``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dp_contracts.model import Contract
+from dp_core.config import PlatformSettings
+from dp_flink.sql import ERROR_FIELD, SCHEMA_ID_FIELD, decoded_select, ident, late_condition, window_end_ms
+
+
+def window_label(window_s: int) -> str:
+    """60 -> ``1m``, 3600 -> ``1h``, 30 -> ``30s``."""
+    if window_s % 3600 == 0:
+        return f"{window_s // 3600}h"
+    if window_s % 60 == 0:
+        return f"{window_s // 60}m"
+    return f"{window_s}s"
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Fully qualified names (catalog.namespace.table) of the aggregator's outputs."""
+
+    orders: str
+    page_views: str
+    funnel: str
+    late: str
+    rejects: str
+
+    def all(self) -> dict[str, str]:
+        return {"orders": self.orders, "page_views": self.page_views, "funnel": self.funnel,
+                "late": self.late, "rejects": self.rejects}  # fmt: skip
+
+
+def tables(settings: PlatformSettings, domain: str) -> Tables:
+    ns, label = settings.iceberg.namespaces.silver, window_label(settings.stream.window_s)
+
+    def fq(stem: str) -> str:
+        return f"{ident(settings.iceberg.catalog.name)}.{ident(ns)}.{ident(f'{domain}__{stem}')}"
+
+    return Tables(
+        orders=fq(f"orders_{label}_rt"),
+        page_views=fq(f"page_views_{label}_rt"),
+        funnel=fq(f"funnel_{label}_rt"),
+        late=fq("late_events_rt"),
+        rejects=fq("stream_rejects_rt"),
+    )
+
+
+WINDOW_COLUMNS = "`window_start` TIMESTAMP_LTZ(3) NOT NULL, `window_end` TIMESTAMP_LTZ(3) NOT NULL"
+
+
+def create_tables(t: Tables) -> list[str]:
+    """``CREATE TABLE IF NOT EXISTS`` of every output (Iceberg v2, Parquet, zstd)."""
+    props = "WITH ('format-version' = '2', 'write.parquet.compression-codec' = 'zstd')"
+    return [
+        f"CREATE TABLE IF NOT EXISTS {t.orders} ({WINDOW_COLUMNS}, `currency` STRING NOT NULL, "
+        "`orders` BIGINT NOT NULL, `revenue` DECIMAL(18, 2) NOT NULL, `sessions` BIGINT NOT NULL) " + props,
+        f"CREATE TABLE IF NOT EXISTS {t.page_views} ({WINDOW_COLUMNS}, `page_views` BIGINT NOT NULL, "
+        "`sessions` BIGINT NOT NULL, `product_views` BIGINT NOT NULL) " + props,
+        f"CREATE TABLE IF NOT EXISTS {t.funnel} ({WINDOW_COLUMNS}, `active_sessions` BIGINT NOT NULL, "
+        "`view_sessions` BIGINT NOT NULL, `cart_sessions` BIGINT NOT NULL, `order_sessions` BIGINT NOT NULL, "
+        "`cart_to_order` DOUBLE) " + props,
+        f"CREATE TABLE IF NOT EXISTS {t.late} (`contract` STRING NOT NULL, `event_id` STRING NOT NULL, "
+        "`event_time` TIMESTAMP_LTZ(3) NOT NULL, `window_start` TIMESTAMP_LTZ(3) NOT NULL, "
+        "`window_end` TIMESTAMP_LTZ(3) NOT NULL, `watermark` TIMESTAMP_LTZ(3), `kafka_topic` STRING NOT NULL, "
+        "`kafka_partition` INT NOT NULL, `kafka_offset` BIGINT NOT NULL, `value` BYTES) " + props,
+        f"CREATE TABLE IF NOT EXISTS {t.rejects} (`contract` STRING NOT NULL, `kafka_topic` STRING NOT NULL, "
+        "`kafka_partition` INT NOT NULL, `kafka_offset` BIGINT NOT NULL, `schema_id` INT, `reason` STRING NOT NULL, "
+        "`value` BYTES) " + props,
+    ]
+
+
+def stream_views(contract: Contract, columns: dict[str, str], window_s: int) -> list[str]:
+    """Views ``<name>_all`` (decoded + coordinates), ``<name>_tagged`` (unique valid events with ``is_late``) and
+    ``<name>_ok`` (the on-time ones) for one contract. ``columns`` maps output name -> field of the decoded record."""
+    name, src = contract.name, f"({decoded_select(contract)})"
+    id_field = contract.meta.event_id or contract.meta.key
+    picked = ", ".join(f"`ev`.{ident(field)} AS {ident(out)}" for out, field in columns.items())
+    us = f"`ev`.{ident(contract.meta.event_time)}"
+    end = window_end_ms("`event_time`", window_s)
+    return [
+        f"CREATE TEMPORARY VIEW `{name}_all` AS SELECT `ev`.{ident(id_field)} AS `event_id`, {picked}, "
+        f"{us} AS `event_us`, `event_time`, `kafka_topic`, `kafka_partition`, `kafka_offset`, `value`, "
+        f"`ev`.{ident(SCHEMA_ID_FIELD)} AS `schema_id`, `ev`.{ident(ERROR_FIELD)} AS `error`, PROCTIME() AS `pt` "
+        f"FROM {src}",
+        f"CREATE TEMPORARY VIEW `{name}_unique` AS SELECT * FROM (SELECT *, ROW_NUMBER() OVER "
+        f"(PARTITION BY `event_id` ORDER BY `pt`) AS `rn` FROM `{name}_all` WHERE `error` IS NULL) WHERE `rn` = 1",
+        f"CREATE TEMPORARY VIEW `{name}_tagged` AS SELECT *, {late_condition('`event_time`', window_s)} AS `is_late`, "
+        f"TO_TIMESTAMP_LTZ({end} - {window_s * 1000}, 3) AS `w_start`, TO_TIMESTAMP_LTZ({end}, 3) AS `w_end`, "
+        f"CURRENT_WATERMARK(`event_time`) AS `wm` FROM `{name}_unique`",
+        f"CREATE TEMPORARY VIEW `{name}_ok` AS SELECT * FROM `{name}_tagged` WHERE NOT `is_late`",
+    ]
+
+
+def late_insert(t: Tables, contract: Contract) -> str:
+    return (
+        f"INSERT INTO {t.late} SELECT '{contract.name}', `event_id`, `event_time`, `w_start`, `w_end`, `wm`, "
+        f"`kafka_topic`, `kafka_partition`, `kafka_offset`, `value` FROM `{contract.name}_tagged` WHERE `is_late`"
+    )
+
+
+def rejects_insert(t: Tables, contract: Contract) -> str:
+    return (
+        f"INSERT INTO {t.rejects} SELECT '{contract.name}', `kafka_topic`, `kafka_partition`, `kafka_offset`, "
+        f"`schema_id`, `error`, `value` FROM `{contract.name}_all` WHERE `error` IS NOT NULL"
+    )
+
+
+def tumble(view: str, window_s: int) -> str:
+    return f"TABLE(TUMBLE(TABLE `{view}`, DESCRIPTOR(`event_time`), INTERVAL '{window_s}' SECOND))"
+
+
+def window_inserts(t: Tables, window_s: int) -> list[str]:
+    """The windowed aggregates. Funnel: distinct sessions per step across page views, cart updates and orders."""
+    return [
+        f"INSERT INTO {t.orders} SELECT `window_start`, `window_end`, `currency`, COUNT(*), SUM(`total`), "
+        f"COUNT(DISTINCT `session_id`) FROM {tumble('order_placed_ok', window_s)} "
+        "GROUP BY `window_start`, `window_end`, `currency`",
+        f"INSERT INTO {t.page_views} SELECT `window_start`, `window_end`, COUNT(*), COUNT(DISTINCT `session_id`), "
+        f"COUNT(*) FILTER (WHERE `page_type` = 'PRODUCT') FROM {tumble('page_view_ok', window_s)} "
+        "GROUP BY `window_start`, `window_end`",
+        "CREATE TEMPORARY VIEW `steps_ok` AS "
+        "SELECT `session_id`, 'view' AS `step`, `event_time` FROM `page_view_ok` UNION ALL "
+        "SELECT `session_id`, 'cart' AS `step`, `event_time` FROM `cart_updated_ok` UNION ALL "
+        "SELECT `session_id`, 'order' AS `step`, `event_time` FROM `order_placed_ok`",
+        f"INSERT INTO {t.funnel} SELECT `window_start`, `window_end`, COUNT(DISTINCT `session_id`), "
+        "COUNT(DISTINCT `session_id`) FILTER (WHERE `step` = 'view'), "
+        "COUNT(DISTINCT `session_id`) FILTER (WHERE `step` = 'cart'), "
+        "COUNT(DISTINCT `session_id`) FILTER (WHERE `step` = 'order'), "
+        "CAST(COUNT(DISTINCT `session_id`) FILTER (WHERE `step` = 'order') AS DOUBLE) / "
+        "NULLIF(COUNT(DISTINCT `session_id`) FILTER (WHERE `step` = 'cart'), 0) "
+        f"FROM {tumble('steps_ok', window_s)} GROUP BY `window_start`, `window_end`",
+    ]
+
+
+#: contract -> the decoded fields each stream keeps (output column -> contract field)
+STREAMS: dict[str, dict[str, str]] = {
+    "page_view": {"session_id": "session_id", "page_type": "page_type"},
+    "cart_updated": {"session_id": "session_id", "action": "action"},
+    "order_placed": {"session_id": "session_id", "currency": "currency", "total": "total"},
+}

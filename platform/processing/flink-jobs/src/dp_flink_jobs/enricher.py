@@ -1,0 +1,64 @@
+"""``event_enricher``: orders joined with the latest products and customers, into Iceberg and a compacted topic.
+
+See :mod:`dp_flink_jobs.enricher_sql` for the semantics. Run it with ``dp stream run enricher``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dp_contracts.model import Contract, find_contract
+from dp_core.config import LoadedConfig, PlatformSettings
+from dp_flink.sql import ident, source_ddl
+from dp_flink_jobs import enricher_sql as q
+
+if TYPE_CHECKING:
+    from pyflink.table import StatementSet, TableEnvironment
+
+NEEDS = q.NEEDS
+
+
+def inputs(contracts: list[Contract]) -> list[Contract]:
+    return [find_contract(contracts, name) for name in NEEDS]
+
+
+def outputs(settings: PlatformSettings, domain: str) -> dict[str, str]:
+    return {
+        "enriched": q.enriched_table(settings, domain).replace("`", ""),
+        "topic": q.enriched_topic(settings, domain),
+    }
+
+
+def ensure_topic(settings: PlatformSettings, domain: str) -> None:
+    """The output topic (compacted: the latest enriched version of each order), created if missing."""
+    from dp_ingest.topics import TopicSpec, provision
+
+    topics = settings.kafka.topics
+    spec = TopicSpec(
+        q.enriched_topic(settings, domain),
+        topics.partitions,
+        topics.replication_factor,
+        {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
+        "orders_enriched",
+        "derived",
+    )
+    provision(settings, [spec])
+
+
+def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contract], group_id: str) -> StatementSet:
+    settings = loaded.settings
+    order, product, customer = inputs(contracts)
+    domain = order.domain
+    ensure_topic(settings, domain)
+    catalog, silver = ident(settings.iceberg.catalog.name), ident(settings.iceberg.namespaces.silver)
+    t_env.execute_sql(f"CREATE DATABASE IF NOT EXISTS {catalog}.{silver}")
+    t_env.execute_sql(q.create_table(settings, domain))
+    t_env.execute_sql(q.topic_sink_ddl(settings, domain, group_id))
+    for contract in (order, product, customer):
+        t_env.execute_sql(source_ddl(contract, settings, group_id))
+    for view in q.views(order, product, customer):
+        t_env.execute_sql(view)
+    statements = t_env.create_statement_set()
+    for sql in q.inserts(settings, domain):
+        statements.add_insert_sql(sql)
+    return statements

@@ -1,0 +1,122 @@
+"""The event enricher's SQL (pure).
+
+Semantics (the README states them for users):
+
+* Every valid order event (deduplicated by event id) yields exactly one row in ``<domain>__orders_enriched_rt``,
+  keyed by ``event_id``, and one record (same key) in the compacted topic ``<domain>.orders_enriched.v1``.
+* Reference data is joined by key against the *latest* state of the ``product`` and ``customer`` topics (the last
+  record per key). A missing reference is not waited for: the order is emitted at once with the gap marked
+  (``customer_known = false``, ``product_known = false`` on the line, ``missing_products`` > 0) and the row is
+  corrected in place (an upsert on ``event_id``) when the reference arrives. A changed reference updates the rows
+  of the orders that use it, so the table always shows orders against their reference data as it is now.
+* The Iceberg table is a format-v2 upsert table (equality deletes): Spark, Flink and Trino read it; pyiceberg
+  0.12 cannot read equality deletes yet.
+"""
+
+from __future__ import annotations
+
+from dp_contracts.model import Contract
+from dp_core.config import PlatformSettings
+from dp_flink.sql import ERROR_FIELD, decoded_select, ident, kafka_options, quote
+
+ORDER, PRODUCT, CUSTOMER = "order_placed", "product", "customer"
+NEEDS = (ORDER, PRODUCT, CUSTOMER)
+
+LINE_TYPE = (
+    "ROW<`line_number` INT, `product_id` STRING, `quantity` INT, `unit_price` DECIMAL(12, 2), "
+    "`line_total` DECIMAL(12, 2), `product_known` BOOLEAN, `product_name` STRING, `category` STRING, "
+    "`brand` STRING>"
+)
+COLUMNS = (
+    "`event_id` STRING NOT NULL, `order_id` STRING, `session_id` STRING, `customer_id` STRING, "
+    "`occurred_at` TIMESTAMP_LTZ(3), `currency` STRING, `subtotal` DECIMAL(12, 2), `shipping` DECIMAL(12, 2), "
+    "`tax` DECIMAL(12, 2), `total` DECIMAL(12, 2), `shipping_country` STRING, "
+    "`customer_known` BOOLEAN, `customer_country` STRING, `customer_segment` STRING, "
+    f"`lines` ARRAY<{LINE_TYPE}>, `line_count` INT, `missing_products` INT, "
+    "`kafka_partition` INT, `kafka_offset` BIGINT"
+)
+
+
+def enriched_table(settings: PlatformSettings, domain: str) -> str:
+    ns = settings.iceberg.namespaces.silver
+    return f"{ident(settings.iceberg.catalog.name)}.{ident(ns)}.{ident(f'{domain}__orders_enriched_rt')}"
+
+
+def enriched_topic(settings: PlatformSettings, domain: str) -> str:
+    return f"{domain}.{settings.stream.enriched_topic_suffix}"
+
+
+def create_table(settings: PlatformSettings, domain: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {enriched_table(settings, domain)} ({COLUMNS}, "
+        "PRIMARY KEY (`event_id`) NOT ENFORCED) WITH ('format-version' = '2', 'write.upsert.enabled' = 'true', "
+        "'write.parquet.compression-codec' = 'zstd')"
+    )
+
+
+def topic_sink_ddl(settings: PlatformSettings, domain: str, group_id: str) -> str:
+    options = kafka_options(settings, enriched_topic(settings, domain), group_id)
+    keep = {"properties.bootstrap.servers", "properties.security.protocol", "properties.sasl.mechanism", "topic"}
+    sink = {k: v for k, v in options.items() if k in keep}
+    sink |= {
+        "connector": "upsert-kafka",
+        "key.format": "json",
+        "value.format": "json",
+        "value.json.timestamp-format.standard": "ISO-8601",
+        "value.json.encode.decimal-as-plain-number": "true",
+        "sink.delivery-guarantee": "exactly-once",
+        "sink.transactional-id-prefix": group_id,
+        "properties.transaction.timeout.ms": "900000",
+    }
+    body = ",\n  ".join(f"{quote(k)} = {quote(v)}" for k, v in sink.items())
+    return (
+        f"CREATE TEMPORARY TABLE `enriched_topic` ({COLUMNS}, PRIMARY KEY (`event_id`) NOT ENFORCED) "
+        f"WITH (\n  {body}\n)"
+    )
+
+
+def _latest(contract: Contract, key: str, fields: list[str]) -> str:
+    picked = ", ".join(f"`ev`.{ident(f)} AS {ident(f)}" for f in [key, *fields])
+    return (
+        f"CREATE TEMPORARY VIEW `{contract.name}_latest` AS SELECT {', '.join(ident(f) for f in [key, *fields])} "
+        f"FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {ident(key)} ORDER BY `pt` DESC) AS `rn` FROM "
+        f"(SELECT {picked}, PROCTIME() AS `pt` FROM ({decoded_select(contract)}) WHERE `ev`.{ident(ERROR_FIELD)} "
+        "IS NULL)) WHERE `rn` = 1"
+    )
+
+
+def views(order: Contract, product: Contract, customer: Contract) -> list[str]:
+    """Orders (deduplicated), the latest products and customers, and the lines joined to their products."""
+    fields = [
+        "event_id", "order_id", "session_id", "customer_id", "lines", "currency", "subtotal", "shipping", "tax",
+        "total", "shipping_country",
+    ]  # fmt: skip
+    picked = ", ".join(f"`ev`.{ident(f)} AS {ident(f)}" for f in fields)
+    return [
+        f"CREATE TEMPORARY VIEW `orders_unique` AS SELECT {', '.join(ident(f) for f in fields)}, "
+        "CAST(`event_time` AS TIMESTAMP_LTZ(3)) AS `event_time`, `kafka_partition`, `kafka_offset` "
+        "FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+        f"`event_id` ORDER BY `pt`) AS `rn` FROM (SELECT {picked}, `event_time`, `kafka_partition`, `kafka_offset`, "
+        f"PROCTIME() AS `pt` FROM ({decoded_select(order)}) WHERE `ev`.{ident(ERROR_FIELD)} IS NULL)) WHERE `rn` = 1",
+        _latest(product, "product_id", ["name", "category", "brand"]),
+        _latest(customer, "customer_id", ["country", "segment"]),
+        "CREATE TEMPORARY VIEW `lines_enriched` AS SELECT o.`event_id`, ARRAY_AGG(ROW(l.`line_number`, "
+        "l.`product_id`, l.`quantity`, l.`unit_price`, l.`line_total`, p.`product_id` IS NOT NULL, p.`name`, "
+        "p.`category`, p.`brand`)) AS `lines`, CAST(SUM(CASE WHEN p.`product_id` IS NULL THEN 1 ELSE 0 END) AS INT) "
+        "AS `missing_products` FROM `orders_unique` o CROSS JOIN UNNEST(o.`lines`) AS l(`line_number`, `product_id`, "
+        "`quantity`, `unit_price`, `line_total`) LEFT JOIN `product_latest` p ON l.`product_id` = p.`product_id` "
+        "GROUP BY o.`event_id`",
+        "CREATE TEMPORARY VIEW `orders_enriched` AS SELECT o.`event_id`, o.`order_id`, o.`session_id`, "
+        "o.`customer_id`, o.`event_time`, o.`currency`, o.`subtotal`, o.`shipping`, o.`tax`, o.`total`, "
+        "o.`shipping_country`, c.`customer_id` IS NOT NULL, c.`country`, c.`segment`, "
+        f"CAST(l.`lines` AS ARRAY<{LINE_TYPE}>), CARDINALITY(o.`lines`), l.`missing_products`, "
+        "o.`kafka_partition`, o.`kafka_offset` FROM `orders_unique` o LEFT JOIN `customer_latest` c "
+        "ON o.`customer_id` = c.`customer_id` JOIN `lines_enriched` l ON l.`event_id` = o.`event_id`",
+    ]
+
+
+def inserts(settings: PlatformSettings, domain: str) -> list[str]:
+    return [
+        f"INSERT INTO {enriched_table(settings, domain)} SELECT * FROM `orders_enriched`",
+        "INSERT INTO `enriched_topic` SELECT * FROM `orders_enriched`",
+    ]

@@ -1,0 +1,179 @@
+"""Running a speed-layer job: embedded (MiniCluster) until idle for tests and the demo, or submitted to a cluster.
+
+Each job keeps its checkpoints under ``stream.checkpoint_dir`` (default ``.runtime/flink/checkpoints/<job>``) and
+always restarts from the newest completed one, so stopping it (``--until-idle``, Ctrl-C, SIGTERM or SIGKILL) and
+running it again continues exactly where the last checkpoint left off: Kafka offsets, open windows, pending Iceberg
+commits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType, ModuleType
+from typing import Any
+
+from dp_contracts.model import Contract, load_contracts
+from dp_core.config import LoadedConfig
+from dp_flink.checkpoints import checkpoint_root, latest_checkpoint, local_path, reset
+from dp_flink.errors import FlinkSetupError, StreamJobFailedError
+from dp_flink.lag import group_lag
+from dp_flink.session import JobOptions, register_decoders, table_environment
+
+TERMINAL = {"FAILED", "CANCELED", "FINISHED"}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    until_idle_s: float | None = None
+    remote: str | None = None
+    reset: bool = False
+    domain: str | None = None
+    timeout_s: float | None = None
+
+
+def job_modules() -> dict[str, ModuleType]:
+    from dp_flink_jobs import aggregator, enricher
+
+    return {"aggregator": aggregator, "enricher": enricher}
+
+
+def domain_contracts(loaded: LoadedConfig, domain: str | None, needed: tuple[str, ...]) -> list[Contract]:
+    """The contracts of ``domain`` (or of the one domain that has every contract the job needs)."""
+    everything = load_contracts(loaded.repo_root / "schemas" / "avro")
+    domains = sorted({c.domain for c in everything})
+    if domain is None:
+        candidates = [d for d in domains if set(needed) <= {c.name for c in everything if c.domain == d}]
+        if len(candidates) != 1:
+            raise FlinkSetupError(
+                f"cannot tell which domain to run on (candidates: {', '.join(candidates) or 'none'}); pass --domain"
+            )
+        domain = candidates[0]
+    chosen = [c for c in everything if c.domain == domain]
+    missing = set(needed) - {c.name for c in chosen}
+    if missing:
+        raise FlinkSetupError(f"domain {domain!r} lacks the contracts {', '.join(sorted(missing))}")
+    return chosen
+
+
+def _cause(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip().startswith("Caused by:")]
+    return lines[-1].removeprefix("Caused by:").strip() if lines else str(exc).splitlines()[0]
+
+
+def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[[str], None]) -> dict[str, Any]:
+    modules = job_modules()
+    if job_name not in modules:
+        raise FlinkSetupError(f"unknown job {job_name!r}; jobs: {', '.join(sorted(modules))}")
+    job = modules[job_name]
+    settings = loaded.settings
+    contracts = domain_contracts(loaded, options.domain, job.NEEDS)
+    domain = contracts[0].domain
+    name = f"dp-{job_name}-{domain}"
+    root = checkpoint_root(loaded, name)
+    if options.reset and reset(local_path(root)):
+        say(f"{name}: checkpoints reset")
+    restored = latest_checkpoint(local_path(root)) if root.startswith("file:") else None
+    job_options = JobOptions(
+        name=name,
+        checkpoint_dir=root,
+        checkpoint_interval_s=settings.stream.checkpoint_interval_s,
+        restore_from=restored.uri if restored else None,
+        remote=options.remote,
+        parallelism=settings.stream.parallelism,
+    )
+    say(f"{name}: starting ({'restoring checkpoint ' + str(restored.checkpoint_id) if restored else 'no checkpoint'})")
+    t_env = table_environment(loaded, streaming=True, job=job_options)
+    register_decoders(t_env, loaded, job.inputs(contracts))
+    statements = job.build(t_env, loaded, contracts, name)
+    started = time.monotonic()
+    result = statements.execute()
+    client = result.get_job_client()
+    job_id = str(client.get_job_id())
+    summary: dict[str, Any] = {
+        "job": name,
+        "job_id": job_id,
+        "checkpoints": root,
+        "restored_checkpoint": restored.checkpoint_id if restored else None,
+        "tables": job.outputs(settings, domain),
+    }
+    if options.remote:
+        say(f"{name}: submitted to {options.remote} as job {job_id}")
+        return summary | {"submitted": True}
+
+    stop = {"signal": 0}
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop["signal"] = signum
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    topics = [c.topic for c in job.inputs(contracts)]
+    stream = settings.stream
+    settle = stream.idle_timeout_s + 2 * stream.checkpoint_interval_s
+    idle_since: float | None = None
+    last_report = 0.0
+    try:
+        while True:
+            status = str(client.get_job_status().result())
+            if status in TERMINAL:
+                try:
+                    client.get_job_execution_result().result()
+                except Exception as exc:  # noqa: BLE001 -- the Java cause is what the user needs
+                    raise StreamJobFailedError(f"{name} {status.lower()}: {_cause(exc)}") from None
+                raise StreamJobFailedError(f"{name} stopped on its own ({status.lower()})")
+            now = time.monotonic()
+            if stop["signal"]:
+                say(f"{name}: stopping on signal {stop['signal']} (the last checkpoint is kept)")
+                break
+            if options.timeout_s is not None and now - started > options.timeout_s:
+                raise StreamJobFailedError(f"{name} not idle after {options.timeout_s:.0f} s")
+            if options.until_idle_s is not None:
+                lag = sum(group_lag(settings, name, topics).values())
+                if lag == 0:
+                    idle_since = idle_since or now
+                    if now - idle_since >= max(options.until_idle_s, settle):
+                        say(f"{name}: idle for {now - idle_since:.0f} s with everything committed; stopping")
+                        break
+                else:
+                    idle_since = None
+                if now - last_report >= 10:
+                    say(f"{name}: running {now - started:.0f} s, {lag:,} records behind")
+                    last_report = now
+            time.sleep(1.0)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if str(client.get_job_status().result()) not in TERMINAL:
+            client.cancel().result()
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    latest = latest_checkpoint(local_path(root)) if root.startswith("file:") else None
+    summary["last_checkpoint"] = latest.checkpoint_id if latest else None
+    return summary
+
+
+def main_run(job_name: str, options: RunOptions, as_json: bool) -> int:
+    import json
+
+    from dp_core.config import find_config_dir, load_settings
+    from dp_core.errors import PlatformError
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)  # noqa: T201 -- progress goes to stderr
+
+    try:
+        loaded = load_settings(find_config_dir(Path.cwd(), os.environ), os.environ)
+        summary = run(loaded, job_name, options, say)
+    except PlatformError as exc:
+        print(f"Error: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    if as_json:
+        print(json.dumps(summary))  # noqa: T201
+    else:
+        for key, value in summary.items():
+            print(f"{key:20} {value}")  # noqa: T201
+    return 0
