@@ -148,7 +148,7 @@ def status_cmd(cli: CliContext, cluster: str | None, as_json: bool) -> None:
     for j in jobs:
         click.echo(f"  {j.get('jid', '?')}  {j.get('state', '?'):<10} {j.get('name', '?')}")
     click.echo(f"embedded jobs' checkpoints ({root}):")
-    for name, chk in local.items():
-        click.echo(f"  {name:<40} latest checkpoint {chk if chk is not None else '-'}")
+    for name, chk_id in local.items():
+        click.echo(f"  {name:<40} latest checkpoint {chk_id if chk_id is not None else '-'}")
     if not local:
         click.echo("  none")
