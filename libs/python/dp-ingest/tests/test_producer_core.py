@@ -20,7 +20,7 @@ from dp_ingest.dlq import Source, read_dead_letter
 from dp_ingest.errors import BackpressureError, InvalidEventError, WireFormatError
 from dp_ingest.kafka import producer_conf
 from dp_ingest.producer import EventProducer
-from dp_ingest.topics import topic_specs
+from dp_ingest.topics import ANY_TIMESTAMP, topic_specs
 from dp_ingest.wire import frame, unframe
 
 REPO = Path(__file__).resolve().parents[4]
@@ -50,10 +50,16 @@ class FakeKafka:
         self.capacity, self.fail = capacity, fail
         self.queue: list[tuple[str, bytes | None, bytes, Any, Any]] = []
         self.delivered: list[tuple[str, bytes | None, bytes, Any]] = []
-        self.timestamps: list[int] = []
+        self.timestamps: list[int | None] = []
 
     def produce(
-        self, topic: str, value: bytes, key: bytes | None, headers: Any, on_delivery: Any, timestamp: int = 0
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        headers: Any,
+        on_delivery: Any,
+        timestamp: int | None = None,  # librdkafka's default is 0, "now"; None here tells "not passed"
     ) -> None:
         self.timestamps.append(timestamp)
         if len(self.queue) >= self.capacity:
@@ -279,7 +285,74 @@ def test_topics_from_contracts() -> None:
     specs = {s.name: s for s in topic_specs(CONTRACTS, SETTINGS)}
     assert len(specs) == 12
     assert specs["commerce.customer.v1"].config["cleanup.policy"] == "compact"
-    assert specs["commerce.order_placed.v1"].config == {"cleanup.policy": "delete", "retention.ms": "604800000"}
+    any_timestamp = {
+        "message.timestamp.after.max.ms": "9223372036854775807",
+        "message.timestamp.before.max.ms": "9223372036854775807",
+    }
+    assert any_timestamp == ANY_TIMESTAMP
+    assert specs["commerce.order_placed.v1"].config == {
+        "cleanup.policy": "delete",
+        "retention.ms": "604800000",
+        **any_timestamp,
+    }
+    assert specs["commerce.customer.v1"].config == {
+        "cleanup.policy": "compact",
+        "min.compaction.lag.ms": "0",
+        **any_timestamp,
+    }
     assert specs["commerce.order_placed.v1"].partitions == 3
     dlq = specs["commerce.order_placed.v1.dlq"]
-    assert dlq.partitions == 1 and dlq.config["retention.ms"] == str(SETTINGS.ingest.dlq_retention_ms)
+    assert dlq.partitions == 1
+    assert dlq.config == {"cleanup.policy": "delete", "retention.ms": str(SETTINGS.ingest.dlq_retention_ms)}
+
+
+def test_event_and_reference_topics_accept_any_timestamp_dead_letters_do_not() -> None:
+    for spec in topic_specs(CONTRACTS, SETTINGS):
+        stamped = {k: spec.config.get(k) for k in ANY_TIMESTAMP}
+        assert stamped == (ANY_TIMESTAMP if spec.role in ("events", "reference") else dict.fromkeys(ANY_TIMESTAMP)), (
+            spec.name
+        )
+    roles = sorted(s.role for s in topic_specs(CONTRACTS, SETTINGS))
+    assert roles == ["dead letters"] * 6 + ["events"] * 4 + ["reference"] * 2
+
+
+# -- record timestamps: the event time -----------------------------------------------------------------------------
+
+#: GOOD's occurred_at, 2026-11-25T10:15:00.123456Z, in epoch milliseconds (the microseconds truncated)
+GOOD_MS = 1795601700123
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "expected"),
+    [
+        (dt.datetime(2026, 11, 25, 10, 15, 0, 123456, tzinfo=dt.UTC), GOOD_MS),
+        (dt.datetime(2026, 11, 25, 10, 15, 0, 123456), GOOD_MS),  # naive: read as UTC
+        (dt.datetime(2026, 11, 25, 11, 15, 0, 123999, tzinfo=dt.timezone(dt.timedelta(hours=1))), GOOD_MS),
+        (dt.datetime(2026, 11, 25, 10, 15, 0, 124000, tzinfo=dt.UTC), GOOD_MS + 1),
+        (dt.datetime(1970, 1, 1, 0, 0, 0, 1000, tzinfo=dt.UTC), 1),
+        (dt.datetime(1970, 1, 1, tzinfo=dt.UTC), None),  # 0 would mean "no timestamp" to librdkafka
+        (dt.datetime(1969, 12, 31, tzinfo=dt.UTC), None),
+        (1795601700123456, GOOD_MS),  # timestamp-micros as a number
+        (None, None),
+    ],
+)
+def test_timestamp_ms_is_the_event_time(occurred_at: Any, expected: int | None) -> None:
+    codec = ContractCodec(ORDER, 1)
+    assert codec.timestamp_ms({**codec.to_datum(GOOD), "occurred_at": occurred_at}) == expected
+
+
+def test_timestamp_ms_of_a_reference_record_uses_its_event_time_field() -> None:
+    customer = ContractCodec(find_contract(CONTRACTS, "customer"), 1)
+    assert customer.timestamp_ms({"updated_at": dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)}) == 1772355600000
+    assert customer.timestamp_ms({"occurred_at": dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)}) is None
+
+
+def test_producer_stamps_records_with_the_event_time_and_dead_letters_with_none() -> None:
+    kafka = FakeKafka()
+    p = producer(kafka)
+    p.send("order_placed", GOOD, Source("t"))
+    p.send_datum("order_placed", {**ContractCodec(ORDER, 1).to_datum(GOOD), "occurred_at": dt.datetime(2026, 1, 1)})
+    p.send("order_placed", changed(total=KeyError), Source("t"))
+    assert kafka.timestamps == [GOOD_MS, 1767225600000, None]
+    p.flush(1)
+    assert [t for t, _, _, _ in kafka.delivered] == ["commerce.order_placed.v1"] * 2 + ["commerce.order_placed.v1.dlq"]
