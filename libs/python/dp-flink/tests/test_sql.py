@@ -3,10 +3,7 @@ the window arithmetic and the late-event test."""
 
 from __future__ import annotations
 
-import inspect
-import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -34,11 +31,6 @@ GROUP = "dp-aggregator-commerce"
 SETTINGS = load_settings(
     REPO / "config", {"DP_STREAM_IDLE_TIMEOUT_S": "5", "DP_STREAM_ALLOWED_LATENESS_S": "60"}
 ).settings
-ALIGNMENT = (
-    "scan.watermark.alignment.group",
-    "scan.watermark.alignment.max-drift",
-    "scan.watermark.alignment.update-interval",
-)
 
 
 def test_quoting() -> None:
@@ -106,7 +98,7 @@ def test_names_of_the_decode_function_and_the_source(contracts: list[Contract]) 
 
 def test_kafka_options_of_the_local_settings() -> None:
     options = kafka_options(SETTINGS, "commerce.order_placed.v1", GROUP)
-    assert {k: v for k, v in options.items() if k not in ALIGNMENT} == {
+    assert options == {
         "connector": "kafka",
         "topic": "commerce.order_placed.v1",
         "properties.bootstrap.servers": "127.0.0.1:9092",
@@ -119,18 +111,6 @@ def test_kafka_options_of_the_local_settings() -> None:
         "scan.watermark.emit.strategy": "on-event",
         "format": "raw",
     }
-
-
-def test_watermark_alignment_when_present_is_all_three_options_on_the_group() -> None:
-    # Aligning the inputs' watermarks is under review (the exact options above leave it out); when generated, the
-    # job's consumer group is the alignment group.
-    options = kafka_options(SETTINGS, "t", "g")
-    aligned = {k: options[k] for k in ALIGNMENT if k in options}
-    assert set(aligned) in (set(), set(ALIGNMENT))
-    if aligned:
-        assert aligned["scan.watermark.alignment.group"] == "g"
-        assert aligned["scan.watermark.alignment.update-interval"] == "1 s"
-        assert re.fullmatch(r"[1-9][0-9]* s", aligned["scan.watermark.alignment.max-drift"])
 
 
 def test_stream_settings_reach_the_options() -> None:
@@ -195,13 +175,11 @@ def test_epoch_and_window_expressions() -> None:
     assert window_end_ms("ts", 300) == f"(({sec} - MOD({sec}, 300) + 300) * 1000)"
 
 
-def test_late_condition_is_the_window_operators_drop_test() -> None:
-    # late_condition is gaining a per-partition lateness test (work in progress): pass the lateness when it takes it,
-    # and check the part both versions share, the test Flink's window operator drops records by.
+def test_late_condition_is_the_partition_test_or_the_window_operators_drop_test() -> None:
     sec = "CAST(TIMESTAMPDIFF(SECOND, TO_TIMESTAMP_LTZ(0, 0), ts) AS BIGINT)"
-    extra: list[Any] = [30] if "lateness_s" in inspect.signature(late_condition).parameters else []
-    condition = late_condition("ts", 60, *extra)
     last_ms = f"TO_TIMESTAMP_LTZ((({sec} - MOD({sec}, 60) + 60) * 1000) - 1, 3)"
-    assert f"COALESCE({last_ms} <= CURRENT_WATERMARK(ts), FALSE)" in condition
-    if extra:
-        assert f"{last_ms} <= TIMESTAMPADD(SECOND, -30, " in condition
+    assert late_condition("ts", 60, 30) == (
+        f"({last_ms} <= TIMESTAMPADD(SECOND, -30, `partition_max`) "
+        f"OR COALESCE({last_ms} <= CURRENT_WATERMARK(ts), FALSE))"
+    )
+    assert "TIMESTAMPADD(SECOND, -0, pm)" in late_condition("ts", 60, 0, partition_max="pm")

@@ -17,8 +17,8 @@ import fastavro
 import pytest
 
 from dp_contracts.model import Contract, find_contract
-from dp_core.errors import TransientError
-from dp_flink.errors import RegistryUnavailableError
+from dp_core.errors import TerminalError, TransientError
+from dp_flink.errors import RegistryAccessError, RegistryUnavailableError
 from dp_flink.wire import Decoded, WireDecoder, registry_fetcher
 
 OCCURRED = dt.datetime(2026, 11, 25, 10, 15, 0, 123456, tzinfo=dt.UTC)
@@ -266,6 +266,7 @@ def test_registry_fetcher_maps_answers(serve: Serve, contracts: list[Contract]) 
             "/schemas/ids/5": (500, {"error_code": 50001, "message": "boom"}),
             "/schemas/ids/6": (200, b"<html>not json</html>"),
             "/schemas/ids/8": (200, {"id": 8}),
+            "/schemas/ids/9": (401, {"error_code": 40101, "message": "unauthorized"}),
         }
     )
     fetch = registry_fetcher(url + "/")
@@ -277,8 +278,11 @@ def test_registry_fetcher_maps_answers(serve: Serve, contracts: list[Contract]) 
     assert isinstance(exc.value, TransientError)
     with pytest.raises(RegistryUnavailableError, match=f"schema registry {url} unreachable for id 6: "):
         fetch(6)
-    with pytest.raises(RegistryUnavailableError, match=f"schema registry {url} unreachable for id 8: "):
+    with pytest.raises(RegistryUnavailableError, match=f"schema registry {url} sent no schema for id 8"):
         fetch(8)
+    with pytest.raises(RegistryAccessError, match="refused access \\(401\\)") as denied:
+        fetch(9)
+    assert isinstance(denied.value, TerminalError)
 
 
 def test_registry_fetcher_unreachable(free_port: int) -> None:

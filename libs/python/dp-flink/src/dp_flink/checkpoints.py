@@ -26,12 +26,24 @@ class Checkpoint:
         return self.path.resolve().as_uri()
 
 
-def checkpoint_root(loaded: LoadedConfig, job_name: str) -> str:
-    """The URI under which ``job_name``'s checkpoints go: ``stream.checkpoint_dir`` or the runtime folder."""
+def checkpoints_base(loaded: LoadedConfig) -> str:
+    """The URI under which every job's checkpoints go: ``stream.checkpoint_dir`` or ``<runtime>/flink/checkpoints``.
+    A plain path (no scheme) is a local folder."""
     base = loaded.settings.stream.checkpoint_dir
     if not base:
-        return (loaded.runtime_dir / "flink" / "checkpoints" / job_name).resolve().as_uri()
-    return base.rstrip("/") + "/" + job_name
+        return (loaded.runtime_dir / "flink" / "checkpoints").resolve().as_uri()
+    if not urlparse(base).scheme:
+        return Path(base).resolve().as_uri()
+    return base.rstrip("/")
+
+
+def checkpoint_root(loaded: LoadedConfig, job_name: str) -> str:
+    """The URI under which ``job_name``'s checkpoints go."""
+    return checkpoints_base(loaded) + "/" + job_name
+
+
+def is_local(uri: str) -> bool:
+    return urlparse(uri).scheme in ("", "file")
 
 
 def local_path(uri: str) -> Path:
@@ -56,7 +68,7 @@ def latest_checkpoint(root: Path) -> Checkpoint | None:
             found.append((metadata.stat().st_mtime, Checkpoint(metadata.parent, int(match.group(1)))))
     if not found:
         return None
-    return max(found, key=lambda item: item[0])[1]
+    return max(found, key=lambda item: (item[0], item[1].checkpoint_id))[1]
 
 
 def reset(root: Path) -> bool:

@@ -17,7 +17,7 @@ import click
 
 from dp_core.cli import CliContext, pass_cli
 from dp_core.config import LoadedConfig
-from dp_flink.checkpoints import latest_checkpoint
+from dp_flink.checkpoints import checkpoints_base, is_local, latest_checkpoint, local_path
 from dp_flink.errors import FlinkSetupError, StreamJobFailedError
 
 JOBS = ("enricher", "aggregator")
@@ -129,9 +129,10 @@ def _get_json(url: str) -> Any:
 def status_cmd(cli: CliContext, cluster: str | None, as_json: bool) -> None:
     """List the session cluster's jobs, and the embedded jobs' latest checkpoints on this machine."""
     loaded = cli.load()
-    root = loaded.runtime_dir / "flink" / "checkpoints"
+    base = checkpoints_base(loaded)
+    root = local_path(base) if is_local(base) else None
     local = {}
-    for folder in sorted(root.glob("*")) if root.is_dir() else []:
+    for folder in sorted(root.glob("*")) if root is not None and root.is_dir() else []:
         chk = latest_checkpoint(folder)
         local[folder.name] = chk.checkpoint_id if chk else None
     address = cluster or cluster_address(loaded)

@@ -17,5 +17,9 @@ class RegistryUnavailableError(FlinkJobError, TransientError):
     """The schema registry could not be reached to resolve a writer schema id."""
 
 
+class RegistryAccessError(FlinkJobError, TerminalError):
+    """The schema registry refused the credentials (401/403)."""
+
+
 class StreamJobFailedError(FlinkJobError, TerminalError):
     """A streaming job failed; the message says why and where its log is."""

@@ -126,7 +126,11 @@ def register_decoders(t_env: TableEnvironment, loaded: LoadedConfig, contracts: 
     from pyflink.common import Row
     from pyflink.table.udf import udf
 
-    fetch = registry_fetcher(loaded.settings.registry.url)
+    registry = loaded.settings.registry
+    auth = None
+    if registry.basic_auth_user and registry.basic_auth_password:
+        auth = (registry.basic_auth_user, registry.basic_auth_password.get_secret_value())
+    fetch = registry_fetcher(registry.url, auth=auth)
     for contract in contracts:
         width = len(contract.record.fields)
 

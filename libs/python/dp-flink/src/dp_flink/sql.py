@@ -1,9 +1,9 @@
 """Flink SQL generated from the contracts and the settings (pure: strings in, strings out).
 
-A contract's topic becomes a ``raw``-format Kafka table whose computed column ``ev`` is the record decoded by a
-Python function (see :mod:`dp_flink.wire`), with the event time and its watermark declared on the table so that the
-Kafka source tracks watermarks per partition. Timestamps cross the Python bridge as epoch microseconds and are turned
-back into ``TIMESTAMP_LTZ`` here.
+A contract's topic becomes a ``raw``-format Kafka table whose event time is the record timestamp (the platform's
+producers stamp each record with its event time), with the watermark declared on the table so that the Kafka source
+tracks it per partition. A view on top adds ``ev``, the record decoded by a Python function (see
+:mod:`dp_flink.wire`); timestamps inside ``ev`` are epoch microseconds.
 """
 
 from __future__ import annotations
@@ -61,14 +61,6 @@ def decode_result_type(record: RecordT) -> str:
     return "ROW<" + ", ".join(fields) + ">"
 
 
-def micros_to_ltz(expr: str) -> str:
-    """Epoch microseconds -> TIMESTAMP_LTZ(6), exact to the microsecond."""
-    return (
-        f"TIMESTAMPADD(MICROSECOND, CAST(MOD({expr}, 1000000) AS INT), "
-        f"TO_TIMESTAMP_LTZ({expr} / 1000000 - CASE WHEN MOD({expr}, 1000000) < 0 THEN 1 ELSE 0 END, 0))"
-    )
-
-
 def decode_function(contract: Contract) -> str:
     return f"decode_{contract.domain}_{contract.name}"
 
@@ -92,15 +84,21 @@ def kafka_options(settings: PlatformSettings, topic: str, group_id: str) -> dict
         "properties.auto.offset.reset": "earliest",
         "scan.watermark.idle-timeout": f"{int(stream.idle_timeout_s * 1000)} ms",
         "scan.watermark.emit.strategy": "on-event",
-        "scan.watermark.alignment.group": group_id,
-        "scan.watermark.alignment.max-drift": f"{stream.max_drift_s} s",
-        "scan.watermark.alignment.update-interval": "1 s",
         "format": "raw",
     }
     if kafka.security_protocol != "PLAINTEXT":
         options["properties.security.protocol"] = kafka.security_protocol
     if kafka.sasl_mechanism:
         options["properties.sasl.mechanism"] = kafka.sasl_mechanism
+    if kafka.sasl_username and kafka.sasl_password:
+        module = (
+            "org.apache.kafka.common.security.plain.PlainLoginModule"
+            if kafka.sasl_mechanism == "PLAIN"
+            else "org.apache.kafka.common.security.scram.ScramLoginModule"
+        )
+        user = kafka.sasl_username.replace('"', '\\"')
+        secret = kafka.sasl_password.get_secret_value().replace('"', '\\"')
+        options["properties.sasl.jaas.config"] = f'{module} required username="{user}" password="{secret}";'
     return options
 
 
@@ -144,8 +142,13 @@ def window_end_ms(ts: str, window_s: int) -> str:
     return f"(({sec} - MOD({sec}, {window_s}) + {window_s}) * 1000)"
 
 
-def late_condition(ts: str, window_s: int) -> str:
-    """True when the event's window has already fired: the same test Flink's window operator drops records by
-    (window end - 1 ms <= current watermark), evaluated against the watermark the window operator sees."""
+def late_condition(ts: str, window_s: int, lateness_s: int, partition_max: str = "`partition_max`") -> str:
+    """True when the event is late: its window ended more than ``lateness_s`` before ``partition_max`` (the newest
+    event time read so far from the event's Kafka partition), or its window has already fired (window end - 1 ms <=
+    the current watermark: the test Flink's window operator drops records by, on the watermark it sees)."""
     end = window_end_ms(ts, window_s)
-    return f"COALESCE(TO_TIMESTAMP_LTZ({end} - 1, 3) <= CURRENT_WATERMARK({ts}), FALSE)"
+    last = f"TO_TIMESTAMP_LTZ({end} - 1, 3)"
+    return (
+        f"({last} <= TIMESTAMPADD(SECOND, -{lateness_s}, {partition_max}) "
+        f"OR COALESCE({last} <= CURRENT_WATERMARK({ts}), FALSE))"
+    )

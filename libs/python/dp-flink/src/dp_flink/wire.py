@@ -9,10 +9,12 @@ tuples (the caller wraps them in its Row type). Pure: the registry lookup is a f
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import json
 import struct
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from typing import Any
 import fastavro
 
 from dp_contracts.ir import ArrayT, DecimalT, EnumT, FixedT, LogicalT, MapT, PrimitiveT, RecordT, TypeT
-from dp_flink.errors import RegistryUnavailableError
+from dp_flink.errors import RegistryAccessError, RegistryUnavailableError
 
 MAGIC = 0
 HEADER = struct.Struct(">bI")
@@ -32,6 +34,8 @@ EPOCH_DAY = dt.date(1970, 1, 1)
 #: the writer schema text of an id, or None when the registry does not know the id
 SchemaFetcher = Callable[[int], "str | None"]
 Convert = Callable[[Any], Any]
+#: an id the registry did not know is asked for again after this long (it may have been registered since)
+UNKNOWN_RETRY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -43,20 +47,34 @@ class Decoded:
     reason: str | None
 
 
-def registry_fetcher(url: str, timeout_s: float = 10.0) -> SchemaFetcher:
-    """Look writer schemas up by id in a Confluent-compatible registry (``GET /schemas/ids/{id}``)."""
+def registry_fetcher(url: str, timeout_s: float = 10.0, auth: tuple[str, str] | None = None) -> SchemaFetcher:
+    """Look writer schemas up by id in a Confluent-compatible registry (``GET /schemas/ids/{id}``).
+
+    404: None (the id is unknown). 401/403: :class:`RegistryAccessError` (terminal: retrying will not help).
+    Anything else (down, 5xx, a body that is not a schema): :class:`RegistryUnavailableError` (transient).
+    """
     base = url.rstrip("/")
+    headers = {"Accept": "application/vnd.schemaregistry.v1+json, application/json"}
+    if auth is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
 
     def fetch(schema_id: int) -> str | None:
+        request = urllib.request.Request(f"{base}/schemas/ids/{schema_id}", headers=headers)  # noqa: S310
         try:
-            with urllib.request.urlopen(f"{base}/schemas/ids/{schema_id}", timeout=timeout_s) as response:  # noqa: S310
-                return str(json.loads(response.read())["schema"])
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+                body = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
+            if exc.code in (401, 403):
+                denied = f"schema registry {base} refused access ({exc.code}): check registry.basic_auth_*"
+                raise RegistryAccessError(denied) from None
             raise RegistryUnavailableError(f"schema registry {base} answered {exc.code} for id {schema_id}") from exc
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError) as exc:
             raise RegistryUnavailableError(f"schema registry {base} unreachable for id {schema_id}: {exc}") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("schema"), str):
+            raise RegistryUnavailableError(f"schema registry {base} sent no schema for id {schema_id}")
+        return str(body["schema"])
 
     return fetch
 
@@ -120,18 +138,20 @@ class WireDecoder:
         self._reader = fastavro.parse_schema(reader)
         self._fetch = fetch
         self._writers: dict[int, Any] = {}
-        self._unknown: set[int] = set()
+        self._unknown: dict[int, float] = {}  # id -> when it was last found unknown (asked again after a while)
         self._top = record_converter(record, make_row, top=list)
 
     def _writer(self, schema_id: int) -> Any | None:
         if schema_id in self._writers:
             return self._writers[schema_id]
-        if schema_id in self._unknown:
+        asked = self._unknown.get(schema_id)
+        if asked is not None and time.monotonic() - asked < UNKNOWN_RETRY_S:
             return None
         text = self._fetch(schema_id)
         if text is None:
-            self._unknown.add(schema_id)
+            self._unknown[schema_id] = time.monotonic()
             return None
+        self._unknown.pop(schema_id, None)
         parsed = fastavro.parse_schema(json.loads(text))
         self._writers[schema_id] = parsed
         return parsed

@@ -35,7 +35,7 @@ def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contrac
         t_env.execute_sql(ddl)
     for contract in used:
         t_env.execute_sql(source_ddl(contract, settings, group_id))
-        for view in q.stream_views(contract, q.STREAMS[contract.name], window_s):
+        for view in q.stream_views(contract, q.STREAMS[contract.name], window_s, settings.stream.allowed_lateness_s):
             t_env.execute_sql(view)
     statements = t_env.create_statement_set()
     for contract in used:

@@ -5,9 +5,12 @@ Semantics (the README states them for users):
 * Each valid event counts once: events are deduplicated by event id (first arrival wins) before anything else.
 * Windows are tumbling, ``stream.window_s`` long, aligned to the epoch in UTC. The watermark trails the newest event
   time by ``stream.allowed_lateness_s``; a window is written once, final, when the watermark passes its end.
-* An event whose window has already been written is *late*: it goes to ``<domain>__late_events_rt`` with its window,
-  the watermark it missed and its Kafka coordinates. The late test is the very test Flink's window operator drops
-  records by, evaluated on the same watermark, so every unique event is in exactly one of: its window, the late table.
+* An event is *late* when its window ended more than ``stream.allowed_lateness_s`` before the newest event time
+  already read from the same Kafka partition, or when its window has already been written. It then goes to
+  ``<domain>__late_events_rt`` with its window, the watermark and its Kafka coordinates instead of its window.
+  The first test depends only on the partition's own order, so a rerun from a checkpoint decides exactly as an
+  uninterrupted run did; the second is the test Flink's window operator drops records by, on the same watermark,
+  so no record is ever dropped silently: every unique event is in exactly one of its window and the late table.
 * A record that cannot be decoded (no header, unknown schema id) goes to ``<domain>__stream_rejects_rt``.
 """
 
@@ -83,7 +86,7 @@ def create_tables(t: Tables) -> list[str]:
     ]
 
 
-def stream_views(contract: Contract, columns: dict[str, str], window_s: int) -> list[str]:
+def stream_views(contract: Contract, columns: dict[str, str], window_s: int, lateness_s: int) -> list[str]:
     """Views ``<name>_all`` (decoded + coordinates), ``<name>_tagged`` (unique valid events with ``is_late``) and
     ``<name>_ok`` (the on-time ones) for one contract. ``columns`` maps output name -> field of the decoded record."""
     name, src = contract.name, f"({decoded_select(contract)})"
@@ -96,11 +99,14 @@ def stream_views(contract: Contract, columns: dict[str, str], window_s: int) -> 
         f"{us} AS `event_us`, `event_time`, `kafka_topic`, `kafka_partition`, `kafka_offset`, `value`, "
         f"`ev`.{ident(SCHEMA_ID_FIELD)} AS `schema_id`, `ev`.{ident(ERROR_FIELD)} AS `error`, PROCTIME() AS `pt` "
         f"FROM {src}",
+        f"CREATE TEMPORARY VIEW `{name}_seen` AS SELECT *, MAX(`event_time`) OVER (PARTITION BY `kafka_partition` "
+        f"ORDER BY `pt` ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS `partition_max` FROM `{name}_all` "
+        "WHERE `error` IS NULL",
         f"CREATE TEMPORARY VIEW `{name}_unique` AS SELECT * FROM (SELECT *, ROW_NUMBER() OVER "
-        f"(PARTITION BY `event_id` ORDER BY `pt`) AS `rn` FROM `{name}_all` WHERE `error` IS NULL) WHERE `rn` = 1",
-        f"CREATE TEMPORARY VIEW `{name}_tagged` AS SELECT *, {late_condition('`event_time`', window_s)} AS `is_late`, "
-        f"TO_TIMESTAMP_LTZ({end} - {window_s * 1000}, 3) AS `w_start`, TO_TIMESTAMP_LTZ({end}, 3) AS `w_end`, "
-        f"CURRENT_WATERMARK(`event_time`) AS `wm` FROM `{name}_unique`",
+        f"(PARTITION BY `event_id` ORDER BY `pt`) AS `rn` FROM `{name}_seen`) WHERE `rn` = 1",
+        f"CREATE TEMPORARY VIEW `{name}_tagged` AS SELECT *, {late_condition('`event_time`', window_s, lateness_s)} "
+        f"AS `is_late`, TO_TIMESTAMP_LTZ({end} - {window_s * 1000}, 3) AS `w_start`, TO_TIMESTAMP_LTZ({end}, 3) "
+        f"AS `w_end`, CURRENT_WATERMARK(`event_time`) AS `wm` FROM `{name}_unique`",
         f"CREATE TEMPORARY VIEW `{name}_ok` AS SELECT * FROM `{name}_tagged` WHERE NOT `is_late`",
     ]
 

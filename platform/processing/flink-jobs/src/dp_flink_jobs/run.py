@@ -20,7 +20,8 @@ from typing import Any
 
 from dp_contracts.model import Contract, load_contracts
 from dp_core.config import LoadedConfig
-from dp_flink.checkpoints import checkpoint_root, latest_checkpoint, local_path, reset
+from dp_core.errors import PlatformError
+from dp_flink.checkpoints import checkpoint_root, is_local, latest_checkpoint, local_path, reset
 from dp_flink.errors import FlinkSetupError, StreamJobFailedError
 from dp_flink.lag import group_lag
 from dp_flink.session import JobOptions, register_decoders, table_environment
@@ -63,7 +64,7 @@ def domain_contracts(loaded: LoadedConfig, domain: str | None, needed: tuple[str
 
 def _cause(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip().startswith("Caused by:")]
-    return lines[-1].removeprefix("Caused by:").strip() if lines else str(exc).splitlines()[0]
+    return lines[-1].removeprefix("Caused by:").strip() if lines else (str(exc).splitlines() or [repr(exc)])[0]
 
 
 def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[[str], None]) -> dict[str, Any]:
@@ -78,7 +79,7 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
     root = checkpoint_root(loaded, name)
     if options.reset and reset(local_path(root)):
         say(f"{name}: checkpoints reset")
-    restored = latest_checkpoint(local_path(root)) if root.startswith("file:") else None
+    restored = latest_checkpoint(local_path(root)) if is_local(root) else None
     job_options = JobOptions(
         name=name,
         checkpoint_dir=root,
@@ -88,12 +89,17 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
         parallelism=settings.stream.parallelism,
     )
     say(f"{name}: starting ({'restoring checkpoint ' + str(restored.checkpoint_id) if restored else 'no checkpoint'})")
-    t_env = table_environment(loaded, streaming=True, job=job_options)
-    register_decoders(t_env, loaded, job.inputs(contracts))
-    statements = job.build(t_env, loaded, contracts, name)
-    started = time.monotonic()
-    result = statements.execute()
-    client = result.get_job_client()
+    try:
+        t_env = table_environment(loaded, streaming=True, job=job_options)
+        register_decoders(t_env, loaded, job.inputs(contracts))
+        statements = job.build(t_env, loaded, contracts, name)
+        started = time.monotonic()
+        result = statements.execute()
+        client = result.get_job_client()
+    except PlatformError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- a Java failure while planning or submitting: its cause, no traceback
+        raise StreamJobFailedError(f"{name} could not start: {_cause(exc)}") from None
     job_id = str(client.get_job_id())
     summary: dict[str, Any] = {
         "job": name,
@@ -151,7 +157,7 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
         if str(client.get_job_status().result()) not in TERMINAL:
             client.cancel().result()
     summary["seconds"] = round(time.monotonic() - started, 1)
-    latest = latest_checkpoint(local_path(root)) if root.startswith("file:") else None
+    latest = latest_checkpoint(local_path(root)) if is_local(root) else None
     summary["last_checkpoint"] = latest.checkpoint_id if latest else None
     return summary
 

@@ -225,10 +225,9 @@ class StreamSettings(Section):
     allowed_lateness_s: int = Field(
         60, ge=0, description="How far behind the newest event time an event may be and still count in its window"
     )
-    max_drift_s: int = Field(
-        10, ge=1, description="Watermark alignment: how far one input may run ahead of the slowest in event time"
+    idle_timeout_s: float = Field(
+        30.0, gt=0, description="An input partition silent this long (wall clock) stops holding windows open"
     )
-    idle_timeout_s: float = Field(5.0, gt=0, description="An input partition silent this long stops holding windows")
     parallelism: int = Field(1, ge=1, description="Default operator parallelism")
     enriched_topic_suffix: str = Field(
         "orders_enriched.v1", description="The enricher's output topic, after '<domain>.'"

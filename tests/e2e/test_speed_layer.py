@@ -1,0 +1,275 @@
+"""Simulator -> Kafka -> PyFlink speed layer -> Iceberg on the real stack.
+
+* The aggregator's closed windows equal an independent computation from the simulator's own events, window by
+  window (every unique valid event is in its window or in the late table, never both, never neither), and every
+  event the simulator sent minutes late is in the late table.
+* A run SIGKILLed mid-stream and restarted from its checkpoint ends with exactly the tables of an uninterrupted run.
+* The enricher writes one row per valid order event, with the latest product and customer attributes.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pytest
+
+from dp_core.config import LoadedConfig, load_settings
+from dp_flink.lag import group_lag
+from dp_localstack.stack import LocalStack
+from dp_spark_jobs.catalog import lake_catalog
+from dp_stream_ingestors.simulator import SimEvent, SimulationConfig, simulate
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+DP = str(Path(sys.executable).parent / "dp")
+START = dt.datetime(2026, 11, 24, 22, 0, tzinfo=dt.UTC)
+COUNT, SEED = 8000, 33
+FRACTIONS = {"late": 0.04, "duplicates": 0.04, "malformed": 0.02}
+WINDOW_S = 60
+#: fast checkpoints so the tests settle sooner
+STREAM_ENV = {"DP_STREAM_CHECKPOINT_INTERVAL_S": "2"}
+
+
+class Checkout:
+    """A scratch checkout with its own contract domain (own topics, tables, consumer groups, checkpoints)."""
+
+    def __init__(self, root: Path, domain: str, runtime: Path) -> None:
+        self.root, self.domain = root, domain
+        shutil.copytree(REPO / "config", root / "config")
+        shutil.copytree(REPO / "schemas" / "avro" / "commerce", root / "schemas" / "avro" / domain)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("DP_")}
+        self.env |= STREAM_ENV | {"DP_LOCAL_RUNTIME_DIR": str(runtime)}
+        self.loaded: LoadedConfig = load_settings(root / "config", self.env)
+
+    def dp(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [DP, *args], cwd=self.root, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        assert result.returncode == 0, f"dp {' '.join(args)}:\n{result.stderr[-3000:]}"
+        return result
+
+    def simulate(self) -> None:
+        self.dp("ingest", "topics")
+        flags = [f"--{k}={v}" for k, v in FRACTIONS.items()]
+        start = START.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.dp("ingest", "simulate", "--count", str(COUNT), "--seed", str(SEED), "--start", start, *flags)
+
+    def stream(self, job: str, *extra: str) -> dict[str, Any]:
+        result = self.dp("stream", "run", job, "--until-idle", "1", "--timeout", "480", "--json", *extra)
+        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+    def table(self, name: str) -> list[dict[str, Any]]:
+        lake = lake_catalog(self.loaded.settings)
+        ns = self.loaded.settings.iceberg.namespaces.silver
+        return list(lake.load_table(f"{ns}.{self.domain}__{name}").scan().to_arrow().to_pylist())
+
+
+def sim_events() -> list[SimEvent]:
+    config = SimulationConfig(
+        seed=SEED,
+        count=COUNT,
+        start=START,
+        late=FRACTIONS["late"],
+        duplicates=FRACTIONS["duplicates"],
+        malformed=FRACTIONS["malformed"],
+    )
+    return list(simulate(config))
+
+
+def window_of(value: Any) -> dt.datetime:
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    moment = moment.astimezone(dt.UTC)
+    epoch = int(moment.timestamp())
+    return dt.datetime.fromtimestamp(epoch - epoch % WINDOW_S, dt.UTC)
+
+
+def unique_valid(events: list[SimEvent], contract: str) -> dict[str, dict[str, Any]]:
+    """event id -> payload of every valid (on time or late) event of ``contract``, each once."""
+    return {
+        str(e.payload["event_id"]): e.payload
+        for e in events
+        if e.contract == contract and e.kind in ("valid", "late") and e.payload is not None
+    }
+
+
+def decode_order(value: bytes) -> dict[str, Any]:
+    schema = fastavro.parse_schema(json.loads((REPO / "schemas/avro/commerce/order_placed.avsc").read_text()))
+    record = fastavro.schemaless_reader(io.BytesIO(value[5:]), schema, schema)
+    assert isinstance(record, dict)
+    return record
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC)
+
+
+def check_aggregates(checkout: Checkout, events: list[SimEvent]) -> None:
+    orders, views = unique_valid(events, "order_placed"), unique_valid(events, "page_view")
+    late = checkout.table("late_events_rt")
+    late_ids = collections.Counter(r["event_id"] for r in late)
+    assert [i for i, n in late_ids.items() if n > 1] == []  # each late event once
+
+    # orders per window and currency: the window's row plus the late ones of that window = the simulator's events
+    expected: dict[tuple[dt.datetime, str], list[Any]] = collections.defaultdict(lambda: [0, Decimal(0), set()])
+    for payload in orders.values():
+        key = (window_of(payload["occurred_at"]), str(payload["currency"]))
+        expected[key][0] += 1
+        expected[key][1] += Decimal(str(payload["total"]))
+        expected[key][2].add(payload["session_id"])
+    got: dict[tuple[dt.datetime, str], list[Any]] = collections.defaultdict(lambda: [0, Decimal(0), set()])
+    rows = checkout.table("orders_1m_rt")
+    for r in rows:
+        key = (utc(r["window_start"]), r["currency"])
+        assert got[key][0] == 0, f"window {key} written twice"
+        got[key][0], got[key][1] = r["orders"], r["revenue"]
+        assert utc(r["window_end"]) - utc(r["window_start"]) == dt.timedelta(seconds=WINDOW_S)
+    for r in late:
+        if r["contract"] == "order_placed":
+            record = decode_order(r["value"])
+            key = (utc(r["window_start"]), str(record["currency"]))
+            assert window_of(record["occurred_at"]) == key[0]
+            got[key][0] += 1
+            got[key][1] += record["total"]
+    closed = {w for w, _ in got}
+    assert closed, "no window closed"
+    for key in sorted(k for k in expected if k[0] in closed):
+        assert (got[key][0], got[key][1]) == (expected[key][0], expected[key][1]), f"orders window {key}"
+    # every window the stream is past is closed: only the newest (still open) windows may be missing
+    newest = max(window_of(p["occurred_at"]) for p in orders.values())
+    assert {w for w, _ in expected if w not in closed} <= {newest - dt.timedelta(seconds=s) for s in (0, WINDOW_S)}
+
+    # page views per window: the row's count plus late page views = the simulator's page views of that window
+    pv_expected = collections.Counter(window_of(p["occurred_at"]) for p in views.values())
+    pv_late = collections.Counter(utc(r["window_start"]) for r in late if r["contract"] == "page_view")
+    pv_rows = {utc(r["window_start"]): r["page_views"] for r in checkout.table("page_views_1m_rt")}
+    assert pv_rows
+    for window, n in pv_rows.items():
+        assert n + pv_late[window] == pv_expected[window], f"page views window {window}"
+
+    # every event the simulator sent late (5 to 120 minutes behind) is in the late table, and nothing else is
+    sent_late = {str(e.payload["event_id"]) for e in events if e.kind == "late" and e.payload is not None}
+    streamed = {i for c in ("order_placed", "page_view", "cart_updated") for i in unique_valid(events, c)}
+    sent_late_streamed = sent_late & streamed
+    assert set(late_ids) == sent_late_streamed
+
+
+def test_aggregator_windows_equal_the_simulators_events(local_stack: LocalStack, tmp_path: Path, run_id: str) -> None:
+    checkout = Checkout(tmp_path, f"rt{run_id}", local_stack.layout.runtime)
+    checkout.simulate()
+    summary = checkout.stream("aggregator")
+    assert summary["restored_checkpoint"] is None
+    check_aggregates(checkout, sim_events())
+    assert checkout.table("stream_rejects_rt") == []  # the ingestor dead-lettered every malformed event
+    # a second run restarts from the checkpoint and has nothing to add
+    before = {t: len(checkout.table(t)) for t in ("orders_1m_rt", "page_views_1m_rt", "funnel_1m_rt", "late_events_rt")}
+    again = checkout.stream("aggregator")
+    assert again["restored_checkpoint"] is not None
+    assert {t: len(checkout.table(t)) for t in before} == before
+
+
+def test_aggregator_killed_mid_stream_equals_an_uninterrupted_run(
+    local_stack: LocalStack, tmp_path: Path, run_id: str
+) -> None:
+    runtime = local_stack.layout.runtime
+    steady = Checkout(tmp_path / "steady", f"rs{run_id}", runtime)
+    killed = Checkout(tmp_path / "killed", f"rk{run_id}", runtime)
+    for checkout in (steady, killed):
+        checkout.simulate()
+    steady.stream("aggregator")
+
+    # start, wait for a checkpoint that committed part of the input, SIGKILL the whole process tree, restart
+    name = f"dp-aggregator-{killed.domain}"
+    topics = [f"{killed.domain}.{c}.v1" for c in ("page_view", "cart_updated", "order_placed")]
+    process = subprocess.Popen(
+        [DP, "stream", "run", "aggregator"],
+        cwd=killed.root,
+        env=killed.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        total = None
+        while time.monotonic() < deadline:
+            lag = group_lag(killed.loaded.settings, name, topics)
+            total = total or sum(group_lag(killed.loaded.settings, f"{name}-never", topics).values())
+            behind = sum(lag.values())
+            if 0 < behind < total:  # a checkpoint committed some of the input, not all of it
+                break
+            assert process.poll() is None, "the job stopped on its own"
+            time.sleep(0.2)
+        else:
+            pytest.fail("no partial checkpoint within 300 s")
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    summary = killed.stream("aggregator")
+    assert summary["restored_checkpoint"] is not None
+
+    def rows(checkout: Checkout, table: str, drop: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
+        return sorted(tuple((k, v) for k, v in sorted(r.items()) if k not in drop) for r in checkout.table(table))
+
+    for table in ("orders_1m_rt", "page_views_1m_rt", "funnel_1m_rt"):
+        assert rows(killed, table) == rows(steady, table), table
+    coordinates = ("kafka_topic", "watermark")  # topics differ by domain; the watermark seen may differ
+    assert rows(killed, "late_events_rt", coordinates) == rows(steady, "late_events_rt", coordinates)
+    check_aggregates(killed, sim_events())
+
+
+def test_enricher_one_row_per_order_with_latest_reference_data(
+    local_stack: LocalStack, tmp_path: Path, run_id: str
+) -> None:
+    from dp_spark.session import build_session
+
+    checkout = Checkout(tmp_path, f"re{run_id}", local_stack.layout.runtime)
+    checkout.simulate()
+    summary = checkout.stream("enricher")
+    events = sim_events()
+    orders = unique_valid(events, "order_placed")
+    products: dict[str, dict[str, Any]] = {}
+    customers: dict[str, dict[str, Any]] = {}
+    for e in events:  # the latest valid record per key, in sending order
+        if e.kind in ("valid", "late", "duplicate") and e.payload is not None:
+            if e.contract == "product":
+                products[str(e.payload["product_id"])] = e.payload
+            elif e.contract == "customer":
+                customers[str(e.payload["customer_id"])] = e.payload
+
+    spark = build_session(checkout.loaded, "speed-layer-enricher-check")
+    try:
+        name = checkout.loaded.settings.iceberg.catalog.name
+        table = f"{name}.{summary['tables']['enriched'].split('.', 1)[1]}"
+        got = {r["event_id"]: r.asDict(recursive=True) for r in spark.table(table).collect()}
+    finally:
+        spark.stop()
+    assert sorted(got) == sorted(orders)  # one row per valid order event, no more, no less
+    for event_id, row in got.items():
+        order = orders[event_id]
+        customer = customers.get(str(order["customer_id"]))
+        assert row["customer_known"] is (customer is not None)
+        if customer is not None:
+            assert (row["customer_country"], row["customer_segment"]) == (customer["country"], customer["segment"])
+        lines = sorted(row["lines"], key=lambda line: line["line_number"])
+        assert [line["product_id"] for line in lines] == [line["product_id"] for line in order["lines"]]
+        assert row["line_count"] == len(order["lines"])
+        for line in lines:
+            product = products.get(line["product_id"])
+            assert line["product_known"] is (product is not None)
+            if product is not None:
+                assert (line["product_name"], line["category"]) == (product["name"], product["category"])
+        assert row["missing_products"] == sum(1 for line in lines if not line["product_known"])
+        assert row["total"] == Decimal(str(order["total"]))
