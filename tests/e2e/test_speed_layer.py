@@ -25,9 +25,11 @@ from typing import Any
 
 import fastavro
 import pytest
+from confluent_kafka import Consumer
 
 from dp_core.config import LoadedConfig, load_settings
 from dp_flink.lag import group_lag
+from dp_ingest.kafka import client_conf
 from dp_localstack.stack import LocalStack
 from dp_spark_jobs.catalog import lake_catalog
 from dp_stream_ingestors.simulator import SimEvent, SimulationConfig, simulate
@@ -273,3 +275,28 @@ def test_enricher_one_row_per_order_with_latest_reference_data(
                 assert (line["product_name"], line["category"]) == (product["name"], product["category"])
         assert row["missing_products"] == sum(1 for line in lines if not line["product_known"])
         assert row["total"] == Decimal(str(order["total"]))
+
+    # the compacted output topic: the latest record of each key is that order's enriched row
+    consumer = Consumer(
+        client_conf(checkout.loaded.settings)
+        | {"group.id": f"check-{run_id}", "isolation.level": "read_committed", "auto.offset.reset": "earliest"}
+    )
+    latest: dict[str, dict[str, Any]] = {}
+    try:
+        consumer.subscribe([summary["tables"]["topic"]])
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < 5:
+            message = consumer.poll(0.5)
+            if message is None or message.error() is not None:
+                continue
+            quiet_since = time.monotonic()
+            key, value = message.key(), message.value()
+            assert key is not None
+            latest[json.loads(key)["event_id"]] = json.loads(value) if value is not None else {}
+    finally:
+        consumer.close()
+    assert sorted(latest) == sorted(orders)
+    for event_id, value in latest.items():
+        assert value["order_id"] == got[event_id]["order_id"]
+        assert value["missing_products"] == got[event_id]["missing_products"]
+        assert value["customer_known"] is got[event_id]["customer_known"]

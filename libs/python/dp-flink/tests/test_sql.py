@@ -69,12 +69,12 @@ def test_bridge_types(node: TypeT, expected: str) -> None:
     assert bridge_type(node) == expected
 
 
-def test_decode_result_type_of_an_order_nests_its_lines(contracts: list[Contract]) -> None:
+def test_decode_result_type_of_an_order_carries_its_lines_as_json(contracts: list[Contract]) -> None:
+    # an array of records crosses the bridge as JSON text: thread mode repeats the last row in arrays of rows
     order = find_contract(contracts, "order_placed")
     assert decode_result_type(order.record) == (
         "ROW<`event_id` STRING, `order_id` STRING, `session_id` STRING, `customer_id` STRING, "
-        "`lines` ARRAY<ROW<`line_number` INT, `product_id` STRING, `quantity` INT, `unit_price` DECIMAL(12, 2), "
-        "`line_total` DECIMAL(12, 2)>>, "
+        "`lines` STRING, "
         "`subtotal` DECIMAL(12, 2), `shipping` DECIMAL(12, 2), `tax` DECIMAL(12, 2), `total` DECIMAL(12, 2), "
         "`currency` STRING, `shipping_country` STRING, `attributes` MAP<STRING, STRING>, `occurred_at` BIGINT, "
         "`_schema_id` INT, `_error` STRING>"

@@ -35,8 +35,25 @@ def ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def holds_record(node: TypeT) -> bool:
+    """True when a record appears anywhere inside ``node``."""
+    if isinstance(node, RecordT):
+        return True
+    if isinstance(node, ArrayT):
+        return holds_record(node.items)
+    if isinstance(node, MapT):
+        return holds_record(node.values)
+    return False
+
+
 def bridge_type(node: TypeT) -> str:
-    """The Flink type a decoded value has when it crosses the Python bridge (timestamps as BIGINT micros)."""
+    """The Flink type a decoded value has when it crosses the Python bridge (timestamps as BIGINT micros).
+
+    Arrays and maps of records cross as a JSON string: PyFlink 2.0's thread mode turns a Python list of rows into
+    an array whose elements are all the last row.
+    """
+    if isinstance(node, (ArrayT, MapT)) and holds_record(node):
+        return "STRING"
     if isinstance(node, PrimitiveT):
         return _PRIMITIVE[node.kind]
     if isinstance(node, LogicalT):

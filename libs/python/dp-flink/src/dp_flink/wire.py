@@ -87,8 +87,31 @@ def _micros(value: Any) -> int:
     return int(value)
 
 
+def _plain(node: TypeT) -> Convert:
+    """Decoded value -> JSON-ready value: records as objects, decimals as strings, times as epoch numbers."""
+    if isinstance(node, RecordT):
+        fields = [(f.name, _plain(f.type)) for f in node.fields]
+        return lambda v: {n: None if v.get(n) is None else c(v[n]) for n, c in fields}
+    if isinstance(node, ArrayT):
+        item = _plain(node.items)
+        return lambda v: [None if x is None else item(x) for x in v]
+    if isinstance(node, MapT):
+        val = _plain(node.values)
+        return lambda v: {k: None if x is None else val(x) for k, x in v.items()}
+    if isinstance(node, DecimalT):
+        return str
+    if isinstance(node, FixedT) or (isinstance(node, PrimitiveT) and node.kind == "bytes"):
+        return lambda v: bytes(v).hex()
+    converted = _converter(node, tuple)
+    return converted if converted is not None else (lambda v: v)
+
+
 def _converter(node: TypeT, make_row: Callable[[list[Any]], Any]) -> Convert | None:
-    """How one decoded value becomes a bridge value; None when it passes as it is."""
+    """How one decoded value becomes a bridge value; None when it passes as it is. Arrays and maps of records
+    become JSON text (see :func:`dp_flink.sql.bridge_type`)."""
+    if isinstance(node, (ArrayT, MapT)) and _holds_record(node):
+        plain = _plain(node)
+        return lambda v: json.dumps(plain(v), separators=(",", ":"))
     if isinstance(node, LogicalT):
         if node.kind == "uuid":
             return str
@@ -110,6 +133,16 @@ def _converter(node: TypeT, make_row: Callable[[list[Any]], Any]) -> Convert | N
         val = _converter(node.values, make_row)
         return None if val is None else (lambda v: {k: None if x is None else val(x) for k, x in v.items()})
     return record_converter(node, make_row)
+
+
+def _holds_record(node: TypeT) -> bool:
+    if isinstance(node, RecordT):
+        return True
+    if isinstance(node, ArrayT):
+        return _holds_record(node.items)
+    if isinstance(node, MapT):
+        return _holds_record(node.values)
+    return False
 
 
 def record_converter(

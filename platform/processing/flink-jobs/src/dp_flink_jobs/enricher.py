@@ -5,6 +5,7 @@ See :mod:`dp_flink_jobs.enricher_sql` for the semantics. Run it with ``dp stream
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from dp_contracts.model import Contract, find_contract
@@ -45,6 +46,18 @@ def ensure_topic(settings: PlatformSettings, domain: str) -> None:
     provision(settings, [spec])
 
 
+def register_lines_function(t_env: TableEnvironment) -> None:
+    """``dp_order_lines(lines STRING)``: a table function with one row per order line."""
+    from pyflink.common import Row
+    from pyflink.table.udf import udtf
+
+    def lines(text: str | None) -> Iterator[Row]:
+        for values in q.lines_from_json(text):
+            yield Row(*values)
+
+    t_env.create_temporary_system_function(q.LINES_FUNCTION, udtf(lines, result_types=q.LINE_ROW))
+
+
 def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contract], group_id: str) -> StatementSet:
     settings = loaded.settings
     order, product, customer = inputs(contracts)
@@ -56,6 +69,7 @@ def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contrac
     t_env.execute_sql(q.topic_sink_ddl(settings, domain, group_id))
     for contract in (order, product, customer):
         t_env.execute_sql(source_ddl(contract, settings, group_id))
+    register_lines_function(t_env)
     for view in q.views(order, product, customer):
         t_env.execute_sql(view)
     statements = t_env.create_statement_set()

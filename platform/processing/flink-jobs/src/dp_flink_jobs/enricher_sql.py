@@ -15,6 +15,9 @@ Semantics (the README states them for users):
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
 from dp_flink.sql import ERROR_FIELD, decoded_select, ident, kafka_options, quote
@@ -22,6 +25,13 @@ from dp_flink.sql import ERROR_FIELD, decoded_select, ident, kafka_options, quot
 ORDER, PRODUCT, CUSTOMER = "order_placed", "product", "customer"
 NEEDS = (ORDER, PRODUCT, CUSTOMER)
 
+LINES_FUNCTION = "dp_order_lines"
+#: the order line fields the table function returns, in order
+LINE_FIELDS = ("line_number", "product_id", "quantity", "unit_price", "line_total")
+LINE_ROW = (
+    "ROW<`line_number` INT, `product_id` STRING, `quantity` INT, `unit_price` DECIMAL(12, 2), "
+    "`line_total` DECIMAL(12, 2)>"
+)
 LINE_TYPE = (
     "ROW<`line_number` INT, `product_id` STRING, `quantity` INT, `unit_price` DECIMAL(12, 2), "
     "`line_total` DECIMAL(12, 2), `product_known` BOOLEAN, `product_name` STRING, `category` STRING, "
@@ -35,6 +45,19 @@ COLUMNS = (
     f"`lines` ARRAY<{LINE_TYPE}>, `line_count` INT, `missing_products` INT, "
     "`kafka_partition` INT, `kafka_offset` BIGINT"
 )
+
+
+def lines_from_json(text: str | None) -> list[tuple[object, ...]]:
+    """An order's lines as decoded (a JSON array) -> one tuple per line in LINE_FIELDS order, amounts as Decimal."""
+    if not text:
+        return []
+    out = []
+    for line in json.loads(text):
+        values = dict(line)
+        for money in ("unit_price", "line_total"):
+            values[money] = None if values.get(money) is None else Decimal(values[money])
+        out.append(tuple(values.get(f) for f in LINE_FIELDS))
+    return out
 
 
 def enriched_table(settings: PlatformSettings, domain: str) -> str:
@@ -100,16 +123,18 @@ def views(order: Contract, product: Contract, customer: Contract) -> list[str]:
         f"PROCTIME() AS `pt` FROM ({decoded_select(order)}) WHERE `ev`.{ident(ERROR_FIELD)} IS NULL)) WHERE `rn` = 1",
         _latest(product, "product_id", ["name", "category", "brand"]),
         _latest(customer, "customer_id", ["country", "segment"]),
+        # the decoded lines arrive as JSON (see dp_flink.sql.bridge_type): a table function turns them into rows
         "CREATE TEMPORARY VIEW `lines_enriched` AS SELECT o.`event_id`, ARRAY_AGG(ROW(l.`line_number`, "
         "l.`product_id`, l.`quantity`, l.`unit_price`, l.`line_total`, p.`product_id` IS NOT NULL, p.`name`, "
-        "p.`category`, p.`brand`)) AS `lines`, CAST(SUM(CASE WHEN p.`product_id` IS NULL THEN 1 ELSE 0 END) AS INT) "
-        "AS `missing_products` FROM `orders_unique` o CROSS JOIN UNNEST(o.`lines`) AS l(`line_number`, `product_id`, "
-        "`quantity`, `unit_price`, `line_total`) LEFT JOIN `product_latest` p ON l.`product_id` = p.`product_id` "
-        "GROUP BY o.`event_id`",
+        "p.`category`, p.`brand`)) AS `lines`, CAST(COUNT(*) AS INT) AS `line_count`, "
+        "CAST(SUM(CASE WHEN p.`product_id` IS NULL THEN 1 ELSE 0 END) AS INT) AS `missing_products` "
+        f"FROM `orders_unique` o CROSS JOIN LATERAL TABLE({LINES_FUNCTION}(o.`lines`)) AS l(`line_number`, "
+        "`product_id`, `quantity`, `unit_price`, `line_total`) LEFT JOIN `product_latest` p "
+        "ON l.`product_id` = p.`product_id` GROUP BY o.`event_id`",
         "CREATE TEMPORARY VIEW `orders_enriched` AS SELECT o.`event_id`, o.`order_id`, o.`session_id`, "
         "o.`customer_id`, o.`event_time`, o.`currency`, o.`subtotal`, o.`shipping`, o.`tax`, o.`total`, "
         "o.`shipping_country`, c.`customer_id` IS NOT NULL, c.`country`, c.`segment`, "
-        f"CAST(l.`lines` AS ARRAY<{LINE_TYPE}>), CARDINALITY(o.`lines`), l.`missing_products`, "
+        f"CAST(l.`lines` AS ARRAY<{LINE_TYPE}>), l.`line_count`, l.`missing_products`, "
         "o.`kafka_partition`, o.`kafka_offset` FROM `orders_unique` o LEFT JOIN `customer_latest` c "
         "ON o.`customer_id` = c.`customer_id` JOIN `lines_enriched` l ON l.`event_id` = o.`event_id`",
     ]
