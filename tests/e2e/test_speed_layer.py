@@ -296,7 +296,7 @@ def test_enricher_one_row_per_order_with_latest_reference_data(
     finally:
         consumer.close()
     assert sorted(latest) == sorted(orders)
-    for event_id, value in latest.items():
-        assert value["order_id"] == got[event_id]["order_id"]
-        assert value["missing_products"] == got[event_id]["missing_products"]
-        assert value["customer_known"] is got[event_id]["customer_known"]
+    for event_id, record in latest.items():
+        assert record["order_id"] == got[event_id]["order_id"]
+        assert record["missing_products"] == got[event_id]["missing_products"]
+        assert record["customer_known"] is got[event_id]["customer_known"]
