@@ -162,6 +162,11 @@ bench-ingest: install ## Simulator events/s through the producer core vs Kafka's
 	@$(DP) local up --core
 	@$(DP) ingest bench
 
+.PHONY: bench-stream
+bench-stream: install ## Orders at a fixed rate through the enricher: throughput, event-to-queryable p50/p95/p99
+	@$(DP) local up --core
+	@$(DP) stream bench $(if $(RATE),--rate $(RATE)) $(if $(SECONDS),--seconds $(SECONDS))
+
 .PHONY: bench-batch
 bench-batch: install ## 1M simulated events through bronze -> silver -> gold vs a bare Spark Parquet baseline
 	@$(DP) local up --core

@@ -153,3 +153,30 @@ def status_cmd(cli: CliContext, cluster: str | None, as_json: bool) -> None:
         click.echo(f"  {name:<40} latest checkpoint {chk_id if chk_id is not None else '-'}")
     if not local:
         click.echo("  none")
+
+
+@stream_group.command("bench")
+@click.option("--rate", type=click.FloatRange(min=1), default=5000, show_default=True, help="Orders per second.")
+@click.option("--seconds", type=click.FloatRange(min=5), default=60, show_default=True, help="Measured seconds.")
+@click.option("--warmup", type=click.FloatRange(min=0), default=15, show_default=True, help="Unmeasured seconds first.")
+@click.option(
+    "--checkpoint-interval", type=click.FloatRange(min=0.5), help="Seconds (default: stream.checkpoint_interval_s)."
+)
+@_json
+@pass_cli
+def bench_cmd(
+    cli: CliContext, rate: float, seconds: float, warmup: float, checkpoint_interval: float | None, as_json: bool
+) -> None:
+    """Orders at RATE/s through the event enricher: throughput and event-to-queryable latency (p50/p95/p99) next to
+    the checkpoint interval. Uses topics and tables of its own; needs the core stack (`make local-up-core`)."""
+    from dp_flink.bench import run
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    result = run(cli.load(), rate, seconds, warmup, checkpoint_interval, say, dict(cli.environ))
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:32} {value}")
