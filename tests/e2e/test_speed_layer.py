@@ -153,6 +153,40 @@ def check_aggregates(checkout: Checkout, events: list[SimEvent]) -> None:
     newest = max(window_of(p["occurred_at"]) for p in orders.values())
     assert {w for w, _ in expected if w not in closed} <= {newest - dt.timedelta(seconds=s) for s in (0, WINDOW_S)}
 
+    # revenue per window, category and currency: rows plus the lines of late orders, against the simulator's lines
+    categories = {
+        str(e.payload["product_id"]): str(e.payload["category"])
+        for e in events
+        if e.contract == "product" and e.payload is not None and e.kind != "malformed"
+    }
+    Key3 = tuple[dt.datetime, str, str]
+    rev_expected: dict[Key3, list[Any]] = collections.defaultdict(lambda: [set(), 0, Decimal(0)])
+    for payload in orders.values():
+        for line in payload["lines"]:
+            category = categories.get(line["product_id"], "unknown")
+            key3 = (window_of(payload["occurred_at"]), category, payload["currency"])
+            rev_expected[key3][0].add(payload["event_id"])
+            rev_expected[key3][1] += int(line["quantity"])
+            rev_expected[key3][2] += Decimal(str(line["line_total"]))
+    rev_got: dict[Key3, list[Any]] = collections.defaultdict(lambda: [0, 0, Decimal(0)])
+    for r in checkout.table("revenue_1m_rt"):
+        key3 = (utc(r["window_start"]), r["category"], r["currency"])
+        rev_got[key3] = [r["orders"], r["units"], r["revenue"]]
+    for r in late:
+        if r["contract"] == "order_placed":
+            record = decode_order(r["value"])
+            seen: set[Key3] = set()
+            for line in record["lines"]:
+                key3 = (utc(r["window_start"]), categories.get(line["product_id"], "unknown"), record["currency"])
+                rev_got[key3][0] += 0 if key3 in seen else 1
+                seen.add(key3)
+                rev_got[key3][1] += line["quantity"]
+                rev_got[key3][2] += line["line_total"]
+    assert rev_got
+    for key3 in sorted(k for k in rev_expected if k[0] in closed):
+        want = [len(rev_expected[key3][0]), rev_expected[key3][1], rev_expected[key3][2]]
+        assert rev_got[key3] == want, f"revenue window {key3}"
+
     # page views per window: the row's count plus late page views = the simulator's page views of that window
     pv_expected = collections.Counter(window_of(p["occurred_at"]) for p in views.values())
     pv_late = collections.Counter(utc(r["window_start"]) for r in late if r["contract"] == "page_view")
@@ -176,7 +210,8 @@ def test_aggregator_windows_equal_the_simulators_events(local_stack: LocalStack,
     check_aggregates(checkout, sim_events())
     assert checkout.table("stream_rejects_rt") == []  # the ingestor dead-lettered every malformed event
     # a second run restarts from the checkpoint and has nothing to add
-    before = {t: len(checkout.table(t)) for t in ("orders_1m_rt", "page_views_1m_rt", "funnel_1m_rt", "late_events_rt")}
+    tables = ("orders_1m_rt", "revenue_1m_rt", "page_views_1m_rt", "funnel_1m_rt", "late_events_rt")
+    before = {t: len(checkout.table(t)) for t in tables}
     again = checkout.stream("aggregator")
     assert again["restored_checkpoint"] is not None
     assert {t: len(checkout.table(t)) for t in before} == before
@@ -194,7 +229,7 @@ def test_aggregator_killed_mid_stream_equals_an_uninterrupted_run(
 
     # start, wait for a checkpoint that committed part of the input, SIGKILL the whole process tree, restart
     name = f"dp-aggregator-{killed.domain}"
-    topics = [f"{killed.domain}.{c}.v1" for c in ("page_view", "cart_updated", "order_placed")]
+    topics = [f"{killed.domain}.{c}.v1" for c in ("page_view", "cart_updated", "order_placed", "product")]
     process = subprocess.Popen(
         [DP, "stream", "run", "aggregator"],
         cwd=killed.root,
@@ -225,7 +260,7 @@ def test_aggregator_killed_mid_stream_equals_an_uninterrupted_run(
     def rows(checkout: Checkout, table: str, drop: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
         return sorted(tuple((k, v) for k, v in sorted(r.items()) if k not in drop) for r in checkout.table(table))
 
-    for table in ("orders_1m_rt", "page_views_1m_rt", "funnel_1m_rt"):
+    for table in ("orders_1m_rt", "revenue_1m_rt", "page_views_1m_rt", "funnel_1m_rt"):
         assert rows(killed, table) == rows(steady, table), table
     coordinates = ("kafka_topic", "watermark")  # topics differ by domain; the watermark seen may differ
     assert rows(killed, "late_events_rt", coordinates) == rows(steady, "late_events_rt", coordinates)

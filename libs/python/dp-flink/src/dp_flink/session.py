@@ -76,6 +76,8 @@ def table_environment(
     conf.set("python.executable", sys.executable)
     conf.set("python.client.executable", sys.executable)
     if job is not None:
+        for key, value in loaded.settings.stream.flink.items():
+            conf.set(key, value)
         conf.set("pipeline.name", job.name)
         conf.set("execution.checkpointing.interval", f"{int(job.checkpoint_interval_s * 1000)} ms")
         conf.set("execution.checkpointing.mode", "EXACTLY_ONCE")

@@ -11,6 +11,8 @@ from dp_contracts.model import Contract, find_contract
 from dp_core.config import LoadedConfig, PlatformSettings
 from dp_flink.sql import ident, source_ddl
 from dp_flink_jobs import aggregator_sql as q
+from dp_flink_jobs.enricher import register_lines_function
+from dp_flink_jobs.enricher_sql import LINES_FUNCTION
 
 if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment
@@ -19,13 +21,14 @@ NAME = "aggregator"
 
 
 def inputs(contracts: list[Contract]) -> list[Contract]:
-    return [find_contract(contracts, name) for name in q.STREAMS]
+    """The event streams, then the product reference data."""
+    return [find_contract(contracts, name) for name in (*q.STREAMS, "product")]
 
 
 def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contract], group_id: str) -> StatementSet:
     """Declare sources, views and outputs on ``t_env``; the returned statement set is the whole job."""
     settings = loaded.settings
-    used = inputs(contracts)
+    *used, product = inputs(contracts)
     domain = used[0].domain
     window_s = settings.stream.window_s
     t = q.tables(settings, domain)
@@ -37,11 +40,14 @@ def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contrac
         t_env.execute_sql(source_ddl(contract, settings, group_id))
         for view in q.stream_views(contract, q.STREAMS[contract.name], window_s, settings.stream.allowed_lateness_s):
             t_env.execute_sql(view)
+    t_env.execute_sql(source_ddl(product, settings, group_id))
+    t_env.execute_sql(q.product_versions(product))
+    register_lines_function(t_env)
     statements = t_env.create_statement_set()
     for contract in used:
         statements.add_insert_sql(q.late_insert(t, contract))
         statements.add_insert_sql(q.rejects_insert(t, contract))
-    for sql in q.window_inserts(t, window_s):
+    for sql in q.window_inserts(t, window_s, LINES_FUNCTION):
         if sql.startswith("CREATE"):
             t_env.execute_sql(sql)
         else:
@@ -49,7 +55,7 @@ def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contrac
     return statements
 
 
-NEEDS = tuple(q.STREAMS)
+NEEDS = (*q.STREAMS, "product")
 
 
 def outputs(settings: PlatformSettings, domain: str) -> dict[str, str]:

@@ -37,13 +37,14 @@ class Tables:
     """Fully qualified names (catalog.namespace.table) of the aggregator's outputs."""
 
     orders: str
+    revenue: str
     page_views: str
     funnel: str
     late: str
     rejects: str
 
     def all(self) -> dict[str, str]:
-        return {"orders": self.orders, "page_views": self.page_views, "funnel": self.funnel,
+        return {"orders": self.orders, "revenue": self.revenue, "page_views": self.page_views, "funnel": self.funnel,
                 "late": self.late, "rejects": self.rejects}  # fmt: skip
 
 
@@ -55,6 +56,7 @@ def tables(settings: PlatformSettings, domain: str) -> Tables:
 
     return Tables(
         orders=fq(f"orders_{label}_rt"),
+        revenue=fq(f"revenue_{label}_rt"),
         page_views=fq(f"page_views_{label}_rt"),
         funnel=fq(f"funnel_{label}_rt"),
         late=fq("late_events_rt"),
@@ -71,6 +73,9 @@ def create_tables(t: Tables) -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS {t.orders} ({WINDOW_COLUMNS}, `currency` STRING NOT NULL, "
         "`orders` BIGINT NOT NULL, `revenue` DECIMAL(18, 2) NOT NULL, `sessions` BIGINT NOT NULL) " + props,
+        f"CREATE TABLE IF NOT EXISTS {t.revenue} ({WINDOW_COLUMNS}, `category` STRING NOT NULL, "
+        "`currency` STRING NOT NULL, `orders` BIGINT NOT NULL, `units` BIGINT NOT NULL, "
+        "`revenue` DECIMAL(18, 2) NOT NULL) " + props,
         f"CREATE TABLE IF NOT EXISTS {t.page_views} ({WINDOW_COLUMNS}, `page_views` BIGINT NOT NULL, "
         "`sessions` BIGINT NOT NULL, `product_views` BIGINT NOT NULL) " + props,
         f"CREATE TABLE IF NOT EXISTS {t.funnel} ({WINDOW_COLUMNS}, `active_sessions` BIGINT NOT NULL, "
@@ -129,9 +134,30 @@ def tumble(view: str, window_s: int) -> str:
     return f"TABLE(TUMBLE(TABLE `{view}`, DESCRIPTOR(`event_time`), INTERVAL '{window_s}' SECOND))"
 
 
-def window_inserts(t: Tables, window_s: int) -> list[str]:
-    """The windowed aggregates. Funnel: distinct sessions per step across page views, cart updates and orders."""
+def product_versions(product: Contract) -> str:
+    """Products as a versioned view (latest record per id as of each event time) for the temporal join."""
+    return (
+        "CREATE TEMPORARY VIEW `product_versions` AS SELECT `product_id`, `category`, `event_time` FROM (SELECT "
+        "`ev`.`product_id` AS `product_id`, `ev`.`category` AS `category`, `event_time`, ROW_NUMBER() OVER "
+        f"(PARTITION BY `ev`.`product_id` ORDER BY `event_time` DESC) AS `rn` FROM ({decoded_select(product)}) "
+        f"WHERE `ev`.{ident(ERROR_FIELD)} IS NULL) WHERE `rn` = 1"
+    )
+
+
+def window_inserts(t: Tables, window_s: int, lines_function: str) -> list[str]:
+    """The windowed aggregates. Revenue: each on-time order's lines with their product's category as of the order's
+    event time (an unknown product counts as category 'unknown'). Funnel: distinct sessions per step across page
+    views, cart updates and orders."""
     return [
+        "CREATE TEMPORARY VIEW `order_lines_ok` AS SELECT o.`event_id`, o.`currency`, o.`event_time`, "
+        "l.`product_id`, l.`quantity`, l.`line_total` FROM `order_placed_ok` o CROSS JOIN LATERAL TABLE("
+        f"{lines_function}(o.`lines`)) AS l(`line_number`, `product_id`, `quantity`, `unit_price`, `line_total`)",
+        "CREATE TEMPORARY VIEW `revenue_lines_ok` AS SELECT l.`event_id`, l.`currency`, l.`event_time`, "
+        "l.`quantity`, l.`line_total`, COALESCE(p.`category`, 'unknown') AS `category` FROM `order_lines_ok` l "
+        "LEFT JOIN `product_versions` FOR SYSTEM_TIME AS OF l.`event_time` AS p ON l.`product_id` = p.`product_id`",
+        f"INSERT INTO {t.revenue} SELECT `window_start`, `window_end`, `category`, `currency`, "
+        "COUNT(DISTINCT `event_id`), CAST(SUM(`quantity`) AS BIGINT), SUM(`line_total`) "
+        f"FROM {tumble('revenue_lines_ok', window_s)} GROUP BY `window_start`, `window_end`, `category`, `currency`",
         f"INSERT INTO {t.orders} SELECT `window_start`, `window_end`, `currency`, COUNT(*), SUM(`total`), "
         f"COUNT(DISTINCT `session_id`) FROM {tumble('order_placed_ok', window_s)} "
         "GROUP BY `window_start`, `window_end`, `currency`",
@@ -156,5 +182,5 @@ def window_inserts(t: Tables, window_s: int) -> list[str]:
 STREAMS: dict[str, dict[str, str]] = {
     "page_view": {"session_id": "session_id", "page_type": "page_type"},
     "cart_updated": {"session_id": "session_id", "action": "action"},
-    "order_placed": {"session_id": "session_id", "currency": "currency", "total": "total"},
+    "order_placed": {"session_id": "session_id", "currency": "currency", "total": "total", "lines": "lines"},
 }

@@ -17,6 +17,14 @@ if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment
 
 NEEDS = q.NEEDS
+#: the enricher's joins and aggregates read and write state per record; buffering input cuts that work (at 5,000
+#: orders/s on 2 cores: p95 event-to-queryable 15 s with it, 29 s without). Not for the aggregator: with mini-batch
+#: on, Flink 2.0.2 counted its orders twice in the e2e test.
+MINI_BATCH = {
+    "table.exec.mini-batch.enabled": "true",
+    "table.exec.mini-batch.allow-latency": "500 ms",
+    "table.exec.mini-batch.size": "5000",
+}
 
 
 def inputs(contracts: list[Contract]) -> list[Contract]:
@@ -60,6 +68,9 @@ def register_lines_function(t_env: TableEnvironment) -> None:
 
 def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contract], group_id: str) -> StatementSet:
     settings = loaded.settings
+    conf = t_env.get_config()
+    for key, value in MINI_BATCH.items():
+        conf.set(key, value)
     order, product, customer = inputs(contracts)
     domain = order.domain
     ensure_topic(settings, domain)

@@ -229,6 +229,9 @@ class StreamSettings(Section):
         30.0, gt=0, description="An input partition silent this long (wall clock) stops holding windows open"
     )
     parallelism: int = Field(1, ge=1, description="Default operator parallelism")
+    flink: dict[str, str] = Field(
+        default_factory=dict, description="Extra Flink configuration for the speed-layer jobs, e.g. state backend"
+    )
     enriched_topic_suffix: str = Field(
         "orders_enriched.v1", description="The enricher's output topic, after '<domain>.'"
     )
