@@ -123,6 +123,19 @@ def with_clause(options: dict[str, str]) -> str:
     return "WITH (\n  " + ",\n  ".join(f"{quote(k)} = {quote(v)}" for k, v in options.items()) + "\n)"
 
 
+#: reference data is sparse: a reference partition silent this long stops holding joins back (a restored job may
+#: read nothing more from it at all)
+REFERENCE_IDLE_MS = 1000
+
+
+def source_options(contract: Contract, settings: PlatformSettings, group_id: str) -> dict[str, str]:
+    """:func:`kafka_options` for ``contract``'s topic; reference topics are released as idle after one second."""
+    options = kafka_options(settings, contract.topic, group_id)
+    if contract.meta.kind == "reference":
+        options["scan.watermark.idle-timeout"] = f"{REFERENCE_IDLE_MS} ms"
+    return options
+
+
 def source_ddl(contract: Contract, settings: PlatformSettings, group_id: str) -> str:
     """A temporary Kafka table for ``contract``'s topic: raw value, Kafka coordinates and ``event_time``, the record
     timestamp, which the platform's producers set to the event time. The watermark is
@@ -138,7 +151,7 @@ def source_ddl(contract: Contract, settings: PlatformSettings, group_id: str) ->
         "  `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL,\n"
         "  `event_time` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,\n"
         f"  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '{lateness}' SECOND\n"
-        f") {with_clause(kafka_options(settings, contract.topic, group_id))}"
+        f") {with_clause(source_options(contract, settings, group_id))}"
     )
 
 
