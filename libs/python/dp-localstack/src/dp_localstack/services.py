@@ -6,6 +6,7 @@ the stack and the platform code agree by construction.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
+
+import yaml
 
 from dp_core.config import PlatformSettings
 from dp_localstack import health
@@ -612,8 +615,13 @@ def _flink_conf(settings: PlatformSettings, layout: Layout) -> dict[str, str]:
         f"  port: {flink.ui_port}",
         "parallelism:",
         "  default: 1",
-        "",
     ]
+    # the JVM options Flink needs on Java 17 (module opens), as the package's own config has them
+    shipped = yaml.safe_load((home / "conf" / "config.yaml").read_text(encoding="utf-8")) or {}
+    java_opts = shipped.get("env", {}).get("java", {}).get("opts", {}).get("all")
+    if java_opts:
+        lines += ["env:", "  java:", "    opts:", f"      all: {json.dumps(str(java_opts))}"]
+    lines.append("")
     (conf / "config.yaml").write_text("\n".join(lines), encoding="utf-8")
     for name in ("log4j-console.properties", "log4j.properties", "logback-console.xml"):
         source = home / "conf" / name
@@ -621,8 +629,26 @@ def _flink_conf(settings: PlatformSettings, layout: Layout) -> dict[str, str]:
             shutil.copyfile(source, conf / name)
     jars = layout.jars("flink")
     hadoop = ":".join(str(p) for p in sorted(jars.glob("hadoop-client-*.jar")))
+    # the cluster's lib: the package's lib plus flink-python from opt (jobs with Python functions need it)
+    lib = layout.runtime / "flink" / "lib"
+    if lib.exists():
+        shutil.rmtree(lib)
+    lib.mkdir(parents=True)
+    for jar in [*sorted((home / "lib").glob("*.jar")), *sorted((home / "opt").glob("flink-python-*.jar"))]:
+        (lib / jar.name).symlink_to(jar)
+    site_packages = home.parent
+    # editable installs are .pth lines, which PYTHONPATH entries do not get: list their folders too
+    paths = [str(site_packages)]
+    for pth in sorted(site_packages.glob("*.pth")):
+        for line in pth.read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith(("#", "import")) and Path(line).is_dir():
+                paths.append(line)
     return {
         "FLINK_HOME": str(home),
+        "FLINK_LIB_DIR": str(lib),
+        # Python functions in thread mode run in an interpreter embedded in the TaskManager: it must see the
+        # speed layer's environment
+        "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)),
         "FLINK_CONF_DIR": str(conf),
         "FLINK_LOG_DIR": str(layout.runtime / "logs"),
         "HADOOP_CLASSPATH": hadoop,

@@ -44,9 +44,8 @@ def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contrac
     t_env.execute_sql(q.product_versions(product))
     register_lines_function(t_env)
     statements = t_env.create_statement_set()
-    for contract in used:
-        statements.add_insert_sql(q.late_insert(t, contract))
-        statements.add_insert_sql(q.rejects_insert(t, contract))
+    statements.add_insert_sql(q.late_insert(t, used))
+    statements.add_insert_sql(q.rejects_insert(t, used))
     for sql in q.window_inserts(t, window_s, LINES_FUNCTION):
         if sql.startswith("CREATE"):
             t_env.execute_sql(sql)

@@ -116,18 +116,23 @@ def stream_views(contract: Contract, columns: dict[str, str], window_s: int, lat
     ]
 
 
-def late_insert(t: Tables, contract: Contract) -> str:
-    return (
-        f"INSERT INTO {t.late} SELECT '{contract.name}', `event_id`, `event_time`, `w_start`, `w_end`, `wm`, "
-        f"`kafka_topic`, `kafka_partition`, `kafka_offset`, `value` FROM `{contract.name}_tagged` WHERE `is_late`"
-    )
+def late_insert(t: Tables, contracts: list[Contract]) -> str:
+    """One INSERT for every contract's late events (one Iceberg committer per table: no concurrent commits)."""
+    parts = [
+        f"SELECT '{c.name}', `event_id`, `event_time`, `w_start`, `w_end`, `wm`, `kafka_topic`, `kafka_partition`, "
+        f"`kafka_offset`, `value` FROM `{c.name}_tagged` WHERE `is_late`"
+        for c in contracts
+    ]
+    return f"INSERT INTO {t.late} " + " UNION ALL ".join(parts)
 
 
-def rejects_insert(t: Tables, contract: Contract) -> str:
-    return (
-        f"INSERT INTO {t.rejects} SELECT '{contract.name}', `kafka_topic`, `kafka_partition`, `kafka_offset`, "
-        f"`schema_id`, `error`, `value` FROM `{contract.name}_all` WHERE `error` IS NOT NULL"
-    )
+def rejects_insert(t: Tables, contracts: list[Contract]) -> str:
+    parts = [
+        f"SELECT '{c.name}', `kafka_topic`, `kafka_partition`, `kafka_offset`, `schema_id`, `error`, `value` "
+        f"FROM `{c.name}_all` WHERE `error` IS NOT NULL"
+        for c in contracts
+    ]
+    return f"INSERT INTO {t.rejects} " + " UNION ALL ".join(parts)
 
 
 def tumble(view: str, window_s: int) -> str:
