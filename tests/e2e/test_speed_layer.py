@@ -371,9 +371,8 @@ def test_submit_runs_the_aggregator_on_the_session_cluster(
             time.sleep(3)
         assert rows, "no window committed by the job on the session cluster within 300 s"
         # the job is still running (its tables may be mid-commit): every committed window holds simulator orders
-        expected = collections.Counter(
-            (window_of(p["occurred_at"]), str(p["currency"])) for p in unique_valid(sim_events(), "order_placed").values()
-        )
+        placed = unique_valid(sim_events(), "order_placed").values()
+        expected = collections.Counter((window_of(p["occurred_at"]), str(p["currency"])) for p in placed)
         for r in rows:
             assert 0 < r["orders"] <= expected[(utc(r["window_start"]), r["currency"])], r
     finally:
