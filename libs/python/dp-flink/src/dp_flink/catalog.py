@@ -38,7 +38,7 @@ def catalog_properties(settings: PlatformSettings) -> dict[str, str]:
 
 
 def create_catalog_sql(settings: PlatformSettings) -> str:
-    """``CREATE CATALOG IF NOT EXISTS <name> WITH (...)``."""
+    """``CREATE CATALOG <name> WITH (...)``: the shared Iceberg catalog, registered once per TableEnvironment."""
     body = ",\n  ".join(f"{_quote(k)} = {_quote(v)}" for k, v in catalog_properties(settings).items())
     return f"CREATE CATALOG `{settings.iceberg.catalog.name}` WITH (\n  {body}\n)"
 
