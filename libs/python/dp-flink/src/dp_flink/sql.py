@@ -11,6 +11,7 @@ from __future__ import annotations
 from dp_contracts.ir import ArrayT, DecimalT, EnumT, FixedT, LogicalT, MapT, PrimitiveT, RecordT, TypeT
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
+from dp_flink.wire import holds_record
 
 ERROR_FIELD = "_error"
 SCHEMA_ID_FIELD = "_schema_id"
@@ -33,17 +34,6 @@ def quote(value: str) -> str:
 def ident(name: str) -> str:
     """A quoted identifier."""
     return "`" + name.replace("`", "``") + "`"
-
-
-def holds_record(node: TypeT) -> bool:
-    """True when a record appears anywhere inside ``node``."""
-    if isinstance(node, RecordT):
-        return True
-    if isinstance(node, ArrayT):
-        return holds_record(node.items)
-    if isinstance(node, MapT):
-        return holds_record(node.values)
-    return False
 
 
 def bridge_type(node: TypeT) -> str:
@@ -86,23 +76,10 @@ def source_table(contract: Contract) -> str:
     return f"src_{contract.name}"
 
 
-def kafka_options(settings: PlatformSettings, topic: str, group_id: str) -> dict[str, str]:
-    """Options of a Kafka table reading ``topic`` as the consumer group ``group_id`` (offsets live in checkpoints;
-    the group's committed offsets follow each completed checkpoint and are where a job without a checkpoint starts)."""
-    kafka, stream = settings.kafka, settings.stream
-    options = {
-        "connector": "kafka",
-        "topic": topic,
-        "properties.bootstrap.servers": kafka.bootstrap_servers,
-        "properties.group.id": group_id,
-        "properties.client.id.prefix": f"{kafka.client_id}-{group_id}",
-        "properties.isolation.level": "read_committed",
-        "scan.startup.mode": "group-offsets",
-        "properties.auto.offset.reset": "earliest",
-        "scan.watermark.idle-timeout": f"{int(stream.idle_timeout_s * 1000)} ms",
-        "scan.watermark.emit.strategy": "on-event",
-        "format": "raw",
-    }
+def kafka_connection(settings: PlatformSettings) -> dict[str, str]:
+    """The ``properties.*`` every Kafka table needs to reach the brokers: addresses, security, SASL login."""
+    kafka = settings.kafka
+    options = {"properties.bootstrap.servers": kafka.bootstrap_servers}
     if kafka.security_protocol != "PLAINTEXT":
         options["properties.security.protocol"] = kafka.security_protocol
     if kafka.sasl_mechanism:
@@ -117,6 +94,27 @@ def kafka_options(settings: PlatformSettings, topic: str, group_id: str) -> dict
         secret = kafka.sasl_password.get_secret_value().replace('"', '\\"')
         options["properties.sasl.jaas.config"] = f'{module} required username="{user}" password="{secret}";'
     return options
+
+
+def kafka_options(settings: PlatformSettings, topic: str, group_id: str) -> dict[str, str]:
+    """Options of a Kafka table reading ``topic`` as the consumer group ``group_id`` (offsets live in checkpoints;
+    the group's committed offsets follow each completed checkpoint and are where a job without a checkpoint starts)."""
+    kafka, stream = settings.kafka, settings.stream
+    connection = kafka_connection(settings)
+    options = {
+        "connector": "kafka",
+        "topic": topic,
+        "properties.bootstrap.servers": connection.pop("properties.bootstrap.servers"),
+        "properties.group.id": group_id,
+        "properties.client.id.prefix": f"{kafka.client_id}-{group_id}",
+        "properties.isolation.level": "read_committed",
+        "scan.startup.mode": "group-offsets",
+        "properties.auto.offset.reset": "earliest",
+        "scan.watermark.idle-timeout": f"{int(stream.idle_timeout_s * 1000)} ms",
+        "scan.watermark.emit.strategy": "on-event",
+        "format": "raw",
+    }
+    return options | connection
 
 
 def with_clause(options: dict[str, str]) -> str:

@@ -13,7 +13,6 @@ import base64
 import datetime as dt
 import io
 import json
-import struct
 import time
 import urllib.error
 import urllib.request
@@ -26,9 +25,9 @@ import fastavro
 
 from dp_contracts.ir import ArrayT, DecimalT, EnumT, FixedT, LogicalT, MapT, PrimitiveT, RecordT, TypeT
 from dp_flink.errors import RegistryAccessError, RegistryUnavailableError
+from dp_ingest.wire import HEADER, MAGIC_BYTE
 
-MAGIC = 0
-HEADER = struct.Struct(">bI")
+MAGIC = MAGIC_BYTE
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 EPOCH_DAY = dt.date(1970, 1, 1)
 #: the writer schema text of an id, or None when the registry does not know the id
@@ -109,7 +108,7 @@ def _plain(node: TypeT) -> Convert:
 def _converter(node: TypeT, make_row: Callable[[list[Any]], Any]) -> Convert | None:
     """How one decoded value becomes a bridge value; None when it passes as it is. Arrays and maps of records
     become JSON text (see :func:`dp_flink.sql.bridge_type`)."""
-    if isinstance(node, (ArrayT, MapT)) and _holds_record(node):
+    if isinstance(node, (ArrayT, MapT)) and holds_record(node):
         plain = _plain(node)
         return lambda v: json.dumps(plain(v), separators=(",", ":"))
     if isinstance(node, LogicalT):
@@ -135,13 +134,14 @@ def _converter(node: TypeT, make_row: Callable[[list[Any]], Any]) -> Convert | N
     return record_converter(node, make_row)
 
 
-def _holds_record(node: TypeT) -> bool:
+def holds_record(node: TypeT) -> bool:
+    """True when a record appears anywhere inside ``node`` (such collections cross the bridge as JSON)."""
     if isinstance(node, RecordT):
         return True
     if isinstance(node, ArrayT):
-        return _holds_record(node.items)
+        return holds_record(node.items)
     if isinstance(node, MapT):
-        return _holds_record(node.values)
+        return holds_record(node.values)
     return False
 
 

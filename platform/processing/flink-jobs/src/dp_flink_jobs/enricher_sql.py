@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
-from dp_flink.sql import ERROR_FIELD, decoded_select, ident, kafka_options, quote
+from dp_flink.sql import ERROR_FIELD, decoded_select, ident, kafka_connection, with_clause
 
 ORDER, PRODUCT, CUSTOMER = "order_placed", "product", "customer"
 NEEDS = (ORDER, PRODUCT, CUSTOMER)
@@ -78,11 +78,8 @@ def create_table(settings: PlatformSettings, domain: str) -> str:
 
 
 def topic_sink_ddl(settings: PlatformSettings, domain: str, group_id: str) -> str:
-    options = kafka_options(settings, enriched_topic(settings, domain), group_id)
-    keep = {"properties.bootstrap.servers", "properties.security.protocol", "properties.sasl.mechanism", "topic"}
-    sink = {k: v for k, v in options.items() if k in keep}
+    sink = {"connector": "upsert-kafka", "topic": enriched_topic(settings, domain), **kafka_connection(settings)}
     sink |= {
-        "connector": "upsert-kafka",
         "key.format": "json",
         "value.format": "json",
         "value.json.timestamp-format.standard": "ISO-8601",
@@ -91,10 +88,8 @@ def topic_sink_ddl(settings: PlatformSettings, domain: str, group_id: str) -> st
         "sink.transactional-id-prefix": group_id,
         "properties.transaction.timeout.ms": "900000",
     }
-    body = ",\n  ".join(f"{quote(k)} = {quote(v)}" for k, v in sink.items())
-    return (
-        f"CREATE TEMPORARY TABLE `enriched_topic` ({COLUMNS}, PRIMARY KEY (`event_id`) NOT ENFORCED) "
-        f"WITH (\n  {body}\n)"
+    return f"CREATE TEMPORARY TABLE `enriched_topic` ({COLUMNS}, PRIMARY KEY (`event_id`) NOT ENFORCED) " + with_clause(
+        sink
     )
 
 
