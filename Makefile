@@ -37,12 +37,8 @@ help: ## Show this help
 	@echo
 
 .PHONY: demo
-demo: install ## Start the local stack and show it (the end-to-end flow is not built yet; see README)
-	@$(DP) local up
-	@$(DP) local ps
-	@echo
-	@echo "The local stack is up. The end-to-end demo (simulator -> Kafka -> Flink/Spark -> Iceberg -> report)"
-	@echo "is not built yet: see the Status table in README.md. Stop the stack with 'make local-down'."
+demo: install ## The whole flow, reconciled: stack, topics, speed + batch layers, report (DEMO_REPORT, DEMO_ARGS)
+	@$(DP) demo $(if $(DEMO_REPORT),--report "$(DEMO_REPORT)") $(DEMO_ARGS)
 
 ##@ Install and build
 .PHONY: install

@@ -25,6 +25,8 @@ from dp_ingest.kafka import producer_conf
 
 DeliveryCallback = Callable[[bool, str | None], None]
 SchemaIdResolver = Callable[[Contract], int]
+#: Kafka record headers, as confluent-kafka takes them
+Headers = list[tuple[str, str | bytes | None]]
 MAX_KEPT_FAILURES = 100
 
 
@@ -113,18 +115,24 @@ class EventProducer:
         *,
         on_delivery: DeliveryCallback | None = None,
         block_s: float = 30.0,
+        headers: Headers | None = None,
     ) -> tuple[FieldError, ...]:
-        """Produce one JSON event; returns () when accepted, else the errors it was dead-lettered with."""
+        """Produce one JSON event; returns () when accepted, else the errors it was dead-lettered with.
+
+        ``headers`` go with the record (and with its dead letter), e.g. a run id and a sequence number that let a
+        producer find out after a crash which of its records reached Kafka."""
         codec = self.codec(contract)
         try:
             datum = codec.to_datum(event)
             value = codec.encode_datum(datum)
         except InvalidEventError as exc:
-            self.reject(contract, exc.errors, source, payload=event, on_delivery=on_delivery, block_s=block_s)
+            self.reject(
+                contract, exc.errors, source, payload=event, on_delivery=on_delivery, block_s=block_s, headers=headers
+            )
             return exc.errors
         key = str(datum[codec.key_field]).encode()
         callback = self._callback(False, on_delivery)
-        self._produce(codec.topic, key, value, None, callback, block_s, codec.timestamp_ms(datum))
+        self._produce(codec.topic, key, value, headers, callback, block_s, codec.timestamp_ms(datum))
         self.stats.accepted += 1
         return ()
 
@@ -146,10 +154,12 @@ class EventProducer:
         raw: bytes | None = None,
         on_delivery: DeliveryCallback | None = None,
         block_s: float = 30.0,
+        headers: Headers | None = None,
     ) -> None:
         """Produce a dead letter for an event of ``contract`` (which must exist) that cannot be accepted."""
         topic = self.contract(contract).dlq_topic
-        value, headers = dead_letter(contract, self.contract(contract).topic, errors, source, payload, raw)
+        value, dlq_headers = dead_letter(contract, self.contract(contract).topic, errors, source, payload, raw)
+        headers = [*dlq_headers, *(headers or [])]
         key = None
         if isinstance(payload, dict):
             key_value = payload.get(self.contract(contract).meta.key)
@@ -162,7 +172,7 @@ class EventProducer:
         topic: str,
         key: bytes | None,
         value: bytes,
-        headers: list[tuple[str, str | bytes | None]] | None,
+        headers: Headers | None,
         callback: Callable[[KafkaError | None, Message], None],
         block_s: float,
         timestamp_ms: int | None = None,

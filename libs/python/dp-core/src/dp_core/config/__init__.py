@@ -10,6 +10,7 @@ from dp_core.config.loader import (
 )
 from dp_core.config.models import (
     CatalogSettings,
+    DemoSettings,
     IcebergSettings,
     KafkaSettings,
     LoggingSettings,
@@ -22,6 +23,7 @@ from dp_core.config.render import render_json, render_text
 __all__ = [
     "DEFAULT_ENV",
     "CatalogSettings",
+    "DemoSettings",
     "IcebergSettings",
     "KafkaSettings",
     "LoadedConfig",

@@ -237,6 +237,20 @@ class StreamSettings(Section):
     )
 
 
+class DemoSettings(Section):
+    """`make demo` / `dp demo`: the seeded shop workload run through both layers and reconciled."""
+
+    domain: str = Field("commerce", description="Contract domain the demo runs on (its topics and tables)")
+    seed: int = Field(7, description="Simulator seed: the same seed (and day) gives the same events and ids")
+    events: int = Field(20000, ge=100, description="Events the simulator sends, every kind together")
+    rate: float = Field(2000.0, gt=0, description="Events per second sent to Kafka")
+    late: float = Field(0.03, ge=0, le=1, description="Fraction of events sent minutes late")
+    duplicates: float = Field(0.03, ge=0, le=1, description="Fraction of events that are exact re-sends")
+    malformed: float = Field(0.02, ge=0, le=1, description="Fraction of events that break their contract")
+    report: str = Field("demo-report.json", description="Where the JSON report is written (relative: to the repo)")
+    stage_timeout_s: float = Field(900.0, gt=0, description="A stage (speed layer, batch layer) failing after this")
+
+
 class PlatformSettings(Section):
     """The whole effective configuration of one environment (``DP_ENV``)."""
 
@@ -251,3 +265,4 @@ class PlatformSettings(Section):
     logging: LoggingSettings = LoggingSettings()
     batch: BatchSettings = BatchSettings()
     stream: StreamSettings = StreamSettings()
+    demo: DemoSettings = DemoSettings()

@@ -1,0 +1,67 @@
+"""The batch layer during the demo: Bronze, Silver and Gold once each, in this process (Spark ``local[2]``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from dp_contracts.model import Contract
+from dp_core.config import LoadedConfig
+from dp_spark_jobs.summary import TableRun
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LayerRun:
+    layer: str
+    tables: list[TableRun]
+    seconds: float
+
+    @property
+    def rows_read(self) -> int:
+        return sum(t.rows_read for t in self.tables)
+
+    @property
+    def rows_written(self) -> int:
+        return sum(t.rows_written for t in self.tables)
+
+    @property
+    def committed(self) -> int:
+        return sum(t.snapshot_id is not None for t in self.tables)
+
+
+def run_batch(
+    loaded: LoadedConfig, contracts: list[Contract], say: Callable[[str], None], then: Callable[[Any], T]
+) -> tuple[list[LayerRun], T]:
+    """Kafka -> Bronze -> Silver -> Gold; each job commits only what is new (a rerun commits nothing). ``then`` is
+    called with the SparkSession afterwards (reads that need Spark: tables with equality deletes)."""
+    from dp_contracts.lakehouse import lake_catalog
+    from dp_spark.session import build_session
+    from dp_spark_jobs.jobs import bronze, gold, silver
+
+    catalog = lake_catalog(loaded.settings)
+    catalog.create_namespace_if_not_exists(loaded.settings.iceberg.namespaces.gold)
+    spark = build_session(loaded, "dp-demo-batch")
+    runs: list[LayerRun] = []
+    try:
+        jobs: list[tuple[str, Callable[[], list[TableRun]]]] = [
+            ("bronze", lambda: bronze.run(spark, loaded, contracts, catalog=catalog)),
+            ("silver", lambda: silver.run(spark, loaded, contracts, catalog=catalog)),
+            ("gold", lambda: gold.run(spark, loaded, contracts=contracts, catalog=catalog)),
+        ]
+        for layer, job in jobs:
+            began = time.monotonic()
+            tables = job()
+            run = LayerRun(layer, tables, time.monotonic() - began)
+            runs.append(run)
+            say(
+                f"  {layer:<6} {run.rows_read:>8,} rows read, {run.rows_written:>8,} written, "
+                f"{run.committed} table(s) committed in {run.seconds:.1f} s"
+            )
+        after = then(spark)
+    finally:
+        spark.stop()
+    return runs, after

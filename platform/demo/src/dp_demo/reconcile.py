@@ -1,0 +1,236 @@
+"""The reconciliation (pure): what every layer holds against what the simulator sent, line by line, PASS or FAIL;
+the speed layer's closed windows against the batch layer's; the speed layer's event-to-queryable latency."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from dp_demo.kafka_io import TopicContents
+from dp_demo.observe import Observed
+from dp_demo.workload import AGGREGATED, Expected, window_of
+
+
+@dataclass(frozen=True)
+class Line:
+    """One reconciled number: ``observed`` must equal ``expected``; ``detail`` says how they differ."""
+
+    layer: str
+    subject: str
+    expected: int | str
+    observed: int | str | None
+    ok: bool
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "subject": self.subject,
+            "expected": self.expected,
+            "observed": self.observed,
+            "status": "PASS" if self.ok else "FAIL",
+            "detail": self.detail,
+        }
+
+
+def id_line(layer: str, subject: str, wanted: Collection[str], got: list[str] | None) -> Line:
+    """Every wanted id exactly once, nothing else."""
+    if got is None:
+        return Line(layer, subject, len(wanted), None, False, "table missing")
+    copies = collections.Counter(got)
+    missing = len(set(wanted) - set(copies))
+    extra = len(set(copies) - set(wanted))
+    twice = sum(1 for n in copies.values() if n > 1)
+    problems = [f"{n} {what}" for n, what in ((missing, "missing"), (extra, "not sent"), (twice, "twice")) if n]
+    return Line(layer, subject, len(wanted), len(got), not problems, ", ".join(problems) or "each id once")
+
+
+def kafka_line(layer: str, subject: str, wanted: set[int], found: TopicContents | None) -> Line:
+    if found is None:
+        return Line(layer, subject, len(wanted), None, False, "topic missing")
+    missing = len(wanted - set(found.seqs))
+    twice = sum(1 for n in found.seqs.values() if n > 1)
+    others = found.foreign + sum(found.other_workloads.values())
+    problems = [
+        f"{n} {what}"
+        for n, what in ((missing, "missing"), (twice, "sent twice"), (others, "records of other runs or sources"))
+        if n
+    ]
+    return Line(layer, subject, len(wanted), found.records, not problems, ", ".join(problems) or "each record once")
+
+
+def count_line(layer: str, subject: str, wanted: int, got: int | None, detail: str = "") -> Line:
+    if got is None:
+        return Line(layer, subject, wanted, None, False, "table missing")
+    return Line(layer, subject, wanted, got, got == wanted, detail or ("" if got == wanted else f"{got - wanted:+}"))
+
+
+def reconcile(
+    expected: Expected,
+    observed: Observed,
+    kafka: dict[str, TopicContents],
+    topics: dict[str, tuple[str, str]],
+) -> list[Line]:
+    """Every line of the report. ``topics``: contract -> (topic, dead-letter topic)."""
+    lines: list[Line] = []
+    for name in sorted(topics):
+        topic, dlq = topics[name]
+        manifest = expected.contract(name)
+        accepted = manifest["valid_unique"] + manifest["duplicates"]
+        lines.append(kafka_line("kafka", topic, expected.seqs_by_topic.get(topic, set()), kafka.get(topic)))
+        lines.append(kafka_line("dead letters", dlq, expected.seqs_by_topic.get(dlq, set()), kafka.get(dlq)))
+        lines.append(count_line("bronze", name, accepted, observed.counts.get(f"bronze:{name}")))
+        lines.append(count_line("bronze", f"{name} dead letters", manifest["malformed"],
+                                observed.counts.get(f"bronze_dlq:{name}")))  # fmt: skip
+        lines.append(id_line("silver", name, manifest["valid_ids"], observed.silver_ids.get(name)))
+        rejected = observed.counts.get(f"rejected:{name}")
+        dead = kafka[dlq].records if dlq in kafka else None
+        parked = None if rejected is None or dead is None else rejected + dead
+        lines.append(
+            count_line("rejects + dead letters", name, manifest["malformed"], parked,
+                       f"{rejected} quarantined in Silver, {dead} dead-lettered" if parked is not None else "")
+        )  # fmt: skip
+    lines.append(id_line("gold", "fct_orders", expected.order_numbers, observed.fct_order_ids))
+    lines.append(revenue_line(expected.gross_revenue, observed.gross_revenue))
+    lines.append(id_line("speed", "orders_enriched_rt", expected.order_ids, observed.enriched_ids))
+    lines.append(late_line(expected.late_ids, observed.late_events))
+    lines.append(count_line("speed", "stream_rejects_rt", 0, observed.counts.get("speed:stream_rejects_rt")))
+    return lines
+
+
+def revenue_line(wanted: dict[tuple[str, str, str], Decimal], got: dict[tuple[str, str, str], Decimal] | None) -> Line:
+    total = sum(wanted.values(), Decimal(0))
+    if got is None:
+        return Line("gold", "agg_revenue_daily gross revenue", str(total), None, False, "table missing")
+    differing = sorted(k for k in set(wanted) | set(got) if wanted.get(k) != got.get(k))
+    detail = f"{len(wanted)} day x category x currency rows equal"
+    if differing:
+        k = differing[0]
+        detail = f"{len(differing)} row(s) differ, e.g. {k}: expected {wanted.get(k)}, got {got.get(k)}"
+    return Line("gold", "agg_revenue_daily gross revenue", str(total), str(sum(got.values(), Decimal(0))),
+                not differing, detail)  # fmt: skip
+
+
+def late_line(sent_late: set[str], late_events: list[dict[str, Any]] | None) -> Line:
+    """Every event the simulator sent late (minutes behind) is in the late table, once; the table may also hold
+    on-time events whose window had already closed: they are counted in the speed/batch comparison."""
+    if late_events is None:
+        return Line("speed", "late_events_rt", len(sent_late), None, False, "table missing")
+    copies = collections.Counter(str(r["event_id"]) for r in late_events if r["contract"] in AGGREGATED)
+    missing = len(sent_late - set(copies))
+    twice = sum(1 for n in copies.values() if n > 1)
+    others = len(set(copies) - sent_late)
+    problems = [f"{n} {what}" for n, what in ((missing, "sent late but not in the table"), (twice, "twice")) if n]
+    detail = ", ".join(problems) or "every event sent late is there once"
+    if others:
+        detail += f"; {others} on-time event(s) whose window had closed"
+    return Line("speed", "late_events_rt", len(sent_late), len(copies), not problems, detail)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One closed 1-minute window of orders in one currency: the speed layer's row against the batch layer's."""
+
+    start: dt.datetime
+    currency: str
+    speed_orders: int
+    speed_revenue: Decimal
+    late_orders: int
+    late_revenue: Decimal
+    batch_orders: int
+    batch_revenue: Decimal
+
+    @property
+    def ok(self) -> bool:
+        return (self.speed_orders + self.late_orders, self.speed_revenue + self.late_revenue) == (
+            self.batch_orders,
+            self.batch_revenue,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "window_start": self.start.isoformat(),
+            "currency": self.currency,
+            "speed": {"orders": self.speed_orders, "revenue": str(self.speed_revenue)},
+            "batch": {"orders": self.batch_orders, "revenue": str(self.batch_revenue)},
+            "difference": {
+                "orders": self.batch_orders - self.speed_orders,
+                "revenue": str(self.batch_revenue - self.speed_revenue),
+            },
+            "late": {"orders": self.late_orders, "revenue": str(self.late_revenue)},
+            "status": "PASS" if self.ok else "FAIL",
+        }
+
+
+def compare_windows(observed: Observed, window_s: int) -> tuple[list[Window], int]:
+    """Closed speed windows against Silver's orders of the same window and currency, and how many (window,
+    currency) pairs the batch layer has that the speed layer has not closed yet (the newest, still open)."""
+    batch: dict[tuple[dt.datetime, str], list[Any]] = collections.defaultdict(lambda: [0, Decimal(0)])
+    by_id: dict[str, dict[str, Any]] = {}
+    for order in observed.silver_orders:
+        key = (window_of(order["occurred_at"], window_s), str(order["currency"]))
+        batch[key][0] += 1
+        batch[key][1] += Decimal(order["total"])
+        by_id[str(order["event_id"])] = order
+    late: dict[tuple[dt.datetime, str], list[Any]] = collections.defaultdict(lambda: [0, Decimal(0)])
+    for event in observed.late_events or []:
+        late_order = by_id.get(str(event["event_id"])) if event["contract"] == "order_placed" else None
+        if late_order is not None:
+            late[(event["window_start"], str(late_order["currency"]))][0] += 1
+            late[(event["window_start"], str(late_order["currency"]))][1] += Decimal(late_order["total"])
+    windows = []
+    closed = set()
+    for row in observed.speed_orders or []:
+        key = (row["window_start"], str(row["currency"]))
+        closed.add(key)
+        windows.append(
+            Window(
+                key[0], key[1], int(row["orders"]), Decimal(row["revenue"]), late[key][0], late[key][1],
+                batch[key][0], batch[key][1],
+            )
+        )  # fmt: skip
+    newest_closed = max((w.start for w in windows), default=None)
+    still_open = sum(1 for k in batch if k not in closed and (newest_closed is None or k[0] > newest_closed))
+    return sorted(windows, key=lambda w: (w.start, w.currency)), still_open
+
+
+def windows_line(windows: list[Window], still_open: int) -> Line:
+    bad = [w for w in windows if not w.ok]
+    detail = (
+        f"speed + late events = batch in every closed window; {still_open} newest (window, currency) pair(s) "
+        "still open in the speed layer"
+    )
+    if bad:
+        w = bad[0]
+        detail = (
+            f"{len(bad)} window(s) differ, e.g. {w.start.isoformat()} {w.currency}: speed {w.speed_orders} + late "
+            f"{w.late_orders} vs batch {w.batch_orders}"
+        )
+    if not windows:
+        detail = "the speed layer closed no window"
+    return Line("speed vs batch", "orders per 1-minute window", len(windows), len(windows) - len(bad),
+                bool(windows) and not bad, detail)  # fmt: skip
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def latency(handoffs: dict[str, float], visible_at: dict[str, float], ids: Iterable[str]) -> dict[str, Any]:
+    """Event-to-queryable latency of the enriched orders: hand-off to the producer -> commit of the first Iceberg
+    snapshot showing the order (seconds)."""
+    values = [visible_at[i] - handoffs[i] for i in ids if i in handoffs and i in visible_at]
+    if not values:
+        return {"orders_measured": 0}
+    return {
+        "orders_measured": len(values),
+        "p50_s": round(percentile(values, 0.50), 2),
+        "p95_s": round(percentile(values, 0.95), 2),
+        "max_s": round(max(values), 2),
+    }

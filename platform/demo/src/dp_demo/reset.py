@@ -1,0 +1,59 @@
+"""Clearing the demo's domain on the local stack: its topics, the speed layer's consumer groups and checkpoints, its
+tables in every layer, the demo's own state. Used by ``dp demo --reset`` and when an earlier workload (another day,
+seed or size) is in the way."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+
+from dp_contracts.model import Contract
+from dp_core.config import LoadedConfig
+from dp_demo.kafka_io import delete_groups, delete_topics
+from dp_demo.observe import table_names
+from dp_demo.speed import JOBS
+from dp_flink.checkpoints import checkpoint_root, is_local, local_path
+from dp_flink.checkpoints import reset as reset_checkpoints
+
+
+def job_name(job: str, domain: str) -> str:
+    """The speed-layer job's name: its consumer group, transactional id prefix and checkpoint folder."""
+    return f"dp-{job}-{domain}"
+
+
+def demo_topics(loaded: LoadedConfig, contracts: list[Contract], domain: str) -> list[str]:
+    stream = loaded.settings.stream
+    return [t for c in contracts for t in (c.topic, c.dlq_topic)] + [f"{domain}.{stream.enriched_topic_suffix}"]
+
+
+def reset_domain(
+    loaded: LoadedConfig,
+    catalog: Catalog,
+    contracts: list[Contract],
+    domain: str,
+    state_dir: Path,
+    say: Callable[[str], None],
+) -> None:
+    settings = loaded.settings
+    topics = delete_topics(settings, demo_topics(loaded, contracts, domain))
+    say(f"  deleted {len(topics)} topic(s)")
+    groups = delete_groups(settings, [job_name(j, domain) for j in JOBS])
+    say(f"  deleted {len(groups)} consumer group(s)")
+    dropped = 0
+    for name in table_names(settings, contracts, domain).values():
+        try:
+            catalog.purge_table(name)
+        except NoSuchTableError:
+            continue
+        dropped += 1
+    say(f"  dropped {dropped} table(s) with their files")
+    for job in JOBS:
+        root = checkpoint_root(loaded, job_name(job, domain))
+        if is_local(root) and reset_checkpoints(local_path(root)):
+            say(f"  forgot the {job}'s checkpoints")
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
