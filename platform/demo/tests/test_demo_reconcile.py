@@ -1,0 +1,208 @@
+"""The demo's pure core: the workload's identity, what each layer must hold, and the reconciliation that says
+PASS only when a layer holds exactly that (each perturbation below turns exactly its line to FAIL)."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from dp_core.config import DemoSettings
+from dp_demo import reconcile as rec
+from dp_demo.cli import render
+from dp_demo.kafka_io import TopicContents
+from dp_demo.observe import Observed
+from dp_demo.workload import RUN_HEADER, SEQ_HEADER, Expected, Workload, expected, parse_time, window_of
+from dp_stream_ingestors.simulator import CONTRACTS, SimEvent
+
+DAY = dt.date(2026, 11, 26)
+SETTINGS = DemoSettings(events=1500, seed=5, late=0.04, duplicates=0.04, malformed=0.04)
+TOPICS = {name: (f"shop.{name}.v1", f"shop.{name}.v1.dlq") for name in CONTRACTS}
+
+
+@pytest.fixture(scope="module")
+def workload() -> Workload:
+    return Workload.from_settings(SETTINGS, DAY)
+
+
+@pytest.fixture(scope="module")
+def events(workload: Workload) -> list[SimEvent]:
+    return list(workload.events())
+
+
+@pytest.fixture(scope="module")
+def wanted(workload: Workload, events: list[SimEvent]) -> Expected:
+    return expected(workload, events, TOPICS, "unknown")
+
+
+def test_the_same_settings_and_day_are_the_same_workload_another_day_or_size_is_not() -> None:
+    one, same = Workload.from_settings(SETTINGS, DAY), Workload.from_settings(SETTINGS, DAY)
+    assert one.id == same.id
+    assert one.config.start == dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
+    assert Workload.from_settings(SETTINGS, DAY + dt.timedelta(days=1)).id != one.id
+    assert Workload.from_settings(SETTINGS.model_copy(update={"events": 1501}), DAY).id != one.id
+    assert Workload.from_settings(SETTINGS.model_copy(update={"rate": 5.0}), DAY).id == one.id  # pace only
+    assert dict(one.headers(42)) == {RUN_HEADER: one.id.encode(), SEQ_HEADER: b"42"}
+
+
+def test_expected_puts_every_event_in_exactly_one_topic(events: list[SimEvent], wanted: Expected) -> None:
+    all_seqs = [seq for seqs in wanted.seqs_by_topic.values() for seq in seqs]
+    assert sorted(all_seqs) == [e.seq for e in events]  # every event once, in a topic or a dead-letter topic
+    for name, (topic, dlq) in TOPICS.items():
+        manifest = wanted.contract(name)
+        assert len(wanted.seqs_by_topic.get(topic, ())) == manifest["valid_unique"] + manifest["duplicates"]
+        assert len(wanted.seqs_by_topic.get(dlq, ())) == manifest["malformed"]
+    assert wanted.order_ids == set(wanted.contract("order_placed")["valid_ids"])
+    assert len(wanted.order_numbers) == len(wanted.order_ids)
+    late_sent = {e.event_id for e in events if e.kind == "late" and e.contract in ("page_view", "order_placed")}
+    assert late_sent <= wanted.late_ids and wanted.late_ids
+    lines_total = sum(
+        (Decimal(str(line["line_total"])) for e in events if e.contract == "order_placed" and e.kind in ("valid", "late")
+         for line in (e.payload or {})["lines"]),
+        Decimal(0),
+    )  # fmt: skip
+    assert sum(wanted.gross_revenue.values()) == lines_total > 0
+
+
+def perfect(workload: Workload, events: list[SimEvent], wanted: Expected) -> tuple[Observed, dict[str, TopicContents]]:
+    """What a correct platform holds after the workload."""
+    kafka = {t: TopicContents() for pair in TOPICS.values() for t in pair}
+    for topic, seqs in wanted.seqs_by_topic.items():
+        kafka[topic].seqs.update(seqs)
+        kafka[topic].records = len(seqs)
+    observed = Observed()
+    for name in TOPICS:
+        m = wanted.contract(name)
+        observed.counts[f"bronze:{name}"] = m["valid_unique"] + m["duplicates"]
+        observed.counts[f"bronze_dlq:{name}"] = m["malformed"]
+        observed.counts[f"rejected:{name}"] = 0
+        observed.silver_ids[name] = list(m["valid_ids"])
+    observed.counts["speed:stream_rejects_rt"] = 0
+    observed.fct_order_ids = sorted(wanted.order_numbers)
+    observed.gross_revenue = dict(wanted.gross_revenue)
+    observed.enriched_ids = sorted(wanted.order_ids)
+    observed.late_events = [{"contract": "page_view", "event_id": i, "window_start": None} for i in wanted.late_ids]
+    return observed, kafka
+
+
+def failing(lines: list[rec.Line]) -> list[tuple[str, str, str]]:
+    return [(line.layer, line.subject, line.detail) for line in lines if not line.ok]
+
+
+def test_a_correct_platform_reconciles_on_every_line(
+    workload: Workload, events: list[SimEvent], wanted: Expected
+) -> None:
+    observed, kafka = perfect(workload, events, wanted)
+    lines = rec.reconcile(wanted, observed, kafka, TOPICS)
+    assert failing(lines) == []
+    assert len(lines) == 6 * len(TOPICS) + 5
+
+
+@pytest.mark.parametrize(
+    ("break_it", "layer", "detail"),
+    [
+        (lambda o, k: k["shop.page_view.v1"].seqs.pop(next(iter(k["shop.page_view.v1"].seqs))), "kafka", "1 missing"),
+        (lambda o, k: k["shop.page_view.v1"].seqs.update([next(iter(k["shop.page_view.v1"].seqs))]), "kafka",
+         "1 sent twice"),
+        (lambda o, k: setattr(k["shop.product.v1"], "foreign", 2), "kafka", "2 records of other runs or sources"),
+        (lambda o, k: k["shop.order_placed.v1.dlq"].seqs.clear(), "dead letters", "missing"),
+        (lambda o, k: o.counts.update({"bronze:customer": o.counts["bronze:customer"] + 1}), "bronze", "+1"),
+        (lambda o, k: o.counts.update({"bronze_dlq:customer": None}), "bronze", "table missing"),
+        (lambda o, k: o.silver_ids["cart_updated"].append(o.silver_ids["cart_updated"][0]), "silver", "1 twice"),
+        (lambda o, k: o.silver_ids["cart_updated"].append("not-an-id"), "silver", "1 not sent"),
+        (lambda o, k: o.counts.update({"rejected:page_view": 1}), "rejects + dead letters", "1 quarantined"),
+        (lambda o, k: o.fct_order_ids.pop(), "gold", "1 missing"),  # type: ignore[union-attr]
+        (lambda o, k: o.gross_revenue.update({("1999-01-01", "x", "EUR"): Decimal(1)}), "gold", "1 row(s) differ"),  # type: ignore[union-attr]
+        (lambda o, k: o.enriched_ids.pop(), "speed", "1 missing"),  # type: ignore[union-attr]
+        (lambda o, k: o.late_events.pop(), "speed", "1 sent late but not in the table"),  # type: ignore[union-attr]
+        (lambda o, k: o.counts.update({"speed:stream_rejects_rt": 3}), "speed", "+3"),
+    ],
+)  # fmt: skip
+def test_each_kind_of_loss_or_invention_fails_its_line(
+    workload: Workload, events: list[SimEvent], wanted: Expected, break_it: Any, layer: str, detail: str
+) -> None:
+    observed, kafka = perfect(workload, events, wanted)
+    break_it(observed, kafka)
+    bad = failing(rec.reconcile(wanted, observed, kafka, TOPICS))
+    assert len(bad) == 1, bad
+    assert bad[0][0] == layer and detail in bad[0][2], bad
+
+
+def order(event_id: str, at: str, currency: str, total: str) -> dict[str, Any]:
+    return {"event_id": event_id, "occurred_at": parse_time(at), "currency": currency, "total": Decimal(total)}
+
+
+def test_speed_plus_late_equals_batch_per_window_and_the_newest_windows_are_still_open() -> None:
+    w0 = dt.datetime(2026, 11, 26, 0, 0, tzinfo=dt.UTC)
+    observed = Observed(
+        silver_orders=[
+            order("a", "2026-11-26T00:00:10Z", "EUR", "10.00"),
+            order("b", "2026-11-26T00:00:50Z", "EUR", "5.50"),
+            order("c", "2026-11-26T00:00:20Z", "USD", "7.00"),
+            order("d", "2026-11-26T00:01:30Z", "EUR", "1.00"),  # the newest window: not closed by the speed layer
+        ],
+        speed_orders=[
+            {"window_start": w0, "currency": "EUR", "orders": 1, "revenue": Decimal("10.00")},
+            {"window_start": w0, "currency": "USD", "orders": 1, "revenue": Decimal("7.00")},
+        ],
+        late_events=[{"contract": "order_placed", "event_id": "b", "window_start": w0}],
+    )
+    windows, still_open = rec.compare_windows(observed, 60)
+    assert [(w.currency, w.speed_orders, w.late_orders, w.batch_orders, w.ok) for w in windows] == [
+        ("EUR", 1, 1, 2, True),
+        ("USD", 1, 0, 1, True),
+    ]
+    assert windows[0].as_dict()["difference"] == {"orders": 1, "revenue": "5.50"}
+    assert still_open == 1
+    assert rec.windows_line(windows, still_open).ok
+
+    observed.late_events = []  # the late order not accounted for: the EUR window no longer reconciles
+    windows, _ = rec.compare_windows(observed, 60)
+    line = rec.windows_line(windows, 1)
+    assert not line.ok and "1 window(s) differ" in line.detail
+    assert not rec.windows_line([], 0).ok  # a speed layer that closed nothing does not pass
+
+
+def test_window_of_and_latency_percentiles() -> None:
+    assert window_of(dt.datetime(2026, 11, 26, 0, 1, 59, tzinfo=dt.UTC), 60) == dt.datetime(
+        2026, 11, 26, 0, 1, tzinfo=dt.UTC
+    )
+    handoffs = {str(i): 100.0 for i in range(100)}
+    visible = {str(i): 100.0 + i / 10 for i in range(100)}
+    got = rec.latency(handoffs, visible, [str(i) for i in range(100)] + ["never-sent"])
+    assert got == {"orders_measured": 100, "p50_s": 5.0, "p95_s": 9.4, "max_s": 9.9}
+    assert rec.latency({}, visible, ["1"]) == {"orders_measured": 0}
+
+
+def test_the_text_report_shows_every_line_and_the_verdict(
+    workload: Workload, events: list[SimEvent], wanted: Expected
+) -> None:
+    observed, kafka = perfect(workload, events, wanted)
+    lines = rec.reconcile(wanted, observed, kafka, TOPICS)
+    lines[0] = rec.Line("kafka", "shop.x.v1", 3, 2, False, "1 missing")
+    sent = {n: {k: c[k] for k in ("sent", "valid_unique", "duplicates", "late", "malformed")}
+            for n, c in wanted.manifest["contracts"].items()}  # fmt: skip
+    report = {
+        "status": "FAIL",
+        "passed": sum(x.ok for x in lines),
+        "failed": 1,
+        "seconds": 12.0,
+        "workload": {"id": workload.id, "seed": 5, "count": 1500, "start": "2026-11-26T00:00:00Z", "rate_per_s": 10.0,
+                     "domain": "shop"},  # fmt: skip
+        "sent": sent,
+        "lines": [x.as_dict() for x in lines],
+        "windows": [],
+        "throughput": {"producer": {"records_sent_this_run": 1500, "seconds": 1.0, "records_per_s": 1500,
+                                    "already_in_kafka": 0}, "speed_layer": {}, "batch_layer": {}},  # fmt: skip
+        "latency": {"orders_measured": 0},
+        "where_to_look": {"tables": {"silver": ["silver.shop__page_view"]}, "dead_letter_topics": [], "services": {},
+                          "commands": []},  # fmt: skip
+    }
+    text = render(report)
+    assert "  FAIL  kafka" in text and "1 missing" in text
+    assert text.count("  PASS  ") == len(lines) - 1
+    assert text.splitlines()[-1].startswith("FAIL: ")
+    assert collections.Counter(x["status"] for x in report["lines"])["FAIL"] == 1

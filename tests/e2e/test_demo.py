@@ -1,0 +1,121 @@
+"""`dp demo` end to end on the real stack, with a small workload in a domain of its own:
+
+* it refuses a domain whose topics hold records it did not send, and `--reset` clears them;
+* killed (SIGKILL) while it sends the workload, then run again: the report reconciles on every line, the second
+  run sent only what Kafka lacked;
+* run a third time: still every line PASS, nothing sent, nothing committed by the batch layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dp_localstack.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+DP = str(Path(sys.executable).parent / "dp")
+EVENTS, RATE = 3000, 250
+
+
+def run_dp(root: Path, env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DP, *args], cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def check_report(report: dict[str, Any], domain: str) -> None:
+    failed = [line for line in report["lines"] if line["status"] != "PASS"]
+    assert report["status"] == "PASS" and failed == [], failed
+    subjects = {(line["layer"], line["subject"]) for line in report["lines"]}
+    for contract in ("page_view", "cart_updated", "order_placed", "payment_processed", "customer", "product"):
+        assert ("kafka", f"{domain}.{contract}.v1") in subjects
+        assert ("dead letters", f"{domain}.{contract}.v1.dlq") in subjects
+        assert {("bronze", contract), ("silver", contract), ("rejects + dead letters", contract)} <= subjects
+    assert {("gold", "fct_orders"), ("speed", "orders_enriched_rt"), ("speed vs batch", "orders per 1-minute window")} <= (
+        subjects
+    )
+    assert sum(c["sent"] for c in report["sent"].values()) == EVENTS
+    assert sum(c["malformed"] for c in report["sent"].values()) > 0
+    assert sum(c["duplicates"] for c in report["sent"].values()) > 0
+    assert sum(c["late"] for c in report["sent"].values()) > 0
+    assert report["windows"] and all(w["status"] == "PASS" for w in report["windows"])
+    assert any(w["late"]["orders"] or w["difference"]["orders"] == 0 for w in report["windows"])
+
+
+def test_demo_killed_half_way_then_rerun_reconciles_and_a_third_run_changes_nothing(
+    local_stack: LocalStack, tmp_path: Path, run_id: str
+) -> None:
+    domain = f"demo{run_id}"
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "schemas" / "avro" / "commerce", tmp_path / "schemas" / "avro" / domain)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DP_", "DEMO_"))}
+    env |= {
+        "DP_LOCAL_RUNTIME_DIR": str(local_stack.layout.runtime),
+        "DP_DEMO_DOMAIN": domain,
+        "DP_DEMO_EVENTS": str(EVENTS),
+        "DP_DEMO_RATE": str(RATE),
+        "DP_ICEBERG_NAMESPACES__GOLD": f"{domain}_gold",  # Gold's tables are not named by domain
+        "DP_STREAM_CHECKPOINT_INTERVAL_S": "2",
+        "DP_STREAM_IDLE_TIMEOUT_S": "5",
+    }
+
+    # records the demo did not send are in the way: a clear refusal, no traceback
+    assert run_dp(tmp_path, env, "ingest", "topics").returncode == 0
+    sent = run_dp(tmp_path, env, "ingest", "simulate", "--count", "400", "--seed", "1")
+    assert sent.returncode == 0, sent.stderr[-2000:]
+    refused = run_dp(tmp_path, env, "demo", "--report", "r0.json")
+    assert refused.returncode == 1, refused.stderr[-3000:]
+    assert "records it did not send" in refused.stderr and "--reset" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "r0.json").exists()
+
+    # run 1: --reset clears them; SIGKILLed while sending (its speed-layer jobs survive it, run 2 stops them)
+    log = (tmp_path / "run1.log").open("w")
+    first = subprocess.Popen(
+        [DP, "demo", "--reset", "--report", "r1.json"], cwd=tmp_path, env=env, stdout=log, stderr=log,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 600
+    while "sent " not in (tmp_path / "run1.log").read_text() or "/3,000" not in (tmp_path / "run1.log").read_text():
+        assert first.poll() is None, (tmp_path / "run1.log").read_text()[-3000:]
+        assert time.monotonic() < deadline, "the demo never started sending"
+        time.sleep(0.5)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    log.close()
+    assert "resetting" in (tmp_path / "run1.log").read_text()
+    assert not (tmp_path / "r1.json").exists()
+
+    # run 2: resumes the same workload and reconciles on every line
+    second = run_dp(tmp_path, env, "demo", "--report", "r2.json")
+    assert second.returncode == 0, second.stderr[-4000:] + second.stdout[-4000:]
+    report = json.loads((tmp_path / "r2.json").read_text())
+    check_report(report, domain)
+    producer = report["throughput"]["producer"]
+    assert 0 < producer["already_in_kafka"] < EVENTS  # the kill struck half-way through the sending
+    assert producer["already_in_kafka"] + producer["records_sent_this_run"] == EVENTS
+    assert report["latency"]["orders_measured"] > 0 and report["latency"]["p95_s"] > 0
+    assert "\nPASS: " in second.stdout
+
+    # run 3: the same report, nothing sent, nothing committed
+    third = run_dp(tmp_path, env, "demo", "--report", "r3.json")
+    assert third.returncode == 0, third.stderr[-4000:] + third.stdout[-4000:]
+    again = json.loads((tmp_path / "r3.json").read_text())
+    check_report(again, domain)
+    assert again["throughput"]["producer"]["records_sent_this_run"] == 0
+    assert {k: v["tables_committed"] for k, v in again["throughput"]["batch_layer"].items()} == {
+        "bronze": 0,
+        "silver": 0,
+        "gold": 0,
+    }
+    assert [(x["layer"], x["subject"], x["observed"]) for x in again["lines"]] == [
+        (x["layer"], x["subject"], x["observed"]) for x in report["lines"]
+    ]
