@@ -40,9 +40,11 @@ def check_report(report: dict[str, Any], domain: str) -> None:
         assert ("kafka", f"{domain}.{contract}.v1") in subjects
         assert ("dead letters", f"{domain}.{contract}.v1.dlq") in subjects
         assert {("bronze", contract), ("silver", contract), ("rejects + dead letters", contract)} <= subjects
-    assert {("gold", "fct_orders"), ("speed", "orders_enriched_rt"), ("speed vs batch", "orders per 1-minute window")} <= (
-        subjects
-    )
+    assert {
+        ("gold", "fct_orders"),
+        ("speed", "orders_enriched_rt"),
+        ("speed vs batch", "orders per 1-minute window"),
+    } <= (subjects)
     assert sum(c["sent"] for c in report["sent"].values()) == EVENTS
     assert sum(c["malformed"] for c in report["sent"].values()) > 0
     assert sum(c["duplicates"] for c in report["sent"].values()) > 0

@@ -59,11 +59,8 @@ def test_expected_puts_every_event_in_exactly_one_topic(events: list[SimEvent], 
     assert len(wanted.order_numbers) == len(wanted.order_ids)
     late_sent = {e.event_id for e in events if e.kind == "late" and e.contract in ("page_view", "order_placed")}
     assert late_sent <= wanted.late_ids and wanted.late_ids
-    lines_total = sum(
-        (Decimal(str(line["line_total"])) for e in events if e.contract == "order_placed" and e.kind in ("valid", "late")
-         for line in (e.payload or {})["lines"]),
-        Decimal(0),
-    )  # fmt: skip
+    orders = [e.payload or {} for e in events if e.contract == "order_placed" and e.kind in ("valid", "late")]
+    lines_total = sum((Decimal(str(line["line_total"])) for o in orders for line in o["lines"]), Decimal(0))
     assert sum(wanted.gross_revenue.values()) == lines_total > 0
 
 
@@ -114,10 +111,10 @@ def test_a_correct_platform_reconciles_on_every_line(
         (lambda o, k: o.silver_ids["cart_updated"].append(o.silver_ids["cart_updated"][0]), "silver", "1 twice"),
         (lambda o, k: o.silver_ids["cart_updated"].append("not-an-id"), "silver", "1 not sent"),
         (lambda o, k: o.counts.update({"rejected:page_view": 1}), "rejects + dead letters", "1 quarantined"),
-        (lambda o, k: o.fct_order_ids.pop(), "gold", "1 missing"),  # type: ignore[union-attr]
-        (lambda o, k: o.gross_revenue.update({("1999-01-01", "x", "EUR"): Decimal(1)}), "gold", "1 row(s) differ"),  # type: ignore[union-attr]
-        (lambda o, k: o.enriched_ids.pop(), "speed", "1 missing"),  # type: ignore[union-attr]
-        (lambda o, k: o.late_events.pop(), "speed", "1 sent late but not in the table"),  # type: ignore[union-attr]
+        (lambda o, k: o.fct_order_ids.pop(), "gold", "1 missing"),
+        (lambda o, k: o.gross_revenue.update({("1999-01-01", "x", "EUR"): Decimal(1)}), "gold", "1 row(s) differ"),
+        (lambda o, k: o.enriched_ids.pop(), "speed", "1 missing"),
+        (lambda o, k: o.late_events.pop(), "speed", "1 sent late but not in the table"),
         (lambda o, k: o.counts.update({"speed:stream_rejects_rt": 3}), "speed", "+3"),
     ],
 )  # fmt: skip
@@ -143,26 +140,31 @@ def test_speed_plus_late_equals_batch_per_window_and_the_newest_windows_are_stil
             order("b", "2026-11-26T00:00:50Z", "EUR", "5.50"),
             order("c", "2026-11-26T00:00:20Z", "USD", "7.00"),
             order("d", "2026-11-26T00:01:30Z", "EUR", "1.00"),  # the newest window: not closed by the speed layer
+            order("e", "2026-11-25T23:10:05Z", "GBP", "3.00"),  # sent an hour late: no speed row for its window
         ],
         speed_orders=[
             {"window_start": w0, "currency": "EUR", "orders": 1, "revenue": Decimal("10.00")},
             {"window_start": w0, "currency": "USD", "orders": 1, "revenue": Decimal("7.00")},
         ],
-        late_events=[{"contract": "order_placed", "event_id": "b", "window_start": w0}],
+        late_events=[
+            {"contract": "order_placed", "event_id": "b", "window_start": w0},
+            {"contract": "order_placed", "event_id": "e", "window_start": w0 - dt.timedelta(minutes=50)},
+        ],
     )
     windows, still_open = rec.compare_windows(observed, 60)
     assert [(w.currency, w.speed_orders, w.late_orders, w.batch_orders, w.ok) for w in windows] == [
+        ("GBP", 0, 1, 1, True),
         ("EUR", 1, 1, 2, True),
         ("USD", 1, 0, 1, True),
     ]
-    assert windows[0].as_dict()["difference"] == {"orders": 1, "revenue": "5.50"}
+    assert windows[1].as_dict()["difference"] == {"orders": 1, "revenue": "5.50"}
     assert still_open == 1
     assert rec.windows_line(windows, still_open).ok
 
-    observed.late_events = []  # the late order not accounted for: the EUR window no longer reconciles
+    observed.late_events = []  # the late orders not accounted for: those two windows no longer reconcile
     windows, _ = rec.compare_windows(observed, 60)
     line = rec.windows_line(windows, 1)
-    assert not line.ok and "1 window(s) differ" in line.detail
+    assert not line.ok and "2 window(s) differ" in line.detail
     assert not rec.windows_line([], 0).ok  # a speed layer that closed nothing does not pass
 
 
@@ -185,21 +187,34 @@ def test_the_text_report_shows_every_line_and_the_verdict(
     lines[0] = rec.Line("kafka", "shop.x.v1", 3, 2, False, "1 missing")
     sent = {n: {k: c[k] for k in ("sent", "valid_unique", "duplicates", "late", "malformed")}
             for n, c in wanted.manifest["contracts"].items()}  # fmt: skip
-    report = {
+    report: dict[str, Any] = {
         "status": "FAIL",
         "passed": sum(x.ok for x in lines),
         "failed": 1,
         "seconds": 12.0,
-        "workload": {"id": workload.id, "seed": 5, "count": 1500, "start": "2026-11-26T00:00:00Z", "rate_per_s": 10.0,
-                     "domain": "shop"},  # fmt: skip
+        "workload": {
+            "id": workload.id,
+            "seed": 5,
+            "count": 1500,
+            "start": "2026-11-26T00:00:00Z",
+            "rate_per_s": 10.0,
+            "domain": "shop",
+        },
         "sent": sent,
         "lines": [x.as_dict() for x in lines],
         "windows": [],
-        "throughput": {"producer": {"records_sent_this_run": 1500, "seconds": 1.0, "records_per_s": 1500,
-                                    "already_in_kafka": 0}, "speed_layer": {}, "batch_layer": {}},  # fmt: skip
+        "throughput": {
+            "producer": {"records_sent_this_run": 1500, "seconds": 1.0, "records_per_s": 1500, "already_in_kafka": 0},
+            "speed_layer": {},
+            "batch_layer": {},
+        },
         "latency": {"orders_measured": 0},
-        "where_to_look": {"tables": {"silver": ["silver.shop__page_view"]}, "dead_letter_topics": [], "services": {},
-                          "commands": []},  # fmt: skip
+        "where_to_look": {
+            "tables": {"silver": ["silver.shop__page_view"]},
+            "dead_letter_topics": [],
+            "services": {},
+            "commands": [],
+        },
     }
     text = render(report)
     assert "  FAIL  kafka" in text and "1 missing" in text

@@ -167,8 +167,9 @@ class Window:
 
 
 def compare_windows(observed: Observed, window_s: int) -> tuple[list[Window], int]:
-    """Closed speed windows against Silver's orders of the same window and currency, and how many (window,
-    currency) pairs the batch layer has that the speed layer has not closed yet (the newest, still open)."""
+    """Every (window, currency) up to the newest window the speed layer closed, its row (none when all its orders
+    came late) against Silver's orders of the same window and currency; and how many (window, currency) pairs the
+    batch layer has after that (still open in the speed layer)."""
     batch: dict[tuple[dt.datetime, str], list[Any]] = collections.defaultdict(lambda: [0, Decimal(0)])
     by_id: dict[str, dict[str, Any]] = {}
     for order in observed.silver_orders:
@@ -182,19 +183,20 @@ def compare_windows(observed: Observed, window_s: int) -> tuple[list[Window], in
         if late_order is not None:
             late[(event["window_start"], str(late_order["currency"]))][0] += 1
             late[(event["window_start"], str(late_order["currency"]))][1] += Decimal(late_order["total"])
+    speed = {(row["window_start"], str(row["currency"])): row for row in observed.speed_orders or []}
+    newest_closed = max((start for start, _ in speed), default=None)
     windows = []
-    closed = set()
-    for row in observed.speed_orders or []:
-        key = (row["window_start"], str(row["currency"]))
-        closed.add(key)
+    for key in sorted(set(speed) | set(batch)):
+        if newest_closed is None or key[0] > newest_closed:
+            continue  # the speed layer has not closed this window yet
+        row = speed.get(key, {"orders": 0, "revenue": Decimal("0.00")})  # a window whose every order came late
         windows.append(
             Window(
                 key[0], key[1], int(row["orders"]), Decimal(row["revenue"]), late[key][0], late[key][1],
                 batch[key][0], batch[key][1],
             )
         )  # fmt: skip
-    newest_closed = max((w.start for w in windows), default=None)
-    still_open = sum(1 for k in batch if k not in closed and (newest_closed is None or k[0] > newest_closed))
+    still_open = sum(1 for k in batch if newest_closed is None or k[0] > newest_closed)
     return sorted(windows, key=lambda w: (w.start, w.currency)), still_open
 
 
