@@ -4,7 +4,8 @@
   window (every unique valid event is in its window or in the late table, never both, never neither), and every
   event the simulator sent minutes late is in the late table.
 * A run SIGKILLed mid-stream and restarted from its checkpoint ends with exactly the tables of an uninterrupted run.
-* The enricher writes one row per valid order event, with the latest product and customer attributes.
+* The enricher, SIGKILLed mid-stream and restarted, writes one row per valid order event, with the latest product
+  and customer attributes and the order's latest payment, and the same in its compacted topic.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pytest
 from confluent_kafka import Consumer
 
 from dp_core.config import LoadedConfig, load_settings
+from dp_demo.speed import last_json_object
 from dp_flink.checkpoints import checkpoint_root, latest_checkpoint, local_path
 from dp_flink.lag import group_lag
 from dp_ingest.kafka import client_conf
@@ -72,7 +74,9 @@ class Checkout:
 
     def stream(self, job: str, *extra: str) -> dict[str, Any]:
         result = self.dp("stream", "run", job, "--until-idle", "1", "--timeout", "480", "--json", *extra)
-        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+        summary = last_json_object(result.stdout)  # the embedded JVM may log to stdout after the summary
+        assert summary is not None, result.stdout[-2000:]
+        return summary
 
     def table(self, name: str) -> list[dict[str, Any]]:
         lake = lake_catalog(self.loaded.settings)
@@ -218,6 +222,38 @@ def test_aggregator_windows_equal_the_simulators_events(local_stack: LocalStack,
     assert {t: len(checkout.table(t)) for t in before} == before
 
 
+def kill_mid_stream(checkout: Checkout, job: str, topics: list[str], checkpoints: int = 3) -> None:
+    """Start ``job``, wait until some checkpoints committed part of the input (not all of it), then SIGKILL its whole
+    process tree (the embedded MiniCluster and Python workers included)."""
+    name = f"dp-{job}-{checkout.domain}"
+    process = subprocess.Popen(
+        [DP, "stream", "run", job],
+        cwd=checkout.root,
+        env=checkout.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        total = None
+        while time.monotonic() < deadline:
+            lag = group_lag(checkout.loaded.settings, name, topics)
+            total = total or sum(group_lag(checkout.loaded.settings, f"{name}-never", topics).values())
+            behind = sum(lag.values())
+            done = latest_checkpoint(local_path(checkpoint_root(checkout.loaded, name)))
+            # a few checkpoints committed some of the input, not all of it. (Killed right after its first
+            # checkpoint, a restarted aggregator once left the revenue table empty: noted, not yet understood.)
+            if 0 < behind < total and done is not None and done.checkpoint_id >= checkpoints:
+                return
+            assert process.poll() is None, "the job stopped on its own"
+            time.sleep(0.2)
+        pytest.fail("no partial checkpoint within 300 s")
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
 def test_aggregator_killed_mid_stream_equals_an_uninterrupted_run(
     local_stack: LocalStack, tmp_path: Path, run_id: str
 ) -> None:
@@ -228,36 +264,8 @@ def test_aggregator_killed_mid_stream_equals_an_uninterrupted_run(
         checkout.simulate()
     steady.stream("aggregator")
 
-    # start, wait for a checkpoint that committed part of the input, SIGKILL the whole process tree, restart
-    name = f"dp-aggregator-{killed.domain}"
     topics = [f"{killed.domain}.{c}.v1" for c in ("page_view", "cart_updated", "order_placed", "product")]
-    process = subprocess.Popen(
-        [DP, "stream", "run", "aggregator"],
-        cwd=killed.root,
-        env=killed.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 300
-        total = None
-        while time.monotonic() < deadline:
-            lag = group_lag(killed.loaded.settings, name, topics)
-            total = total or sum(group_lag(killed.loaded.settings, f"{name}-never", topics).values())
-            behind = sum(lag.values())
-            done = latest_checkpoint(local_path(checkpoint_root(killed.loaded, name)))
-            # a few checkpoints committed some of the input, not all of it. (Killed right after its first
-            # checkpoint, a restarted run once left the revenue table empty: noted, not yet understood.)
-            if 0 < behind < total and done is not None and done.checkpoint_id >= 3:
-                break
-            assert process.poll() is None, "the job stopped on its own"
-            time.sleep(0.2)
-        else:
-            pytest.fail("no partial checkpoint within 300 s")
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
+    kill_mid_stream(killed, "aggregator", topics)
     summary = killed.stream("aggregator")
     assert summary["restored_checkpoint"] is not None
 
@@ -271,24 +279,32 @@ def test_aggregator_killed_mid_stream_equals_an_uninterrupted_run(
     check_aggregates(killed, sim_events())
 
 
-def test_enricher_one_row_per_order_with_latest_reference_data(
+def test_enricher_killed_and_restarted_one_row_per_order_with_latest_reference_data(
     local_stack: LocalStack, tmp_path: Path, run_id: str
 ) -> None:
     from dp_spark.session import build_session
 
     checkout = Checkout(tmp_path, f"re{run_id}", local_stack.layout.runtime)
     checkout.simulate()
+    # killed (SIGKILL) mid-stream after a few checkpoints, then restarted from the last one: the checks below are
+    # exact, so a lost or repeated order (or a half-written Kafka transaction) would fail them
+    topics = [f"{checkout.domain}.{c}.v1" for c in ("order_placed", "product", "customer", "payment_processed")]
+    kill_mid_stream(checkout, "enricher", topics, checkpoints=2)
     summary = checkout.stream("enricher")
+    assert summary["restored_checkpoint"] is not None
     events = sim_events()
     orders = unique_valid(events, "order_placed")
     products: dict[str, dict[str, Any]] = {}
     customers: dict[str, dict[str, Any]] = {}
+    payments: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
     for e in events:  # the latest valid record per key, in sending order
         if e.kind in ("valid", "late", "duplicate") and e.payload is not None:
             if e.contract == "product":
                 products[str(e.payload["product_id"])] = e.payload
             elif e.contract == "customer":
                 customers[str(e.payload["customer_id"])] = e.payload
+            elif e.contract == "payment_processed":
+                payments[str(e.payload["order_id"])].append(e.payload)
 
     spark = build_session(checkout.loaded, "speed-layer-enricher-check")
     try:
@@ -314,6 +330,18 @@ def test_enricher_one_row_per_order_with_latest_reference_data(
                 assert (line["product_name"], line["category"]) == (product["name"], product["category"])
         assert row["missing_products"] == sum(1 for line in lines if not line["product_known"])
         assert row["total"] == Decimal(str(order["total"]))
+        # the order's latest payment by event time (a duplicate arriving later does not win), null without one
+        paid = payments.get(str(order["order_id"]), [])
+        newest = max((p["occurred_at"] for p in paid), default=None)
+        latest_payments = {p["event_id"]: p for p in paid if p["occurred_at"] == newest}
+        if not paid:
+            assert (row["payment_status"], row["payment_event_id"], row["payment_amount"]) == (None, None, None)
+        else:
+            assert row["payment_event_id"] in latest_payments, (row["payment_event_id"], paid)
+            chosen = latest_payments[row["payment_event_id"]]
+            assert (row["payment_status"], row["payment_method"]) == (chosen["status"], chosen["method"])
+            assert row["payment_amount"] == Decimal(str(chosen["amount"]))
+    assert {r["payment_status"] for r in got.values()} >= {"AUTHORISED", "DECLINED", None}  # this seed has all three
 
     # the compacted output topic: the latest record of each key is that order's enriched row
     consumer = Consumer(
@@ -353,7 +381,8 @@ def test_submit_runs_the_aggregator_on_the_session_cluster(
     address = f"http://127.0.0.1:{checkout.loaded.settings.local.flink.ui_port}"
     try:
         local_stack.up(core_only=False)
-        submitted = json.loads(checkout.dp("stream", "submit", "aggregator", "--json").stdout.strip().splitlines()[-1])
+        submitted = last_json_object(checkout.dp("stream", "submit", "aggregator", "--json").stdout)
+        assert submitted is not None
         job_id = submitted["job_id"]
         assert submitted["submitted"] is True
         deadline = time.monotonic() + 300

@@ -15,6 +15,7 @@ from dp_demo import reconcile as rec
 from dp_demo.cli import render
 from dp_demo.kafka_io import TopicContents
 from dp_demo.observe import Observed
+from dp_demo.speed import last_json_object
 from dp_demo.workload import RUN_HEADER, SEQ_HEADER, Expected, Workload, expected, parse_time, window_of
 from dp_stream_ingestors.simulator import CONTRACTS, SimEvent
 
@@ -221,3 +222,9 @@ def test_the_text_report_shows_every_line_and_the_verdict(
     assert text.count("  PASS  ") == len(lines) - 1
     assert text.splitlines()[-1].startswith("FAIL: ")
     assert collections.Counter(x["status"] for x in report["lines"])["FAIL"] == 1
+
+
+def test_the_jobs_summary_is_found_among_the_jvms_late_log_lines() -> None:
+    text = '{"job": "dp-enricher-x", "last_checkpoint": 15}\n2026-11-26 01:51:25,952 INFO  CodecPool [] - {zstd}\n'
+    assert last_json_object(text) == {"job": "dp-enricher-x", "last_checkpoint": 15}
+    assert last_json_object("starting\nINFO {not json\n") is None

@@ -82,6 +82,20 @@ def start_jobs(
     return running
 
 
+def last_json_object(text: str) -> dict[str, Any] | None:
+    """The last line of ``text`` that is a JSON object: the job's summary (the embedded JVM may log to stdout while
+    it shuts down, after the summary)."""
+    for line in reversed(text.splitlines()):
+        if line.startswith("{"):
+            try:
+                found = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(found, dict):
+                return found
+    return None
+
+
 def _tail(path: Path, lines: int = 12) -> str:
     try:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -137,11 +151,10 @@ def wait_jobs(running: list[RunningJob], say: Callable[[str], None]) -> dict[str
                 raise DemoError(
                     f"the speed layer's {r.job} failed (exit {code}); its log {r.log} ends with:\n{_tail(r.log)}"
                 )
-            lines = r.stdout.read_text(encoding="utf-8").strip().splitlines()
-            try:
-                summaries[r.job] = dict(json.loads(lines[-1])) | {"wall_seconds": time.monotonic() - r.started}
-            except (IndexError, ValueError):
-                raise DemoError(f"the {r.job} job printed no summary; see {r.log}") from None
+            summary = last_json_object(r.stdout.read_text(encoding="utf-8", errors="replace"))
+            if summary is None:
+                raise DemoError(f"the {r.job} job printed no summary; see {r.stdout} and {r.log}")
+            summaries[r.job] = summary | {"wall_seconds": time.monotonic() - r.started}
             say(f"  {r.job}: caught up and stopped after {time.monotonic() - r.started:.0f} s")
         if pending and time.monotonic() - last_say >= 15:
             last_say = time.monotonic()

@@ -1,4 +1,5 @@
-"""``event_enricher``: orders joined with the latest products and customers, into Iceberg and a compacted topic.
+"""``event_enricher``: orders joined with the latest products, customers and payments, into Iceberg and a compacted
+topic.
 
 See :mod:`dp_flink_jobs.enricher_sql` for the semantics. Run it with ``dp stream run enricher``.
 """
@@ -71,7 +72,7 @@ def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contrac
     conf = t_env.get_config()
     for key, value in MINI_BATCH.items():
         conf.set(key, value)
-    order, product, customer = inputs(contracts)
+    order, product, customer, payment = inputs(contracts)
     domain = order.domain
     ensure_topic(settings, domain)
     catalog, silver = ident(settings.iceberg.catalog.name), ident(settings.iceberg.namespaces.silver)
@@ -81,7 +82,7 @@ def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contrac
     for contract in (order, product, customer):
         t_env.execute_sql(source_ddl(contract, settings, group_id))
     register_lines_function(t_env)
-    for view in q.views(order, product, customer):
+    for view in q.views(order, product, customer, payment):
         t_env.execute_sql(view)
     statements = t_env.create_statement_set()
     for sql in q.inserts(settings, domain):

@@ -9,6 +9,9 @@ Semantics (the README states them for users):
   (``customer_known = false``, ``product_known = false`` on the line, ``missing_products`` > 0) and the row is
   corrected in place (an upsert on ``event_id``) when the reference arrives. A changed reference updates the rows
   of the orders that use it, so the table always shows orders against their reference data as it is now.
+* Payments are joined by ``order_id``: the row carries the order's latest payment (the valid payment event with
+  the greatest ``occurred_at``: status, method, amount, its event id), null until one arrives; a later payment
+  (a refund after an authorisation, a retry after a decline) updates the row in place.
 * The Iceberg table is a format-v2 upsert table (equality deletes): Spark, Flink and Trino read it; pyiceberg
   0.12 cannot read equality deletes yet.
 """
@@ -22,8 +25,8 @@ from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
 from dp_flink.sql import ERROR_FIELD, decoded_select, ident, kafka_connection, with_clause
 
-ORDER, PRODUCT, CUSTOMER = "order_placed", "product", "customer"
-NEEDS = (ORDER, PRODUCT, CUSTOMER)
+ORDER, PRODUCT, CUSTOMER, PAYMENT = "order_placed", "product", "customer", "payment_processed"
+NEEDS = (ORDER, PRODUCT, CUSTOMER, PAYMENT)
 
 LINES_FUNCTION = "dp_order_lines"
 #: the order line fields the table function returns, in order
@@ -43,6 +46,7 @@ COLUMNS = (
     "`tax` DECIMAL(12, 2), `total` DECIMAL(12, 2), `shipping_country` STRING, "
     "`customer_known` BOOLEAN, `customer_country` STRING, `customer_segment` STRING, "
     f"`lines` ARRAY<{LINE_TYPE}>, `line_count` INT, `missing_products` INT, "
+    "`payment_status` STRING, `payment_method` STRING, `payment_amount` DECIMAL(12, 2), `payment_event_id` STRING, "
     "`kafka_partition` INT, `kafka_offset` BIGINT"
 )
 
@@ -93,18 +97,19 @@ def topic_sink_ddl(settings: PlatformSettings, domain: str, group_id: str) -> st
     )
 
 
-def _latest(contract: Contract, key: str, fields: list[str]) -> str:
-    picked = ", ".join(f"`ev`.{ident(f)} AS {ident(f)}" for f in [key, *fields])
+def _latest(contract: Contract, key: str, fields: list[str], newest_by: str = "`pt`") -> str:
+    """The last record per ``key``: by arrival (``pt``, processing time), or by a field of the event."""
+    picked = ", ".join(f"`ev`.{ident(f)} AS {ident(f)}" for f in dict.fromkeys([key, *fields]))
     return (
         f"CREATE TEMPORARY VIEW `{contract.name}_latest` AS SELECT {', '.join(ident(f) for f in [key, *fields])} "
-        f"FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {ident(key)} ORDER BY `pt` DESC) AS `rn` FROM "
+        f"FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {ident(key)} ORDER BY {newest_by} DESC) AS `rn` FROM "
         f"(SELECT {picked}, PROCTIME() AS `pt` FROM ({decoded_select(contract)}) WHERE `ev`.{ident(ERROR_FIELD)} "
         "IS NULL)) WHERE `rn` = 1"
     )
 
 
-def views(order: Contract, product: Contract, customer: Contract) -> list[str]:
-    """Orders (deduplicated), the latest products and customers, and the lines joined to their products."""
+def views(order: Contract, product: Contract, customer: Contract, payment: Contract) -> list[str]:
+    """Orders (deduplicated), the latest products, customers and payments, and the lines joined to their products."""
     fields = [
         "event_id", "order_id", "session_id", "customer_id", "lines", "currency", "subtotal", "shipping", "tax",
         "total", "shipping_country",
@@ -118,6 +123,8 @@ def views(order: Contract, product: Contract, customer: Contract) -> list[str]:
         f"PROCTIME() AS `pt` FROM ({decoded_select(order)}) WHERE `ev`.{ident(ERROR_FIELD)} IS NULL)) WHERE `rn` = 1",
         _latest(product, "product_id", ["name", "category", "brand"]),
         _latest(customer, "customer_id", ["country", "segment"]),
+        # a duplicate of an earlier payment may arrive after a later one: the newest by event time wins, not by arrival
+        _latest(payment, "order_id", ["event_id", "status", "method", "amount", "occurred_at"], "`occurred_at`"),
         # the decoded lines arrive as JSON (see dp_flink.sql.bridge_type): a table function turns them into rows
         "CREATE TEMPORARY VIEW `lines_enriched` AS SELECT o.`event_id`, ARRAY_AGG(ROW(l.`line_number`, "
         "l.`product_id`, l.`quantity`, l.`unit_price`, l.`line_total`, p.`product_id` IS NOT NULL, p.`name`, "
@@ -130,8 +137,10 @@ def views(order: Contract, product: Contract, customer: Contract) -> list[str]:
         "o.`customer_id`, o.`event_time`, o.`currency`, o.`subtotal`, o.`shipping`, o.`tax`, o.`total`, "
         "o.`shipping_country`, c.`customer_id` IS NOT NULL, c.`country`, c.`segment`, "
         f"CAST(l.`lines` AS ARRAY<{LINE_TYPE}>), l.`line_count`, l.`missing_products`, "
+        "CAST(pay.`status` AS STRING), CAST(pay.`method` AS STRING), pay.`amount`, pay.`event_id`, "
         "o.`kafka_partition`, o.`kafka_offset` FROM `orders_unique` o LEFT JOIN `customer_latest` c "
-        "ON o.`customer_id` = c.`customer_id` JOIN `lines_enriched` l ON l.`event_id` = o.`event_id`",
+        "ON o.`customer_id` = c.`customer_id` JOIN `lines_enriched` l ON l.`event_id` = o.`event_id` "
+        f"LEFT JOIN `{payment.name}_latest` pay ON pay.`order_id` = o.`order_id`",
     ]
 
 
