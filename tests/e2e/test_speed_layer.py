@@ -66,11 +66,14 @@ class Checkout:
         assert result.returncode == 0, f"dp {' '.join(args)}:\n{result.stderr[-3000:]}"
         return result
 
-    def simulate(self) -> None:
-        self.dp("ingest", "topics")
+    def simulate_args(self) -> list[str]:
         flags = [f"--{k}={v}" for k, v in FRACTIONS.items()]
         start = START.strftime("%Y-%m-%dT%H:%M:%S%z")
-        self.dp("ingest", "simulate", "--count", str(COUNT), "--seed", str(SEED), "--start", start, *flags)
+        return ["ingest", "simulate", "--count", str(COUNT), "--seed", str(SEED), "--start", start, *flags]
+
+    def simulate(self) -> None:
+        self.dp("ingest", "topics")
+        self.dp(*self.simulate_args())
 
     def stream(self, job: str, *extra: str) -> dict[str, Any]:
         result = self.dp("stream", "run", job, "--until-idle", "1", "--timeout", "480", "--json", *extra)
@@ -285,11 +288,41 @@ def test_enricher_killed_and_restarted_one_row_per_order_with_latest_reference_d
     from dp_spark.session import build_session
 
     checkout = Checkout(tmp_path, f"re{run_id}", local_stack.layout.runtime)
-    checkout.simulate()
-    # killed (SIGKILL) mid-stream after a few checkpoints, then restarted from the last one: the checks below are
-    # exact, so a lost or repeated order (or a half-written Kafka transaction) would fail them
-    topics = [f"{checkout.domain}.{c}.v1" for c in ("order_placed", "product", "customer", "payment_processed")]
-    kill_mid_stream(checkout, "enricher", topics, checkpoints=2)
+    checkout.dp("ingest", "topics")
+    # The enricher's inputs are small (orders, payments, reference data): it would commit them all at its first
+    # checkpoints. So the events are sent while it runs, slowly, and it is SIGKILLed (whole process tree) after two
+    # checkpoints, mid-stream; then restarted from the last checkpoint once everything is sent. The checks below
+    # are exact, so a lost or repeated order (or a half-written Kafka transaction) would fail them.
+    name = f"dp-enricher-{checkout.domain}"
+    log = tmp_path / "enricher.log"
+    with log.open("w") as err:
+        job = subprocess.Popen(
+            # --until-idle: it then prints "running N s, ..." lines (and never goes idle for 600 s here)
+            [DP, "stream", "run", "enricher", "--until-idle", "600"], cwd=checkout.root, env=checkout.env,
+            stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+        )  # fmt: skip
+    feeder = None
+    try:
+        deadline = time.monotonic() + 300
+        while ": running " not in log.read_text():
+            assert job.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        feeder = subprocess.Popen(
+            [DP, *checkout.simulate_args(), "--rate", "200"], cwd=checkout.root, env=checkout.env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        while True:
+            done = latest_checkpoint(local_path(checkpoint_root(checkout.loaded, name)))
+            if done is not None and done.checkpoint_id >= 2:
+                break
+            assert job.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        assert feeder.poll() is None, "the events were all sent before the kill: not mid-stream"
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait(timeout=30)
+        if feeder is not None:
+            assert feeder.wait(timeout=300) == 0
     summary = checkout.stream("enricher")
     assert summary["restored_checkpoint"] is not None
     events = sim_events()

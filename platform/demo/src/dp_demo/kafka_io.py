@@ -18,6 +18,9 @@ from dp_demo.errors import DemoError
 from dp_demo.workload import RUN_HEADER, SEQ_HEADER
 from dp_ingest.kafka import client_conf
 
+#: librdkafka's informational logs (e.g. "purging unserved events" when an admin client closes) are not for users
+QUIET = {"log_level": 3}
+
 
 @dataclass
 class TopicContents:
@@ -104,7 +107,7 @@ def read_topics(
 
 def delete_topics(settings: PlatformSettings, topics: Iterable[str], timeout_s: float = 60.0) -> list[str]:
     """Delete the topics that exist and wait until they are gone; returns the deleted ones."""
-    admin = AdminClient(client_conf(settings))
+    admin = AdminClient(client_conf(settings) | QUIET)
     existing = set(admin.list_topics(timeout=15).topics)
     doomed = [t for t in topics if t in existing]
     if not doomed:
@@ -124,7 +127,7 @@ def delete_topics(settings: PlatformSettings, topics: Iterable[str], timeout_s: 
 
 def delete_groups(settings: PlatformSettings, groups: Iterable[str]) -> list[str]:
     """Delete consumer groups (their committed offsets); groups that do not exist are skipped."""
-    admin = AdminClient(client_conf(settings))
+    admin = AdminClient(client_conf(settings) | QUIET)
     wanted = list(groups)
     listed = admin.list_consumer_groups(request_timeout=15).result()
     present = [g for g in wanted if g in {v.group_id for v in listed.valid}]

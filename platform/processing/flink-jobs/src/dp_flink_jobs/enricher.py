@@ -79,7 +79,7 @@ def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contrac
     t_env.execute_sql(f"CREATE DATABASE IF NOT EXISTS {catalog}.{silver}")
     t_env.execute_sql(q.create_table(settings, domain))
     t_env.execute_sql(q.topic_sink_ddl(settings, domain, group_id))
-    for contract in (order, product, customer):
+    for contract in (order, product, customer, payment):
         t_env.execute_sql(source_ddl(contract, settings, group_id))
     register_lines_function(t_env)
     for view in q.views(order, product, customer, payment):

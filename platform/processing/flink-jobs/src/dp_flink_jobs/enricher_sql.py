@@ -137,7 +137,8 @@ def views(order: Contract, product: Contract, customer: Contract, payment: Contr
         "o.`customer_id`, o.`event_time`, o.`currency`, o.`subtotal`, o.`shipping`, o.`tax`, o.`total`, "
         "o.`shipping_country`, c.`customer_id` IS NOT NULL, c.`country`, c.`segment`, "
         f"CAST(l.`lines` AS ARRAY<{LINE_TYPE}>), l.`line_count`, l.`missing_products`, "
-        "CAST(pay.`status` AS STRING), CAST(pay.`method` AS STRING), pay.`amount`, pay.`event_id`, "
+        "CAST(pay.`status` AS STRING) AS `payment_status`, CAST(pay.`method` AS STRING) AS `payment_method`, "
+        "pay.`amount` AS `payment_amount`, pay.`event_id` AS `payment_event_id`, "
         "o.`kafka_partition`, o.`kafka_offset` FROM `orders_unique` o LEFT JOIN `customer_latest` c "
         "ON o.`customer_id` = c.`customer_id` JOIN `lines_enriched` l ON l.`event_id` = o.`event_id` "
         f"LEFT JOIN `{payment.name}_latest` pay ON pay.`order_id` = o.`order_id`",
