@@ -133,15 +133,19 @@ def views(order: Contract, product: Contract, customer: Contract, payment: Contr
         f"FROM `orders_unique` o CROSS JOIN LATERAL TABLE({LINES_FUNCTION}(o.`lines`)) AS l(`line_number`, "
         "`product_id`, `quantity`, `unit_price`, `line_total`) LEFT JOIN `product_latest` p "
         "ON l.`product_id` = p.`product_id` GROUP BY o.`event_id`",
+        # payments join the narrow order rows (their lines still a JSON string), not the wide enriched rows: the
+        # join keeps every order in its state, and wide rows (arrays of rows) cost far more to store
+        "CREATE TEMPORARY VIEW `orders_paid` AS SELECT o.*, CAST(pay.`status` AS STRING) AS `payment_status`, "
+        "CAST(pay.`method` AS STRING) AS `payment_method`, pay.`amount` AS `payment_amount`, "
+        f"pay.`event_id` AS `payment_event_id` FROM `orders_unique` o LEFT JOIN `{payment.name}_latest` pay "
+        "ON pay.`order_id` = o.`order_id`",
         "CREATE TEMPORARY VIEW `orders_enriched` AS SELECT o.`event_id`, o.`order_id`, o.`session_id`, "
         "o.`customer_id`, o.`event_time`, o.`currency`, o.`subtotal`, o.`shipping`, o.`tax`, o.`total`, "
         "o.`shipping_country`, c.`customer_id` IS NOT NULL, c.`country`, c.`segment`, "
         f"CAST(l.`lines` AS ARRAY<{LINE_TYPE}>), l.`line_count`, l.`missing_products`, "
-        "CAST(pay.`status` AS STRING) AS `payment_status`, CAST(pay.`method` AS STRING) AS `payment_method`, "
-        "pay.`amount` AS `payment_amount`, pay.`event_id` AS `payment_event_id`, "
-        "o.`kafka_partition`, o.`kafka_offset` FROM `orders_unique` o LEFT JOIN `customer_latest` c "
-        "ON o.`customer_id` = c.`customer_id` JOIN `lines_enriched` l ON l.`event_id` = o.`event_id` "
-        f"LEFT JOIN `{payment.name}_latest` pay ON pay.`order_id` = o.`order_id`",
+        "o.`payment_status`, o.`payment_method`, o.`payment_amount`, o.`payment_event_id`, "
+        "o.`kafka_partition`, o.`kafka_offset` FROM `orders_paid` o LEFT JOIN `customer_latest` c "
+        "ON o.`customer_id` = c.`customer_id` JOIN `lines_enriched` l ON l.`event_id` = o.`event_id`",
     ]
 
 
