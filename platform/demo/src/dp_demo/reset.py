@@ -18,16 +18,11 @@ from dp_demo.observe import table_names
 from dp_demo.speed import JOBS
 from dp_flink.checkpoints import checkpoint_root, is_local, local_path
 from dp_flink.checkpoints import reset as reset_checkpoints
-
-
-def job_name(job: str, domain: str) -> str:
-    """The speed-layer job's name: its consumer group, transactional id prefix and checkpoint folder."""
-    return f"dp-{job}-{domain}"
+from dp_flink.names import enriched_topic, job_name
 
 
 def demo_topics(loaded: LoadedConfig, contracts: list[Contract], domain: str) -> list[str]:
-    stream = loaded.settings.stream
-    return [t for c in contracts for t in (c.topic, c.dlq_topic)] + [f"{domain}.{stream.enriched_topic_suffix}"]
+    return [t for c in contracts for t in (c.topic, c.dlq_topic)] + [enriched_topic(loaded.settings, domain)]
 
 
 def reset_domain(

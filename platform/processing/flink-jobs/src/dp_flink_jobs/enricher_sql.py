@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
+from dp_flink import names
 from dp_flink.sql import ERROR_FIELD, decoded_select, ident, kafka_connection, with_clause
 
 ORDER, PRODUCT, CUSTOMER, PAYMENT = "order_placed", "product", "customer", "payment_processed"
@@ -70,7 +71,7 @@ def enriched_table(settings: PlatformSettings, domain: str) -> str:
 
 
 def enriched_topic(settings: PlatformSettings, domain: str) -> str:
-    return f"{domain}.{settings.stream.enriched_topic_suffix}"
+    return names.enriched_topic(settings, domain)
 
 
 def create_table(settings: PlatformSettings, domain: str) -> str:

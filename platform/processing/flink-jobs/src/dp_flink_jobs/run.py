@@ -21,6 +21,7 @@ from typing import Any
 from dp_contracts.model import Contract, load_contracts
 from dp_core.config import LoadedConfig
 from dp_core.errors import PlatformError
+from dp_flink import names
 from dp_flink.checkpoints import checkpoint_root, is_local, latest_checkpoint, local_path, reset
 from dp_flink.errors import FlinkSetupError, StreamJobFailedError
 from dp_flink.lag import group_lag
@@ -75,7 +76,7 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
     settings = loaded.settings
     contracts = domain_contracts(loaded, options.domain, job.NEEDS)
     domain = contracts[0].domain
-    name = f"dp-{job_name}-{domain}"
+    name = names.job_name(job_name, domain)
     root = checkpoint_root(loaded, name)
     if options.reset and reset(local_path(root)):
         say(f"{name}: checkpoints reset")
