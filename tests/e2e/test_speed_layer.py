@@ -26,12 +26,13 @@ from typing import Any
 
 import fastavro
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, TopicPartition
 
 from dp_core.config import LoadedConfig, load_settings
 from dp_demo.speed import last_json_object
 from dp_flink.checkpoints import checkpoint_root, latest_checkpoint, local_path
 from dp_flink.lag import group_lag
+from dp_flink.progress import Commit, commits_of, job_watermark, progress_for
 from dp_ingest.kafka import client_conf
 from dp_localstack.stack import LocalStack
 from dp_spark_jobs.catalog import lake_catalog
@@ -217,6 +218,22 @@ def test_aggregator_windows_equal_the_simulators_events(local_stack: LocalStack,
     assert summary["restored_checkpoint"] is None
     check_aggregates(checkout, sim_events())
     assert checkout.table("stream_rejects_rt") == []  # the ingestor dead-lettered every malformed event
+    # what its last checkpoints committed, and up to which offsets (the progress table, read with Flink)
+    report = last_json_object(checkout.dp("stream", "commits", "aggregator", "--last", "2", "--json").stdout)
+    assert report is not None and report["job"] == f"dp-aggregator-{checkout.domain}"
+    newest = report["checkpoints"][0]
+    assert newest["progress_checkpoint_id"] <= newest["checkpoint_id"]
+    check_final_progress(checkout, ("page_view", "cart_updated", "order_placed", "product"), newest["partitions"])
+    lateness = dt.timedelta(seconds=checkout.loaded.settings.stream.allowed_lateness_s)
+    events = {f"{checkout.domain}.{c}.v1" for c in ("page_view", "cart_updated", "order_placed")}
+    newest_event = min(max(moment(p["max_event_time"]) for p in newest["partitions"] if p["kafka_topic"] == t)
+                       for t in events)  # fmt: skip
+    assert set(newest["topic_watermarks"]) == {*events, f"{checkout.domain}.product.v1"}
+    assert newest["watermark"] is None or moment(newest["watermark"]) <= newest_event - lateness
+    committed = {o["table"] for c in report["checkpoints"] for o in c["outputs"]}
+    assert committed and committed <= {"orders", "revenue", "page_views", "funnel", "late", "rejects"}
+    text = checkout.dp("stream", "commits", "aggregator", "--last", "1").stdout
+    assert f"checkpoint {newest['checkpoint_id']}" in text and "last offset" in text
     # a second run restarts from the checkpoint and has nothing to add
     tables = ("orders_1m_rt", "revenue_1m_rt", "page_views_1m_rt", "funnel_1m_rt", "late_events_rt")
     before = {t: len(checkout.table(t)) for t in tables}
@@ -282,6 +299,90 @@ def test_aggregator_killed_mid_stream_equals_an_uninterrupted_run(
     check_aggregates(killed, sim_events())
 
 
+def read_topic(checkout: Checkout, topic: str) -> dict[int, list[tuple[int, bytes, int]]]:
+    """partition -> [(offset, value, timestamp ms)] of every record in ``topic``, read to its end."""
+    conf = {"group.id": f"read-{topic}", "enable.auto.commit": False, "auto.offset.reset": "earliest"}
+    consumer = Consumer(client_conf(checkout.loaded.settings) | conf)
+    out: dict[int, list[tuple[int, bytes, int]]] = collections.defaultdict(list)
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+        deadline = time.monotonic() + 120
+        while any((out[p][-1][0] + 1 if out[p] else 0) < end for p, end in ends.items()):
+            assert time.monotonic() < deadline, "could not read the topic to its end"
+            message = consumer.poll(0.5)
+            if message is None or message.error() is not None:
+                continue
+            partition, offset = message.partition(), message.offset()
+            assert partition is not None and offset is not None
+            out[partition].append((offset, message.value() or b"", message.timestamp()[1]))
+    finally:
+        consumer.close()
+    return {p: out[p] for p in ends}
+
+
+def check_snapshots_hold_their_recorded_offsets(checkout: Checkout, spark: Any, tables: dict[str, str]) -> None:
+    """Every snapshot of the enriched table holds exactly the orders read up to the offsets the job recorded for its
+    checkpoint (the progress table's snapshot of the same checkpoint), and the last progress is the topics' end."""
+    lake = lake_catalog(checkout.loaded.settings)
+
+    def commits(key: str) -> list[Commit]:
+        meta = lake.load_table(tables[key].split(".", 1)[1]).metadata
+        return commits_of(key, ((s.snapshot_id, s.timestamp_ms, s.summary or {}) for s in meta.snapshots))
+
+    def at(key: str, snapshot_id: int) -> Any:
+        return spark.read.option("versionAsOf", snapshot_id).table(tables[key])
+
+    order_topic = f"{checkout.domain}.order_placed.v1"
+    orders = {
+        p: [(o, str(decode_order(v)["event_id"])) for o, v, _ in rs]
+        for p, rs in read_topic(checkout, order_topic).items()
+    }
+    enriched, progress = commits("enriched"), commits("progress")
+    assert len(enriched) >= 3 and len(progress) >= 3  # several checkpoints, before and after the kill
+    for commit in enriched:
+        recorded = progress_for(commit, progress)
+        assert recorded is not None, commit
+        upto = {r["kafka_partition"]: r["last_offset"] for r in at("progress", recorded.snapshot_id).collect()
+                if r["kafka_topic"] == order_topic}  # fmt: skip
+        expected = {i for p, rs in orders.items() for o, i in rs if o <= upto.get(p, -1)}
+        held = {r["event_id"] for r in at("enriched", commit.snapshot_id).select("event_id").collect()}
+        assert held == expected, f"snapshot {commit.snapshot_id} (checkpoint {commit.checkpoint_id})"
+
+    # the newest progress: every input partition read to its end; records counted once across the kill
+    last = [r.asDict() for r in at("progress", progress[-1].snapshot_id).collect()]
+    check_final_progress(checkout, ("order_placed", "product", "customer", "payment_processed"), last)
+    assert {r["watermark"] for r in last} == {None}  # no event-time watermark in the enricher (mini-batches)
+
+
+def check_final_progress(checkout: Checkout, contracts: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """``rows`` (a job's progress after it consumed everything) name each non-empty input partition once, with the
+    offset of its last record, its record count and its newest record timestamp; each watermark trails the latter."""
+    expected = {}
+    for contract in contracts:
+        topic = f"{checkout.domain}.{contract}.v1"
+        for p, rs in read_topic(checkout, topic).items():
+            if rs:
+                newest = dt.datetime.fromtimestamp(max(ms for _, _, ms in rs) / 1000, dt.UTC)
+                expected[(topic, p)] = (rs[-1][0], len(rs), newest)
+    got = {(r["kafka_topic"], r["kafka_partition"]): (r["last_offset"], r["records"], moment(r["max_event_time"]))
+           for r in rows}  # fmt: skip
+    assert got == expected
+    # a source's watermark trails the newest event time it read by the allowed lateness (partitions fallen idle
+    # are left out of it, so it may pass an idle partition's own newest event)
+    lateness = dt.timedelta(seconds=checkout.loaded.settings.stream.allowed_lateness_s)
+    per_topic, _ = job_watermark(rows, set())
+    for topic, watermark in per_topic.items():
+        newest = max(moment(r["max_event_time"]) for r in rows if r["kafka_topic"] == topic)
+        assert watermark is None or moment(watermark) <= newest - lateness, topic
+
+
+def moment(value: Any) -> dt.datetime:
+    """A timestamp from Spark (datetime) or from `dp stream commits --json` (ISO text), in UTC."""
+    return utc(value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value)))
+
+
 def test_enricher_killed_and_restarted_one_row_per_order_with_latest_reference_data(
     local_stack: LocalStack, tmp_path: Path, run_id: str
 ) -> None:
@@ -344,6 +445,7 @@ def test_enricher_killed_and_restarted_one_row_per_order_with_latest_reference_d
         name = checkout.loaded.settings.iceberg.catalog.name
         table = f"{name}.{summary['tables']['enriched'].split('.', 1)[1]}"
         got = {r["event_id"]: r.asDict(recursive=True) for r in spark.table(table).collect()}
+        check_snapshots_hold_their_recorded_offsets(checkout, spark, summary["tables"])
     finally:
         spark.stop()
     assert sorted(got) == sorted(orders)  # one row per valid order event, no more, no less

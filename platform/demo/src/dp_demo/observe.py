@@ -17,6 +17,8 @@ from pyiceberg.table import Table
 
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
+from dp_demo.speed import JOBS
+from dp_flink.names import progress_table
 
 #: speed-layer table stems (``silver.<domain>__<stem>``), as dp_flink_jobs names them
 SPEED_TABLES = (
@@ -42,6 +44,8 @@ def table_names(settings: PlatformSettings, contracts: list[Contract], domain: s
         names[f"rejected:{c.name}"] = f"{ns.silver}.{c.table_stem}__rejected"
     for stem in SPEED_TABLES:
         names[f"speed:{stem}"] = f"{ns.silver}.{domain}__{stem}"
+    for job in JOBS:  # what each checkpoint committed, up to which offsets
+        names[f"speed:{job}_progress_rt"] = f"{ns.silver}.{progress_table(job, domain)}"
     for gold in GOLD_TABLE_NAMES:
         names[f"gold:{gold}"] = f"{ns.gold}.{gold}"
     return names

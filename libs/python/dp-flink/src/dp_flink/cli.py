@@ -46,7 +46,7 @@ def _job_args(job: str, domain: str | None, reset: bool, as_json: bool) -> list[
     return args
 
 
-def _exec(cli: CliContext, args: list[str]) -> None:
+def _exec(cli: CliContext, args: list[str], what: str = "job") -> None:
     loaded = cli.load()
     env = dict(cli.environ)
     env.setdefault("DP_CONFIG_DIR", str(cli.config_dir()))
@@ -54,7 +54,7 @@ def _exec(cli: CliContext, args: list[str]) -> None:
         env["DP_ENV"] = cli.env
     result = subprocess.run([str(flink_python(loaded)), *args], cwd=cli.cwd, env=env, check=False)
     if result.returncode != 0:
-        raise StreamJobFailedError(f"the {args[3]} job exited with status {result.returncode} (see above)")
+        raise StreamJobFailedError(f"the {args[3]} {what} exited with status {result.returncode} (see above)")
 
 
 @click.group("stream")
@@ -153,6 +153,23 @@ def status_cmd(cli: CliContext, cluster: str | None, as_json: bool) -> None:
         click.echo(f"  {name:<40} latest checkpoint {chk_id if chk_id is not None else '-'}")
     if not local:
         click.echo("  none")
+
+
+@stream_group.command("commits")
+@_job
+@click.option("--last", type=click.IntRange(min=1), default=5, show_default=True, help="How many checkpoints.")
+@_domain
+@_json
+@pass_cli
+def commits_cmd(cli: CliContext, job: str, last: int, domain: str | None, as_json: bool) -> None:
+    """JOB's newest checkpoints that committed: each output table's snapshot (its summary carries the checkpoint
+    id) and the Kafka offsets and watermark it holds, from the job's progress table at the same checkpoint."""
+    args = ["-m", "dp_flink_jobs", "commits", job, "--last", str(last)]
+    if domain:
+        args += ["--domain", domain]
+    if as_json:
+        args.append("--json")
+    _exec(cli, args, "commits report")
 
 
 @stream_group.command("bench")

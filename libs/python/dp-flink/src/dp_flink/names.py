@@ -14,3 +14,8 @@ def job_name(job: str, domain: str) -> str:
 def enriched_topic(settings: PlatformSettings, domain: str) -> str:
     """The event enricher's output topic."""
     return f"{domain}.{settings.stream.enriched_topic_suffix}"
+
+
+def progress_table(job: str, domain: str) -> str:
+    """The table in which a job records, at each checkpoint, how far it has read (see :mod:`dp_flink.progress`)."""
+    return f"{domain}__{job}_progress_rt"

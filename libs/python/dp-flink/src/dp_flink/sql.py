@@ -180,3 +180,51 @@ def late_condition(ts: str, window_s: int, lateness_s: int, partition_max: str =
         f"({last} <= TIMESTAMPADD(SECOND, -{lateness_s}, {partition_max}) "
         f"OR COALESCE({last} <= CURRENT_WATERMARK({ts}), FALSE))"
     )
+
+
+def silver_table(settings: PlatformSettings, name: str) -> str:
+    """``catalog.silver.name``, quoted: where the speed layer's tables live."""
+    return f"{ident(settings.iceberg.catalog.name)}.{ident(settings.iceberg.namespaces.silver)}.{ident(name)}"
+
+
+#: snapshot-summary key of the checkpoint an Iceberg commit of Flink's sink belongs to
+CHECKPOINT_ID_KEY = "flink.max-committed-checkpoint-id"
+
+
+def progress_ddl(table: str) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` of a job's progress table (``table`` fully qualified and quoted): one row per
+    input Kafka partition, upserted by the job and committed at each checkpoint with its outputs."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} (`kafka_topic` STRING NOT NULL, `kafka_partition` INT NOT NULL, "
+        "`last_offset` BIGINT NOT NULL, `records` BIGINT NOT NULL, `max_event_time` TIMESTAMP_LTZ(3), "
+        "`watermark` TIMESTAMP_LTZ(3), PRIMARY KEY (`kafka_topic`, `kafka_partition`) NOT ENFORCED) "
+        "WITH ('format-version' = '2', 'write.upsert.enabled' = 'true', 'write.parquet.compression-codec' = 'zstd')"
+    )
+
+
+def progress_insert(table: str, contracts: list[Contract], *, watermark: bool = True) -> str:
+    """The job's progress per input partition, as of each checkpoint barrier: the offset of the last record read
+    (everything up to it is in the outputs committed at that checkpoint), how many records were read, the newest
+    record timestamp (event time) and the source's watermark when that record was read.
+
+    It reads the same source tables as the job's views (the planner reuses one Kafka source per topic), so the
+    figures committed at checkpoint N are exactly the positions Flink stored in checkpoint N. ``watermark=False``
+    for a job with processing-time mini-batches: their assigner replaces the sources' event-time watermarks with
+    its own, so there is none to record (the column stays null)."""
+    wm = "CURRENT_WATERMARK(`event_time`)" if watermark else "CAST(NULL AS TIMESTAMP_LTZ(3))"
+    parts = [
+        f"SELECT `kafka_topic`, `kafka_partition`, `kafka_offset`, `event_time`, {wm} AS `wm` "
+        f"FROM {ident(source_table(c))}"
+        for c in contracts
+    ]
+    return (
+        f"INSERT INTO {table} SELECT `kafka_topic`, `kafka_partition`, MAX(`kafka_offset`), COUNT(*), "
+        f"MAX(`event_time`), MAX(`wm`) FROM ({' UNION ALL '.join(parts)}) GROUP BY `kafka_topic`, `kafka_partition`"
+    )
+
+
+def select_at_snapshot(table: str, columns: tuple[str, ...], snapshot_id: int, as_text: tuple[str, ...] = ()) -> str:
+    """A batch read of an Iceberg table (fully qualified, quoted) as of one snapshot; the ``as_text`` columns are
+    cast to STRING (PyFlink 2.0's ``collect`` cannot return ``TIMESTAMP_LTZ`` values)."""
+    picked = ", ".join(f"CAST({ident(c)} AS STRING) AS {ident(c)}" if c in as_text else ident(c) for c in columns)
+    return f"SELECT {picked} FROM {table} /*+ OPTIONS('snapshot-id'='{int(snapshot_id)}') */"

@@ -1,4 +1,4 @@
-"""``python -m dp_flink_jobs run aggregator|enricher [...]``: what ``dp stream run|submit`` executes."""
+"""``python -m dp_flink_jobs run|commits aggregator|enricher [...]``: what ``dp stream run|submit|commits`` execute."""
 
 from __future__ import annotations
 
@@ -19,7 +19,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--domain", help="contract domain (default: the one domain that has the job's contracts)")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="fail if not idle after this long")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    commits = sub.add_parser("commits", help="a job's newest checkpoints: snapshots, offsets, watermark")
+    commits.add_argument("job", choices=["aggregator", "enricher"])
+    commits.add_argument("--domain", help="contract domain (default: the one domain that has the job's contracts)")
+    commits.add_argument("--last", type=int, default=5, metavar="N", help="how many checkpoints (default 5)")
+    commits.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
+    if args.command == "commits":
+        from dp_flink_jobs.commits import main_commits
+
+        return main_commits(args.job, args.domain, args.last, args.json)
     options = RunOptions(args.until_idle, args.remote, args.reset, args.domain, args.timeout)
     return main_run(args.job, options, args.json)
 

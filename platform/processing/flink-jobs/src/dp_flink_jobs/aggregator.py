@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from dp_contracts.model import Contract, find_contract
 from dp_core.config import LoadedConfig, PlatformSettings
-from dp_flink.sql import ident, source_ddl
+from dp_flink.sql import ident, progress_insert, source_ddl
 from dp_flink_jobs import aggregator_sql as q
 from dp_flink_jobs.enricher import register_lines_function
 from dp_flink_jobs.enricher_sql import LINES_FUNCTION
@@ -46,6 +46,7 @@ def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contrac
     statements = t_env.create_statement_set()
     statements.add_insert_sql(q.late_insert(t, used))
     statements.add_insert_sql(q.rejects_insert(t, used))
+    statements.add_insert_sql(progress_insert(t.progress, inputs(contracts)))
     for sql in q.window_inserts(t, window_s, LINES_FUNCTION):
         if sql.startswith("CREATE"):
             t_env.execute_sql(sql)

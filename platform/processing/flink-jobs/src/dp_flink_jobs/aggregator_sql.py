@@ -20,7 +20,17 @@ from dataclasses import dataclass
 
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
-from dp_flink.sql import ERROR_FIELD, SCHEMA_ID_FIELD, decoded_select, ident, late_condition, window_end_ms
+from dp_flink import names
+from dp_flink.sql import (
+    ERROR_FIELD,
+    SCHEMA_ID_FIELD,
+    decoded_select,
+    ident,
+    late_condition,
+    progress_ddl,
+    silver_table,
+    window_end_ms,
+)
 
 
 def window_label(window_s: int) -> str:
@@ -42,17 +52,18 @@ class Tables:
     funnel: str
     late: str
     rejects: str
+    progress: str
 
     def all(self) -> dict[str, str]:
         return {"orders": self.orders, "revenue": self.revenue, "page_views": self.page_views, "funnel": self.funnel,
-                "late": self.late, "rejects": self.rejects}  # fmt: skip
+                "late": self.late, "rejects": self.rejects, "progress": self.progress}  # fmt: skip
 
 
 def tables(settings: PlatformSettings, domain: str) -> Tables:
-    ns, label = settings.iceberg.namespaces.silver, window_label(settings.stream.window_s)
+    label = window_label(settings.stream.window_s)
 
     def fq(stem: str) -> str:
-        return f"{ident(settings.iceberg.catalog.name)}.{ident(ns)}.{ident(f'{domain}__{stem}')}"
+        return silver_table(settings, f"{domain}__{stem}")
 
     return Tables(
         orders=fq(f"orders_{label}_rt"),
@@ -61,6 +72,7 @@ def tables(settings: PlatformSettings, domain: str) -> Tables:
         funnel=fq(f"funnel_{label}_rt"),
         late=fq("late_events_rt"),
         rejects=fq("stream_rejects_rt"),
+        progress=silver_table(settings, names.progress_table("aggregator", domain)),
     )
 
 
@@ -88,6 +100,7 @@ def create_tables(t: Tables) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {t.rejects} (`contract` STRING NOT NULL, `kafka_topic` STRING NOT NULL, "
         "`kafka_partition` INT NOT NULL, `kafka_offset` BIGINT NOT NULL, `schema_id` INT, `reason` STRING NOT NULL, "
         "`value` BYTES) " + props,
+        progress_ddl(t.progress),
     ]
 
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
 from dp_flink import names
-from dp_flink.sql import ERROR_FIELD, decoded_select, ident, kafka_connection, with_clause
+from dp_flink.sql import ERROR_FIELD, decoded_select, ident, kafka_connection, silver_table, with_clause
 
 ORDER, PRODUCT, CUSTOMER, PAYMENT = "order_placed", "product", "customer", "payment_processed"
 NEEDS = (ORDER, PRODUCT, CUSTOMER, PAYMENT)
@@ -66,8 +66,7 @@ def lines_from_json(text: str | None) -> list[tuple[object, ...]]:
 
 
 def enriched_table(settings: PlatformSettings, domain: str) -> str:
-    ns = settings.iceberg.namespaces.silver
-    return f"{ident(settings.iceberg.catalog.name)}.{ident(ns)}.{ident(f'{domain}__orders_enriched_rt')}"
+    return silver_table(settings, f"{domain}__orders_enriched_rt")
 
 
 def enriched_topic(settings: PlatformSettings, domain: str) -> str:
