@@ -17,6 +17,7 @@ from dp_flink.sql import (
     decoded_select,
     epoch_seconds,
     ident,
+    json_fields,
     kafka_options,
     late_condition,
     quote,
@@ -63,6 +64,10 @@ def test_quoting() -> None:
             RecordT("R", (FieldT("at", LogicalT("timestamp-micros"), True), FieldT("n", PrimitiveT("int"), False))),
             "ROW<`at` BIGINT, `n` INT>",
         ),
+        # records inside collections: an array of them as JSON objects, anything deeper as one JSON text
+        (ArrayT(RecordT("R", (FieldT("n", PrimitiveT("int"), False),)), False, None), "ARRAY<STRING>"),
+        (ArrayT(ArrayT(RecordT("R", ()), False, None), False, None), "STRING"),
+        (MapT(RecordT("R", ()), False, None, None), "STRING"),
     ],
 )
 def test_bridge_types(node: TypeT, expected: str) -> None:
@@ -70,11 +75,11 @@ def test_bridge_types(node: TypeT, expected: str) -> None:
 
 
 def test_decode_result_type_of_an_order_carries_its_lines_as_json(contracts: list[Contract]) -> None:
-    # an array of records crosses the bridge as JSON text: thread mode repeats the last row in arrays of rows
+    # an array of records crosses the bridge as JSON objects: thread mode repeats the last row in arrays of rows
     order = find_contract(contracts, "order_placed")
     assert decode_result_type(order.record) == (
         "ROW<`event_id` STRING, `order_id` STRING, `session_id` STRING, `customer_id` STRING, "
-        "`lines` STRING, "
+        "`lines` ARRAY<STRING>, "
         "`subtotal` DECIMAL(12, 2), `shipping` DECIMAL(12, 2), `tax` DECIMAL(12, 2), `total` DECIMAL(12, 2), "
         "`currency` STRING, `shipping_country` STRING, `attributes` MAP<STRING, STRING>, `occurred_at` BIGINT, "
         "`_schema_id` INT, `_error` STRING>"
@@ -183,3 +188,16 @@ def test_late_condition_is_the_partition_test_or_the_window_operators_drop_test(
         f"OR COALESCE({last_ms} <= CURRENT_WATERMARK(ts), FALSE))"
     )
     assert "TIMESTAMPADD(SECOND, -0, pm)" in late_condition("ts", 60, 0, partition_max="pm")
+
+
+def test_json_fields_cast_each_line_field_to_its_bridge_type(contracts: list[Contract]) -> None:
+    order = find_contract(contracts, "order_placed")
+    lines = next(f.type for f in order.record.fields if f.name == "lines")
+    assert isinstance(lines, ArrayT) and isinstance(lines.items, RecordT)
+    assert json_fields("l.`line`", lines.items, ("product_id", "quantity", "line_total")) == (
+        "JSON_VALUE(l.`line`, '$.product_id') AS `product_id`, "
+        "CAST(JSON_VALUE(l.`line`, '$.quantity') AS INT) AS `quantity`, "
+        "CAST(JSON_VALUE(l.`line`, '$.line_total') AS DECIMAL(12, 2)) AS `line_total`"
+    )
+    with pytest.raises(KeyError, match="no field 'sku'"):
+        json_fields("x", lines.items, ("sku",))

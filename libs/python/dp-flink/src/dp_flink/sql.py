@@ -39,9 +39,12 @@ def ident(name: str) -> str:
 def bridge_type(node: TypeT) -> str:
     """The Flink type a decoded value has when it crosses the Python bridge (timestamps as BIGINT micros).
 
-    Arrays and maps of records cross as a JSON string: PyFlink 2.0's thread mode turns a Python list of rows into
-    an array whose elements are all the last row.
+    PyFlink 2.0's thread mode turns a Python list of rows into an array whose elements are all the last row, so an
+    array of records crosses as an array of JSON objects (``ARRAY<STRING>``: SQL takes it apart with ``UNNEST`` and
+    ``JSON_VALUE``, no Python table function), any other collection holding records as one JSON text.
     """
+    if isinstance(node, ArrayT) and isinstance(node.items, RecordT):
+        return "ARRAY<STRING>"
     if isinstance(node, (ArrayT, MapT)) and holds_record(node):
         return "STRING"
     if isinstance(node, PrimitiveT):
@@ -228,3 +231,17 @@ def select_at_snapshot(table: str, columns: tuple[str, ...], snapshot_id: int, a
     cast to STRING (PyFlink 2.0's ``collect`` cannot return ``TIMESTAMP_LTZ`` values)."""
     picked = ", ".join(f"CAST({ident(c)} AS STRING) AS {ident(c)}" if c in as_text else ident(c) for c in columns)
     return f"SELECT {picked} FROM {table} /*+ OPTIONS('snapshot-id'='{int(snapshot_id)}') */"
+
+
+def json_fields(alias: str, record: RecordT, fields: tuple[str, ...]) -> str:
+    """``fields`` of ``record`` out of the JSON object ``alias`` (an element of an unnested array of records, see
+    :func:`bridge_type`), each cast to its bridge type: ``CAST(JSON_VALUE(alias, '$.f') AS INT) AS `f`, ...``."""
+    types = {f.name: f.type for f in record.fields}
+    out = []
+    for name in fields:
+        if name not in types:
+            raise KeyError(f"{record.name} has no field {name!r}")
+        target = bridge_type(types[name])
+        value = f"JSON_VALUE({alias}, {quote('$.' + name)})"
+        out.append(f"{value if target == 'STRING' else f'CAST({value} AS {target})'} AS {ident(name)}")
+    return ", ".join(out)

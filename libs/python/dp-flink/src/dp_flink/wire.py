@@ -106,8 +106,11 @@ def _plain(node: TypeT) -> Convert:
 
 
 def _converter(node: TypeT, make_row: Callable[[list[Any]], Any]) -> Convert | None:
-    """How one decoded value becomes a bridge value; None when it passes as it is. Arrays and maps of records
-    become JSON text (see :func:`dp_flink.sql.bridge_type`)."""
+    """How one decoded value becomes a bridge value; None when it passes as it is. An array of records becomes a
+    list of JSON objects, other collections holding records one JSON text (see :func:`dp_flink.sql.bridge_type`)."""
+    if isinstance(node, ArrayT) and isinstance(node.items, RecordT):
+        plain_item = _plain(node.items)
+        return lambda v: [json.dumps(plain_item(x), separators=(",", ":")) for x in v]
     if isinstance(node, (ArrayT, MapT)) and holds_record(node):
         plain = _plain(node)
         return lambda v: json.dumps(plain(v), separators=(",", ":"))

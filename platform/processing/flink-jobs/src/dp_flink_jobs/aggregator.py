@@ -11,8 +11,6 @@ from dp_contracts.model import Contract, find_contract
 from dp_core.config import LoadedConfig, PlatformSettings
 from dp_flink.sql import ident, progress_insert, source_ddl
 from dp_flink_jobs import aggregator_sql as q
-from dp_flink_jobs.enricher import register_lines_function
-from dp_flink_jobs.enricher_sql import LINES_FUNCTION
 
 if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment
@@ -42,12 +40,11 @@ def build(t_env: TableEnvironment, loaded: LoadedConfig, contracts: list[Contrac
             t_env.execute_sql(view)
     t_env.execute_sql(source_ddl(product, settings, group_id))
     t_env.execute_sql(q.product_versions(product))
-    register_lines_function(t_env)
     statements = t_env.create_statement_set()
     statements.add_insert_sql(q.late_insert(t, used))
     statements.add_insert_sql(q.rejects_insert(t, used))
     statements.add_insert_sql(progress_insert(t.progress, inputs(contracts)))
-    for sql in q.window_inserts(t, window_s, LINES_FUNCTION):
+    for sql in q.window_inserts(t, window_s, find_contract(contracts, "order_placed")):
         if sql.startswith("CREATE"):
             t_env.execute_sql(sql)
         else:

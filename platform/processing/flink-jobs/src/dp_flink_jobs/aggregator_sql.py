@@ -31,6 +31,7 @@ from dp_flink.sql import (
     silver_table,
     window_end_ms,
 )
+from dp_flink_jobs.enricher_sql import order_lines
 
 
 def window_label(window_s: int) -> str:
@@ -162,14 +163,13 @@ def product_versions(product: Contract) -> str:
     )
 
 
-def window_inserts(t: Tables, window_s: int, lines_function: str) -> list[str]:
+def window_inserts(t: Tables, window_s: int, order: Contract) -> list[str]:
     """The windowed aggregates. Revenue: each on-time order's lines with their product's category as of the order's
     event time (an unknown product counts as category 'unknown'). Funnel: distinct sessions per step across page
     views, cart updates and orders."""
     return [
-        "CREATE TEMPORARY VIEW `order_lines_ok` AS SELECT o.`event_id`, o.`currency`, o.`event_time`, "
-        "l.`product_id`, l.`quantity`, l.`line_total` FROM `order_placed_ok` o CROSS JOIN LATERAL TABLE("
-        f"{lines_function}(o.`lines`)) AS l(`line_number`, `product_id`, `quantity`, `unit_price`, `line_total`)",
+        "CREATE TEMPORARY VIEW `order_lines_ok` AS "
+        + order_lines(order, "`order_placed_ok`", "o.`event_id`, o.`currency`, o.`event_time`"),
         "CREATE TEMPORARY VIEW `revenue_lines_ok` AS SELECT l.`event_id`, l.`currency`, l.`event_time`, "
         "l.`quantity`, l.`line_total`, COALESCE(p.`category`, 'unknown') AS `category` FROM `order_lines_ok` l "
         "LEFT JOIN `product_versions` FOR SYSTEM_TIME AS OF l.`event_time` AS p ON l.`product_id` = p.`product_id`",

@@ -18,24 +18,25 @@ Semantics (the README states them for users):
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-
+from dp_contracts.ir import ArrayT, RecordT
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
 from dp_flink import names
-from dp_flink.sql import ERROR_FIELD, decoded_select, ident, kafka_connection, silver_table, with_clause
+from dp_flink.sql import (
+    ERROR_FIELD,
+    decoded_select,
+    ident,
+    json_fields,
+    kafka_connection,
+    silver_table,
+    with_clause,
+)
 
 ORDER, PRODUCT, CUSTOMER, PAYMENT = "order_placed", "product", "customer", "payment_processed"
 NEEDS = (ORDER, PRODUCT, CUSTOMER, PAYMENT)
 
-LINES_FUNCTION = "dp_order_lines"
-#: the order line fields the table function returns, in order
+#: the order line fields each line's JSON object gives (see dp_flink.sql.bridge_type)
 LINE_FIELDS = ("line_number", "product_id", "quantity", "unit_price", "line_total")
-LINE_ROW = (
-    "ROW<`line_number` INT, `product_id` STRING, `quantity` INT, `unit_price` DECIMAL(12, 2), "
-    "`line_total` DECIMAL(12, 2)>"
-)
 LINE_TYPE = (
     "ROW<`line_number` INT, `product_id` STRING, `quantity` INT, `unit_price` DECIMAL(12, 2), "
     "`line_total` DECIMAL(12, 2), `product_known` BOOLEAN, `product_name` STRING, `category` STRING, "
@@ -52,17 +53,18 @@ COLUMNS = (
 )
 
 
-def lines_from_json(text: str | None) -> list[tuple[object, ...]]:
-    """An order's lines as decoded (a JSON array) -> one tuple per line in LINE_FIELDS order, amounts as Decimal."""
-    if not text:
-        return []
-    out = []
-    for line in json.loads(text):
-        values = dict(line)
-        for money in ("unit_price", "line_total"):
-            values[money] = None if values.get(money) is None else Decimal(values[money])
-        out.append(tuple(values.get(f) for f in LINE_FIELDS))
-    return out
+def line_record(order: Contract) -> RecordT:
+    """The record type of an order's lines."""
+    lines = next(f.type for f in order.record.fields if f.name == "lines")
+    assert isinstance(lines, ArrayT) and isinstance(lines.items, RecordT), "order lines are an array of records"
+    return lines.items
+
+
+def order_lines(order: Contract, source: str, keep: str) -> str:
+    """``SELECT <keep>, <line fields> FROM <source> o CROSS JOIN UNNEST(o.lines)``: one row per order line, in SQL
+    (the decoded lines are JSON objects)."""
+    columns = json_fields("l.`line`", line_record(order), LINE_FIELDS)
+    return f"SELECT {keep}, {columns} FROM {source} o CROSS JOIN UNNEST(o.`lines`) AS l(`line`)"
 
 
 def enriched_table(settings: PlatformSettings, domain: str) -> str:
@@ -98,54 +100,72 @@ def topic_sink_ddl(settings: PlatformSettings, domain: str, group_id: str) -> st
 
 
 def _latest(contract: Contract, key: str, fields: list[str], newest_by: str = "`pt`") -> str:
-    """The last record per ``key``: by arrival (``pt``, processing time), or by a field of the event."""
+    """The query of ``<contract>_latest``: the last record per ``key``, by arrival (``pt``, processing time) or by a
+    field of the event."""
     picked = ", ".join(f"`ev`.{ident(f)} AS {ident(f)}" for f in dict.fromkeys([key, *fields]))
     return (
-        f"CREATE TEMPORARY VIEW `{contract.name}_latest` AS SELECT {', '.join(ident(f) for f in [key, *fields])} "
+        f"SELECT {', '.join(ident(f) for f in [key, *fields])} "
         f"FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {ident(key)} ORDER BY {newest_by} DESC) AS `rn` FROM "
         f"(SELECT {picked}, PROCTIME() AS `pt` FROM ({decoded_select(contract)}) WHERE `ev`.{ident(ERROR_FIELD)} "
         "IS NULL)) WHERE `rn` = 1"
     )
 
 
-def views(order: Contract, product: Contract, customer: Contract, payment: Contract) -> list[str]:
-    """Orders (deduplicated), the latest products, customers and payments, and the lines joined to their products."""
+def views(order: Contract, product: Contract, customer: Contract, payment: Contract) -> list[tuple[str, str]]:
+    """``(name, query)`` of each view, in order: orders (deduplicated), the latest products, customers and payments,
+    the lines joined to their products, the enriched orders."""
     fields = [
         "event_id", "order_id", "session_id", "customer_id", "lines", "currency", "subtotal", "shipping", "tax",
         "total", "shipping_country",
     ]  # fmt: skip
     picked = ", ".join(f"`ev`.{ident(f)} AS {ident(f)}" for f in fields)
     return [
-        f"CREATE TEMPORARY VIEW `orders_unique` AS SELECT {', '.join(ident(f) for f in fields)}, "
-        "CAST(`event_time` AS TIMESTAMP_LTZ(3)) AS `event_time`, `kafka_partition`, `kafka_offset` "
-        "FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
-        f"`event_id` ORDER BY `pt`) AS `rn` FROM (SELECT {picked}, `event_time`, `kafka_partition`, `kafka_offset`, "
-        f"PROCTIME() AS `pt` FROM ({decoded_select(order)}) WHERE `ev`.{ident(ERROR_FIELD)} IS NULL)) WHERE `rn` = 1",
-        _latest(product, "product_id", ["name", "category", "brand"]),
-        _latest(customer, "customer_id", ["country", "segment"]),
+        (
+            "orders_unique",
+            f"SELECT {', '.join(ident(f) for f in fields)}, "
+            "CAST(`event_time` AS TIMESTAMP_LTZ(3)) AS `event_time`, `kafka_partition`, `kafka_offset` "
+            "FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+            f"`event_id` ORDER BY `pt`) AS `rn` FROM (SELECT {picked}, `event_time`, `kafka_partition`, "
+            f"`kafka_offset`, PROCTIME() AS `pt` FROM ({decoded_select(order)}) "
+            f"WHERE `ev`.{ident(ERROR_FIELD)} IS NULL)) WHERE `rn` = 1",
+        ),
+        (f"{product.name}_latest", _latest(product, "product_id", ["name", "category", "brand"])),
+        (f"{customer.name}_latest", _latest(customer, "customer_id", ["country", "segment"])),
         # a duplicate of an earlier payment may arrive after a later one: the newest by event time wins, not by arrival
-        _latest(payment, "order_id", ["event_id", "status", "method", "amount", "occurred_at"], "`occurred_at`"),
-        # the decoded lines arrive as JSON (see dp_flink.sql.bridge_type): a table function turns them into rows
-        "CREATE TEMPORARY VIEW `lines_enriched` AS SELECT o.`event_id`, ARRAY_AGG(ROW(l.`line_number`, "
-        "l.`product_id`, l.`quantity`, l.`unit_price`, l.`line_total`, p.`product_id` IS NOT NULL, p.`name`, "
-        "p.`category`, p.`brand`)) AS `lines`, CAST(COUNT(*) AS INT) AS `line_count`, "
-        "CAST(SUM(CASE WHEN p.`product_id` IS NULL THEN 1 ELSE 0 END) AS INT) AS `missing_products` "
-        f"FROM `orders_unique` o CROSS JOIN LATERAL TABLE({LINES_FUNCTION}(o.`lines`)) AS l(`line_number`, "
-        "`product_id`, `quantity`, `unit_price`, `line_total`) LEFT JOIN `product_latest` p "
-        "ON l.`product_id` = p.`product_id` GROUP BY o.`event_id`",
-        # payments join the narrow order rows (their lines still a JSON string), not the wide enriched rows: the
+        (
+            f"{payment.name}_latest",
+            _latest(payment, "order_id", ["event_id", "status", "method", "amount", "occurred_at"], "`occurred_at`"),
+        ),
+        # the decoded lines arrive as JSON objects (see dp_flink.sql.bridge_type), taken apart in SQL
+        ("order_lines", order_lines(order, "`orders_unique`", "o.`event_id`")),
+        (
+            "lines_enriched",
+            "SELECT l.`event_id`, ARRAY_AGG(ROW(l.`line_number`, "
+            "l.`product_id`, l.`quantity`, l.`unit_price`, l.`line_total`, p.`product_id` IS NOT NULL, p.`name`, "
+            "p.`category`, p.`brand`)) AS `lines`, CAST(COUNT(*) AS INT) AS `line_count`, "
+            "CAST(SUM(CASE WHEN p.`product_id` IS NULL THEN 1 ELSE 0 END) AS INT) AS `missing_products` "
+            "FROM `order_lines` l LEFT JOIN `product_latest` p ON l.`product_id` = p.`product_id` "
+            "GROUP BY l.`event_id`",
+        ),
+        # payments join the narrow order rows (their lines still JSON text), not the wide enriched rows: the
         # join keeps every order in its state, and wide rows (arrays of rows) cost far more to store
-        "CREATE TEMPORARY VIEW `orders_paid` AS SELECT o.*, CAST(pay.`status` AS STRING) AS `payment_status`, "
-        "CAST(pay.`method` AS STRING) AS `payment_method`, pay.`amount` AS `payment_amount`, "
-        f"pay.`event_id` AS `payment_event_id` FROM `orders_unique` o LEFT JOIN `{payment.name}_latest` pay "
-        "ON pay.`order_id` = o.`order_id`",
-        "CREATE TEMPORARY VIEW `orders_enriched` AS SELECT o.`event_id`, o.`order_id`, o.`session_id`, "
-        "o.`customer_id`, o.`event_time`, o.`currency`, o.`subtotal`, o.`shipping`, o.`tax`, o.`total`, "
-        "o.`shipping_country`, c.`customer_id` IS NOT NULL, c.`country`, c.`segment`, "
-        f"CAST(l.`lines` AS ARRAY<{LINE_TYPE}>), l.`line_count`, l.`missing_products`, "
-        "o.`payment_status`, o.`payment_method`, o.`payment_amount`, o.`payment_event_id`, "
-        "o.`kafka_partition`, o.`kafka_offset` FROM `orders_paid` o LEFT JOIN `customer_latest` c "
-        "ON o.`customer_id` = c.`customer_id` JOIN `lines_enriched` l ON l.`event_id` = o.`event_id`",
+        (
+            "orders_paid",
+            "SELECT o.*, CAST(pay.`status` AS STRING) AS `payment_status`, "
+            "CAST(pay.`method` AS STRING) AS `payment_method`, pay.`amount` AS `payment_amount`, "
+            f"pay.`event_id` AS `payment_event_id` FROM `orders_unique` o LEFT JOIN `{payment.name}_latest` pay "
+            "ON pay.`order_id` = o.`order_id`",
+        ),
+        (
+            "orders_enriched",
+            "SELECT o.`event_id`, o.`order_id`, o.`session_id`, "
+            "o.`customer_id`, o.`event_time`, o.`currency`, o.`subtotal`, o.`shipping`, o.`tax`, o.`total`, "
+            "o.`shipping_country`, c.`customer_id` IS NOT NULL, c.`country`, c.`segment`, "
+            f"CAST(l.`lines` AS ARRAY<{LINE_TYPE}>), l.`line_count`, l.`missing_products`, "
+            "o.`payment_status`, o.`payment_method`, o.`payment_amount`, o.`payment_event_id`, "
+            "o.`kafka_partition`, o.`kafka_offset` FROM `orders_paid` o LEFT JOIN `customer_latest` c "
+            "ON o.`customer_id` = c.`customer_id` JOIN `lines_enriched` l ON l.`event_id` = o.`event_id`",
+        ),
     ]
 
 
