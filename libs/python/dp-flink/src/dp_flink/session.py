@@ -95,7 +95,17 @@ def table_environment(
             conf.set("rest.address", host)
             conf.set("rest.port", port)
     t_env.execute_sql(create_catalog_sql(loaded.settings))
+    _quiet_hadoop()
     return t_env
+
+
+def _quiet_hadoop() -> None:
+    """PyFlink's console log config sends Hadoop's INFO lines (one per Parquet decompressor...) to stdout, between
+    the results a command prints: WARN and above only."""
+    from pyflink.java_gateway import get_gateway
+
+    log4j = get_gateway().jvm.org.apache.logging.log4j
+    log4j.core.config.Configurator.setLevel("org.apache.hadoop", log4j.Level.WARN)
 
 
 class _Memo:

@@ -15,7 +15,7 @@ from dp_flink.errors import FlinkSetupError
 from dp_flink.progress import Checkpoint, Commit, checkpoints, commits_of, job_watermark
 from dp_flink.session import table_environment
 from dp_flink.sql import select_at_snapshot, silver_table
-from dp_flink_jobs.run import domain_contracts, job_modules
+from dp_flink_jobs.run import domain_contracts, job_modules, main
 
 PROGRESS_COLUMNS = ("kafka_topic", "kafka_partition", "last_offset", "records", "max_event_time", "watermark")
 TIMES = ("max_event_time", "watermark")
@@ -130,22 +130,4 @@ def render(result: dict[str, Any], echo: Callable[[str], None]) -> None:
 
 
 def main_commits(job_name: str, domain: str | None, last: int, as_json: bool) -> int:
-    import json
-    import os
-    import sys
-    from pathlib import Path
-
-    from dp_core.config import find_config_dir, load_settings
-    from dp_core.errors import PlatformError
-
-    try:
-        loaded = load_settings(find_config_dir(Path.cwd(), os.environ), os.environ)
-        result = report(loaded, job_name, domain, last)
-    except PlatformError as exc:
-        print(f"Error: {exc}", file=sys.stderr)  # noqa: T201
-        return 1
-    if as_json:
-        print(json.dumps(result))  # noqa: T201
-    else:
-        render(result, print)
-    return 0
+    return main(lambda loaded: report(loaded, job_name, domain, last), as_json, lambda result: render(result, print))

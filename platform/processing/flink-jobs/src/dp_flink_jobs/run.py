@@ -163,24 +163,31 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
     return summary
 
 
-def main_run(job_name: str, options: RunOptions, as_json: bool) -> int:
+def main(work: Callable[[LoadedConfig], dict[str, Any]], as_json: bool, show: Callable[[dict[str, Any]], None]) -> int:
+    """An entry point's frame: the settings from the working directory and ``DP_`` variables, ``work`` on them, its
+    result printed as JSON or by ``show``; a platform error becomes ``Error: ...`` on stderr and exit status 1."""
     import json
 
     from dp_core.config import find_config_dir, load_settings
-    from dp_core.errors import PlatformError
-
-    def say(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)  # noqa: T201 -- progress goes to stderr
 
     try:
-        loaded = load_settings(find_config_dir(Path.cwd(), os.environ), os.environ)
-        summary = run(loaded, job_name, options, say)
+        result = work(load_settings(find_config_dir(Path.cwd(), os.environ), os.environ))
     except PlatformError as exc:
         print(f"Error: {exc}", file=sys.stderr)  # noqa: T201
         return 1
     if as_json:
-        print(json.dumps(summary))  # noqa: T201
+        print(json.dumps(result))  # noqa: T201
     else:
+        show(result)
+    return 0
+
+
+def main_run(job_name: str, options: RunOptions, as_json: bool) -> int:
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)  # noqa: T201 -- progress goes to stderr
+
+    def table(summary: dict[str, Any]) -> None:
         for key, value in summary.items():
             print(f"{key:20} {value}")  # noqa: T201
-    return 0
+
+    return main(lambda loaded: run(loaded, job_name, options, say), as_json, table)
