@@ -105,26 +105,6 @@ def read_topics(
         consumer.close()
 
 
-def delete_topics(settings: PlatformSettings, topics: Iterable[str], timeout_s: float = 60.0) -> list[str]:
-    """Delete the topics that exist and wait until they are gone; returns the deleted ones."""
-    admin = AdminClient(client_conf(settings) | QUIET)
-    existing = set(admin.list_topics(timeout=15).topics)
-    doomed = [t for t in topics if t in existing]
-    if not doomed:
-        return []
-    for topic, future in admin.delete_topics(doomed, operation_timeout=30).items():
-        try:
-            future.result()
-        except KafkaException as exc:
-            raise DemoError(f"cannot delete topic {topic}: {exc}") from None
-    deadline = time.monotonic() + timeout_s
-    while set(doomed) & set(admin.list_topics(timeout=15).topics):
-        if time.monotonic() > deadline:
-            raise DemoError(f"topics {', '.join(doomed)} still exist {timeout_s:.0f} s after their deletion")
-        time.sleep(0.5)
-    return doomed
-
-
 def delete_groups(settings: PlatformSettings, groups: Iterable[str]) -> list[str]:
     """Delete consumer groups (their committed offsets); groups that do not exist are skipped."""
     admin = AdminClient(client_conf(settings) | QUIET)

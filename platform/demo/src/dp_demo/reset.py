@@ -13,12 +13,13 @@ from pyiceberg.exceptions import NoSuchTableError
 
 from dp_contracts.model import Contract
 from dp_core.config import LoadedConfig
-from dp_demo.kafka_io import delete_groups, delete_topics
+from dp_demo.kafka_io import delete_groups
 from dp_demo.observe import table_names
 from dp_demo.speed import JOBS
 from dp_flink.checkpoints import checkpoint_root, is_local, local_path
 from dp_flink.checkpoints import reset as reset_checkpoints
 from dp_flink.names import enriched_topic, job_name
+from dp_ingest.topics import delete_topics
 
 
 def demo_topics(loaded: LoadedConfig, contracts: list[Contract], domain: str) -> list[str]:

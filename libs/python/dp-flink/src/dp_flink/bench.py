@@ -94,6 +94,7 @@ def run(
     checkpoint_interval_s: float | None,
     say: Callable[[str], None],
     environ: dict[str, str],
+    keep: bool = False,
 ) -> dict[str, Any]:
     from dp_flink.cli import flink_python
     from dp_ingest.dlq import Source
@@ -219,4 +220,21 @@ def run(
                 "target_met": p95 <= 2 * interval and missing == 0,
             }
         shutil.rmtree(loaded.runtime_dir / "flink" / "checkpoints" / name, ignore_errors=True)
+        if not keep:
+            say(f"bench-stream: dropping {domain}'s topics and tables (--keep leaves them)")
+            _drop(bench, contracts, domain)
         return result
+
+
+def _drop(loaded: LoadedConfig, contracts: list[Contract], domain: str) -> None:
+    """The bench's topics and tables (a 5,000/s minute leaves ~300,000 orders in each of Kafka and Iceberg)."""
+    from dp_flink.names import enriched_topic
+    from dp_ingest.topics import delete_topics, topic_specs
+
+    settings = loaded.settings
+    delete_topics(settings, [s.name for s in topic_specs(contracts, settings)] + [enriched_topic(settings, domain)])
+    catalog = lake_catalog(settings)
+    silver = settings.iceberg.namespaces.silver
+    for _, table in catalog.list_tables(silver):
+        if table.startswith(f"{domain}__"):
+            catalog.purge_table(f"{silver}.{table}")

@@ -179,19 +179,27 @@ def commits_cmd(cli: CliContext, job: str, last: int, domain: str | None, as_jso
 @click.option(
     "--checkpoint-interval", type=click.FloatRange(min=0.5), help="Seconds (default: stream.checkpoint_interval_s)."
 )
+@click.option("--keep", is_flag=True, help="Leave the bench's topics and tables in place afterwards.")
 @_json
 @pass_cli
 def bench_cmd(
-    cli: CliContext, rate: float, seconds: float, warmup: float, checkpoint_interval: float | None, as_json: bool
+    cli: CliContext,
+    rate: float,
+    seconds: float,
+    warmup: float,
+    checkpoint_interval: float | None,
+    keep: bool,
+    as_json: bool,
 ) -> None:
     """Orders at RATE/s through the event enricher: throughput and event-to-queryable latency (p50/p95/p99) next to
-    the checkpoint interval. Uses topics and tables of its own; needs the core stack (`make local-up-core`)."""
+    the checkpoint interval. Uses topics and tables of its own (dropped afterwards unless --keep); needs the core
+    stack (`make local-up-core`)."""
     from dp_flink.bench import run
 
     def say(line: str) -> None:
         click.echo(line, err=True)
 
-    result = run(cli.load(), rate, seconds, warmup, checkpoint_interval, say, dict(cli.environ))
+    result = run(cli.load(), rate, seconds, warmup, checkpoint_interval, say, dict(cli.environ), keep)
     if as_json:
         click.echo(json.dumps(result))
         return

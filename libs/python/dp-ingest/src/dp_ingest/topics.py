@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,3 +99,26 @@ def provision(settings: PlatformSettings, specs: list[TopicSpec], timeout: float
                     continue  # created meanwhile by a concurrent run
                 raise IngestError(f"cannot create topic {name}: {exc}") from exc
     return ProvisionResult(sorted(created), sorted(s.name for s in specs if s.name in existing), warnings)
+
+
+def delete_topics(settings: PlatformSettings, topics: Iterable[str], timeout_s: float = 60.0) -> list[str]:
+    """Delete those of ``topics`` that exist and wait until they are gone; returns the deleted ones."""
+    admin = AdminClient(client_conf(settings) | {"log_level": 3})
+    try:
+        existing = set(admin.list_topics(timeout=15).topics)
+    except KafkaException as exc:
+        raise BrokerUnavailableError(f"Kafka at {settings.kafka.bootstrap_servers} unreachable: {exc}") from exc
+    doomed = [t for t in topics if t in existing]
+    if not doomed:
+        return []
+    for topic, future in admin.delete_topics(doomed, operation_timeout=30).items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            raise IngestError(f"cannot delete topic {topic}: {exc}") from None
+    deadline = time.monotonic() + timeout_s
+    while set(doomed) & set(admin.list_topics(timeout=15).topics):
+        if time.monotonic() > deadline:
+            raise IngestError(f"topics {', '.join(doomed)} still exist {timeout_s:.0f} s after their deletion")
+        time.sleep(0.5)
+    return doomed
