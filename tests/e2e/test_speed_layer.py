@@ -32,7 +32,7 @@ from dp_core.config import LoadedConfig, load_settings
 from dp_demo.speed import last_json_object
 from dp_flink.checkpoints import checkpoint_root, latest_checkpoint, local_path
 from dp_flink.lag import group_lag
-from dp_flink.progress import Commit, commits_of, job_watermark, progress_for
+from dp_flink.progress import Commit, commits_of_table, job_watermark, progress_for
 from dp_ingest.kafka import client_conf
 from dp_localstack.stack import LocalStack
 from dp_spark_jobs.catalog import lake_catalog
@@ -328,8 +328,7 @@ def check_snapshots_hold_their_recorded_offsets(checkout: Checkout, spark: Any, 
     lake = lake_catalog(checkout.loaded.settings)
 
     def commits(key: str) -> list[Commit]:
-        meta = lake.load_table(tables[key].split(".", 1)[1]).metadata
-        return commits_of(key, ((s.snapshot_id, s.timestamp_ms, s.summary or {}) for s in meta.snapshots))
+        return commits_of_table(key, lake.load_table(tables[key].split(".", 1)[1]))
 
     def at(key: str, snapshot_id: int) -> Any:
         return spark.read.option("versionAsOf", snapshot_id).table(tables[key])

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from dp_contracts.model import Contract, find_contract
-from dp_flink.progress import Commit, checkpoints, commits_of, job_watermark, progress_for
-from dp_flink.sql import CHECKPOINT_ID_KEY, progress_ddl, progress_insert, select_at_snapshot
+from dp_flink.progress import CHECKPOINT_ID_KEY, Commit, checkpoints, commits_of, job_watermark, progress_for
+from dp_flink.sql import progress_ddl, progress_insert, select_at_snapshot
 
 REPO = Path(__file__).resolve().parents[4]
 

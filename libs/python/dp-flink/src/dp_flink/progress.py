@@ -15,9 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dp_flink.sql import CHECKPOINT_ID_KEY
-
-#: snapshot-summary keys of Flink's Iceberg sink
+#: snapshot-summary keys of Flink's Iceberg sink: the checkpoint a commit belongs to, the job run that made it
+CHECKPOINT_ID_KEY = "flink.max-committed-checkpoint-id"
 JOB_ID_KEY = "flink.job-id"
 
 
@@ -53,6 +52,11 @@ def commits_of(table: str, snapshots: Iterable[tuple[int, int, Mapping[str, Any]
         checkpoint = get(CHECKPOINT_ID_KEY)
         out.append(Commit(table, snapshot_id, ms, int(checkpoint), job, operation, added, deleted))
     return sorted(out, key=lambda c: (c.committed_ms, c.snapshot_id))
+
+
+def commits_of_table(table: str, loaded: Any) -> list[Commit]:
+    """:func:`commits_of` the snapshots of a loaded pyiceberg table (metadata only: fine with equality deletes)."""
+    return commits_of(table, ((s.snapshot_id, s.timestamp_ms, s.summary or {}) for s in loaded.metadata.snapshots))
 
 
 def progress_for(commit: Commit, progress: list[Commit]) -> Commit | None:

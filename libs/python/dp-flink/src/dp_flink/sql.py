@@ -190,10 +190,6 @@ def silver_table(settings: PlatformSettings, name: str) -> str:
     return f"{ident(settings.iceberg.catalog.name)}.{ident(settings.iceberg.namespaces.silver)}.{ident(name)}"
 
 
-#: snapshot-summary key of the checkpoint an Iceberg commit of Flink's sink belongs to
-CHECKPOINT_ID_KEY = "flink.max-committed-checkpoint-id"
-
-
 def progress_ddl(table: str) -> str:
     """``CREATE TABLE IF NOT EXISTS`` of a job's progress table (``table`` fully qualified and quoted): one row per
     input Kafka partition, upserted by the job and committed at each checkpoint with its outputs."""

@@ -12,7 +12,7 @@ from dp_contracts.lakehouse import lake_catalog
 from dp_core.config import LoadedConfig
 from dp_flink import names
 from dp_flink.errors import FlinkSetupError
-from dp_flink.progress import Checkpoint, Commit, checkpoints, commits_of, job_watermark
+from dp_flink.progress import Checkpoint, Commit, checkpoints, commits_of_table, job_watermark
 from dp_flink.session import table_environment
 from dp_flink.sql import select_at_snapshot, silver_table
 from dp_flink_jobs.run import domain_contracts, job_modules, main
@@ -55,13 +55,9 @@ def report(loaded: LoadedConfig, job_name: str, domain: str | None, last: int) -
     catalog = lake_catalog(settings)
     prefix = settings.iceberg.catalog.name + "."
     tables = {k: v.removeprefix(prefix) for k, v in job.outputs(settings, domain).items() if v.startswith(prefix)}
-    progress_name = f"{settings.iceberg.namespaces.silver}.{names.progress_table(job_name, domain)}"
-    found: dict[str, list[Commit]] = {}
-    for key, name in tables.items():
-        if not catalog.table_exists(name):
-            continue
-        meta = catalog.load_table(name).metadata
-        found[key] = commits_of(key, ((s.snapshot_id, s.timestamp_ms, s.summary or {}) for s in meta.snapshots))
+    progress_name = tables["progress"]
+    found = {key: commits_of_table(key, catalog.load_table(name)) for key, name in tables.items()
+             if catalog.table_exists(name)}  # fmt: skip
     if "progress" not in found:
         raise FlinkSetupError(f"{progress_name} does not exist: the {job_name} job has not run on domain {domain!r}")
     outputs = [c for key, cs in found.items() if key != "progress" for c in cs]
