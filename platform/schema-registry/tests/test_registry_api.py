@@ -332,3 +332,137 @@ def test_a_failed_registration_leaves_no_trace(api: TestClient, store: MemorySto
     register(api, "s", V1)
     assert error(post(api, "/subjects/s/versions", {"schema": schema(REQUIRED_NOTE)}))[:2] == (409, 409)
     assert register(api, "t", V2) == 2  # the refused schema did not take an id
+
+
+# --- input that PostgreSQL or the recursive schema code cannot take: 4xx with a Confluent body, never 500 ---
+
+SCHEMA_ROUTES = ("/subjects/s/versions", "/subjects/s", "/compatibility/subjects/s/versions/latest")
+
+
+def nested_records(depth: int) -> str:
+    """A record whose field is a record whose field is a record ... ``depth`` records deep."""
+    text = '"long"'
+    for level in range(depth):
+        text = f'{{"type": "record", "name": "R{level}", "fields": [{{"name": "f", "type": {text}}}]}}'
+    return text
+
+
+def deep_attribute(depth: int) -> str:
+    """A valid record but for a custom attribute of ``depth`` nested JSON arrays."""
+    return schema({"name": "id", "type": "long", "dp.x": "DEEP"}).replace('"DEEP"', "[" * depth + "]" * depth)
+
+
+def with_doc(doc: str) -> str:
+    """The schema V1 with ``doc`` spliced in as JSON text (so ``\\ud800`` stays a JSON escape)."""
+    return V1.replace('"fields"', f'"doc": "{doc}", "fields"')
+
+
+@pytest.mark.parametrize("route", SCHEMA_ROUTES)
+@pytest.mark.parametrize(
+    "text",
+    [nested_records(400), nested_records(34), "[" * 400 + '"string"' + "]" * 400, deep_attribute(2000)],
+    ids=["records-400", "records-34", "unions-400", "attribute-2000"],
+)
+def test_a_schema_nested_too_deeply_is_42201(api: TestClient, route: str, text: str) -> None:
+    register(api, "s", V1)
+    status, code, message = error(post(api, route, {"schema": text}))
+    assert (status, code) == (422, 42201)
+    assert (
+        message
+        == "Invalid schema: the schema is nested too deeply (the limit is 100 levels of JSON objects and arrays)"
+    )
+    assert api.get("/subjects/s/versions").json() == [1]
+
+
+def test_a_schema_at_the_depth_limit_is_served(api: TestClient) -> None:
+    assert register(api, "deep", nested_records(33)) == 1  # 99 levels of JSON objects and arrays
+    assert register(api, "deep", nested_records(33)) == 1  # the compatibility check of the same schema again
+    assert post(api, "/subjects/deep", {"schema": nested_records(33)}).json()["id"] == 1
+
+
+def test_a_recursion_error_in_schema_code_is_42201_not_500(api: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def too_deep(*args: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    register(api, "s", V1)
+    monkeypatch.setattr("dp_schema_registry.compatibility.reader_writer_problems", too_deep)
+    assert error(post(api, "/subjects/s/versions", {"schema": V2}))[:2] == (422, 42201)
+    monkeypatch.setattr("dp_schema_registry.canonical.parse_schema", too_deep)
+    status, code, message = error(post(api, "/subjects/s/versions", {"schema": V2}))
+    assert (status, code) == (422, 42201)
+    assert "nested too deeply" in message
+
+
+@pytest.mark.parametrize("route", SCHEMA_ROUTES)
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        # "\ud800" as a JSON escape in the schema text
+        (json.dumps({"schema": with_doc("bad \\ud800 doc")}), "a lone UTF-16 surrogate (U+D800), which is not valid"),
+        # the schema text itself holds the lone surrogate (escaped only in the request body)
+        (json.dumps({"schema": with_doc("bad \udfff doc")}), "a lone UTF-16 surrogate (U+DFFF), which is not valid"),
+        # in a key (a custom attribute's name)
+        (json.dumps({"schema": json.dumps({**json.loads(V1), "dp.\udc80": 1})}), "(U+DC80), which is not valid"),
+    ],
+    ids=["surrogate-escape", "surrogate-char", "surrogate-in-key"],
+)
+def test_a_lone_surrogate_in_a_schema_string_is_42201(api: TestClient, route: str, body: str, problem: str) -> None:
+    register(api, "s", V1)
+    status, code, message = error(api.post(route, content=body, headers=HEADERS))
+    assert (status, code) == (422, 42201)
+    assert message.startswith("Invalid schema: a string in the schema is not valid text: it contains ")
+    assert problem in message
+    assert api.get("/subjects/s/versions").json() == [1]
+
+
+def test_a_nul_in_a_schema_string_is_valid_avro_and_kept_escaped(api: TestClient) -> None:
+    # a zero byte as a bytes default, a NUL in a doc: valid Avro; the stored JSON escapes it (PostgreSQL takes that)
+    text = schema({"name": "b", "type": "bytes", "default": "\x00"}).replace('"fields"', '"doc": "a\\u0000b", "fields"')
+    assert register(api, "s", text) == 1
+    stored = api.get("/schemas/ids/1").json()["schema"]
+    assert "\x00" not in stored and stored.count("\\u0000") == 2
+    assert json.loads(stored)["doc"] == "a\x00b"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/subjects/a%00b/versions"),
+        ("POST", "/subjects/a%00b"),
+        ("GET", "/subjects/a%00b/versions"),
+        ("GET", "/subjects/a%00b/versions/latest"),
+        ("GET", "/subjects/a%00b/versions/1/schema"),
+        ("DELETE", "/subjects/a%00b/versions/1"),
+        ("DELETE", "/subjects/a%00b"),
+        ("POST", "/compatibility/subjects/a%00b/versions"),
+        ("POST", "/compatibility/subjects/a%00b/versions/latest"),
+        ("GET", "/config/a%00b"),
+        ("PUT", "/config/a%00b"),
+        ("DELETE", "/config/a%00b"),
+        ("GET", "/mode/a%00b"),
+        ("PUT", "/mode/a%00b"),
+    ],
+)
+def test_a_nul_in_a_subject_is_42208_on_every_route(api: TestClient, method: str, path: str) -> None:
+    body = {"schema": V1, "compatibility": "NONE", "mode": "READWRITE"}
+    response = api.request(method, path, content=json.dumps(body), headers=HEADERS)
+    assert error(response) == (
+        422,
+        42208,
+        "The specified subject 'a\\x00b' is not valid: it contains a NUL character (U+0000), which cannot be stored",
+    )
+    assert api.get("/subjects?deleted=true").json() == []
+
+
+def test_other_control_characters_in_a_subject_are_42208(api: TestClient) -> None:
+    status, code, message = error(post(api, "/subjects/a%1Fb/versions", {"schema": V1}))
+    assert (status, code) == (422, 42208)
+    assert message.endswith("it contains the control character U+001F")
+    assert register(api, "ünïcode subject ✓", V1) == 1  # printable non-ASCII is fine
+
+
+def test_a_request_body_nested_too_deeply_is_422(api: TestClient) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    for path, body in (("/subjects/s/versions", f'{{"schema": "\\"long\\"", "x": {deep}}}'), ("/config", deep)):
+        response = api.request("PUT" if path == "/config" else "POST", path, content=body, headers=HEADERS)
+        assert error(response) == (422, 422, "Unprocessable request body: the body is nested too deeply to be read")

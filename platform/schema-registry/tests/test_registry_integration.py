@@ -442,6 +442,23 @@ def http(registry: RegistryProcess) -> Iterator[httpx.Client]:
         ("POST", "/subjects/{s}/versions", "this is not JSON", (422, 422)),
         ("POST", "/subjects/{s}/versions", '{"schemaType": "AVRO"}', (422, 422)),
         ("PUT", "/config/{s}", '{"compatibility": "SIDEWAYS"}', (422, 42203)),
+        # issue 15: were 500s (RecursionError, UnicodeEncodeError, PostgreSQL refusing NUL)
+        (
+            "POST",
+            "/subjects/{s}/versions",
+            json.dumps(
+                {"schema": '{"type": "enum", "name": "E", "symbols": ["A"], "dp.x": ' + "[" * 2000 + "]" * 2000 + "}"}
+            ),
+            (422, 42201),
+        ),
+        (
+            "POST",
+            "/subjects/{s}/versions",
+            json.dumps({"schema": '{"type": "enum", "name": "E", "symbols": ["A"], "doc": "\\ud800"}'}),
+            (422, 42201),
+        ),
+        ("POST", "/subjects/{s}%00/versions", json.dumps({"schema": '"long"'}), (422, 42208)),
+        ("PUT", "/config/{s}%00", '{"compatibility": "NONE"}', (422, 42208)),
     ],
 )
 def test_bad_input_gets_confluents_error_and_the_service_keeps_answering(
@@ -454,6 +471,13 @@ def test_bad_input_gets_confluents_error_and_the_service_keeps_answering(
     assert isinstance(response.json()["message"], str) and response.json()["message"]
     assert http.get("/").status_code == 200
     assert http.get(f"/subjects/{subject}/versions").json() == [1]
+
+
+def test_a_nul_in_a_schema_string_is_stored(client: Callable[[], SchemaRegistryClient], subject: str) -> None:
+    # a zero byte is a valid bytes default; PostgreSQL takes it as the JSON escape the registry stores
+    schema = avro(ID, {"name": "b", "type": "bytes", "default": "\x00"}, doc="a\x00b")
+    schema_id = client().register_schema(subject, schema)
+    assert text_of(client().get_schema(schema_id)) == text_of(schema)
 
 
 def test_error_messages_name_what_was_missing(http: httpx.Client, subject: str) -> None:

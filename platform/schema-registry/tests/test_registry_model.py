@@ -8,6 +8,7 @@ from dp_contracts.compat import CompatibilityMode
 from dp_schema_registry.errors import (
     IncompatibleSchemaError,
     InvalidCompatibilityLevelError,
+    InvalidSubjectError,
     InvalidVersionError,
     SchemaNotFoundError,
     StoreError,
@@ -25,6 +26,7 @@ from dp_schema_registry.model import (
     page,
     parse_compatibility,
     parse_flag,
+    parse_subject,
     parse_version,
     resolve_version,
 )
@@ -150,3 +152,23 @@ def test_page_follows_offset_and_limit() -> None:
 )
 def test_error_payloads_are_confluents(error: Exception, status: int, code: int, message: str) -> None:
     assert error_payload(error) == (status, {"error_code": code, "message": message})
+
+
+@pytest.mark.parametrize("subject", ["orders-value", "a b", "ünïcode ✓", ":.ctx:orders", "x" * 1000])
+def test_valid_subjects_are_kept_as_they_are(subject: str) -> None:
+    assert parse_subject(subject) == subject
+
+
+@pytest.mark.parametrize(
+    ("subject", "reason"),
+    [
+        ("a\x00b", "it contains a NUL character (U+0000), which cannot be stored"),
+        ("a\nb", "it contains the control character U+000A"),
+        ("a\x85b", "it contains the control character U+0085"),
+        ("a\ud800b", "it contains a lone UTF-16 surrogate (U+D800), which is not valid Unicode text"),
+    ],
+)
+def test_invalid_subjects_are_42208_with_the_reason(subject: str, reason: str) -> None:
+    with pytest.raises(InvalidSubjectError) as caught:
+        parse_subject(subject)
+    assert (caught.value.http_status, caught.value.error_code, caught.value.reason) == (422, 42208, reason)

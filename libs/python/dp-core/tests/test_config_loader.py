@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -208,6 +209,23 @@ def test_invalid_yaml_and_duplicate_keys(config_dir: Path, write: Writer) -> Non
     text = problems_of(exc)
     assert "config/base/kafka.yaml: not valid YAML: " in text and "duplicate key 'client_id'" in text
     assert "config/base/logging.yaml: not valid YAML" in text
+
+
+def test_a_yaml_file_that_is_not_utf8_is_named(config_dir: Path) -> None:
+    (config_dir / "base" / "kafka.yaml").write_bytes("kafka:\n  client_id: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_dir, {})
+    assert "config/base/kafka.yaml: not UTF-8 text (byte 23: invalid continuation byte)" in problems_of(exc)
+
+
+def test_contract_time_bounds_need_an_offset(config_dir: Path, write: Writer) -> None:
+    write(config_dir / "base" / "contracts.yaml", "contracts:\n  oldest_event_time: '2001-01-01T00:00:00'\n")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(config_dir, {})
+    assert "give a UTC offset" in problems_of(exc)
+    write(config_dir / "base" / "contracts.yaml", "contracts:\n  oldest_event_time: '2001-01-01T01:00:00+01:00'\n")
+    settings = load_settings(config_dir, {}).settings
+    assert settings.contracts.oldest_event_time == dt.datetime(2001, 1, 1, tzinfo=dt.UTC)
 
 
 def test_top_level_must_be_a_mapping(config_dir: Path, write: Writer) -> None:

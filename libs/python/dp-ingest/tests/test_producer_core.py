@@ -13,11 +13,14 @@ from typing import Any
 import fastavro
 import pytest
 
+from dp_contracts.ir import PrimitiveT
 from dp_contracts.model import find_contract, load_contracts
+from dp_contracts.plausibility import EventTimeBounds
 from dp_core.config import load_settings
 from dp_ingest.codec import ContractCodec
+from dp_ingest.convert import compile_type
 from dp_ingest.dlq import Source, read_dead_letter
-from dp_ingest.errors import BackpressureError, InvalidEventError, WireFormatError
+from dp_ingest.errors import BackpressureError, FieldError, InvalidEventError, WireFormatError
 from dp_ingest.kafka import producer_conf
 from dp_ingest.producer import EventProducer
 from dp_ingest.topics import ANY_TIMESTAMP, topic_specs
@@ -171,6 +174,92 @@ def test_each_rule_names_the_field(event: Any, expected: list[tuple[str, str]]) 
     assert errors_of(event) == expected
 
 
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        # quantize() used to raise InvalidOperation (a 500 in the collector) past 28 digits
+        (changed(total="111111111111111111111111111111"), [("total", "decimal")]),
+        (changed(total="1" * 5000 + ".00"), [("total", "decimal")]),
+        (changed(total="0." + "0" * 60 + "1"), [("total", "decimal")]),
+        # what the published JSON Schema refuses is refused here too
+        (changed(total="\u0661\u0662.\u0663\u0664"), [("total", "decimal")]),  # Arabic-Indic digits
+        (changed(total="12.34\n"), [("total", "decimal")]),
+        (changed(occurred_at="2026-W48-3T10:15:00Z"), [("occurred_at", "format")]),  # ISO week date
+        (changed(occurred_at="2026-11-25T10:15:00.123456789Z"), [("occurred_at", "format")]),  # nanoseconds
+        (changed(occurred_at="2026-11-25T10:15:00Z\n"), [("occurred_at", "format")]),
+        (changed(event_id="{6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a11}"), [("event_id", "format")]),
+        (changed(event_id="urn:uuid:6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a11"), [("event_id", "format")]),
+        (changed(event_id="6f1c1a528a9e4a0c9b550d7d7c8f2a11"), [("event_id", "format")]),
+        # valid RFC 3339, but outside the years 1-9999 once in UTC: no later layer could read it
+        (changed(occurred_at="0001-01-01T00:00:00+01:00"), [("occurred_at", "range")]),
+        (changed(occurred_at="9999-12-31T23:59:59-01:00"), [("occurred_at", "range")]),
+    ],
+)
+def test_hostile_values_are_rejected_by_rule(event: Any, expected: list[tuple[str, str]]) -> None:
+    assert errors_of(event) == expected
+
+
+def test_the_json_schema_and_the_converter_agree_on_hostile_values() -> None:
+    import jsonschema
+
+    from dp_contracts.compiler import to_json_schema
+
+    validator = jsonschema.Draft202012Validator(to_json_schema(ORDER.record))
+    # ("12.34\n" too, for an ECMA-262 validator; Python's re lets "$" match before a final newline)
+    for value in ("\u0661\u0662.\u0663\u0664", "111111111111111111111111111111"):
+        assert not validator.is_valid(changed(total=value)), value
+        assert errors_of(changed(total=value)) == [("total", "decimal")]
+    for value in ("{6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a11}", "6f1c1a528a9e4a0c9b550d7d7c8f2a11"):
+        assert not validator.is_valid(changed(event_id=value)), value
+    assert validator.is_valid(changed(event_id=GOOD["event_id"].upper()))
+    assert ContractCodec(ORDER, 1).to_datum(changed(event_id=GOOD["event_id"].upper()))["event_id"] == GOOD["event_id"]
+
+
+def test_a_double_must_be_finite() -> None:
+    check = compile_type(PrimitiveT("double"))
+    for value in (float("nan"), float("inf"), -float("inf"), 10**400):
+        errors: list[FieldError] = []
+        check(value, "x", errors)
+        assert [e.rule for e in errors] == ["range"], value
+    assert check(1.5, "x", []) == 1.5
+
+
+BOUNDS = EventTimeBounds(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.timedelta(days=1))
+NOW = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "problem"),
+    [
+        ("1999-12-31T23:59:59Z", "1999-12-31T23:59:59Z is before the oldest accepted event time 2000-01-01T00:00:00Z"),
+        ("2000-01-01T00:00:00Z", None),
+        ("2026-12-07T12:00:00Z", None),
+        ("2026-12-07T12:00:01Z", "2026-12-07T12:00:01Z is more than 86400 s ahead of the clock (2026-12-06T12:00:00Z)"),
+        ("1970-01-01T00:00:00Z", "before the oldest"),
+    ],
+)
+def test_an_implausible_event_time_is_a_range_error(occurred_at: str, problem: str | None) -> None:
+    codec = ContractCodec(ORDER, 1, BOUNDS, clock=lambda: NOW)
+    if problem is None:
+        assert codec.to_datum(changed(occurred_at=occurred_at))["occurred_at"]
+        return
+    with pytest.raises(InvalidEventError) as exc:
+        codec.to_datum(changed(occurred_at=occurred_at))
+    [error] = exc.value.errors
+    assert (error.path, error.rule) == ("occurred_at", "range") and problem in error.message
+
+
+def test_the_producer_dead_letters_an_implausible_event_time() -> None:
+    kafka = FakeKafka()
+    p = EventProducer(SETTINGS, CONTRACTS, resolve_schema_id=lambda c: 1, producer=kafka)
+    errors = p.send("order_placed", changed(occurred_at="0001-01-01T00:00:00+01:00"), Source("test", {}))
+    assert [(e.path, e.rule) for e in errors] == [("occurred_at", "range")]
+    errors = p.send("order_placed", changed(occurred_at="1990-01-01T00:00:00Z"), Source("test", {}))
+    assert [(e.path, e.rule) for e in errors] == [("occurred_at", "range")]
+    p.flush(1)
+    assert [t for t, *_ in kafka.delivered] == ["commerce.order_placed.v1.dlq"] * 2
+
+
 def test_all_errors_of_an_event_are_reported_together() -> None:
     found = errors_of(changed(total=KeyError, coupon=1, currency=3))
     assert sorted(found) == [("coupon", "unknown_field"), ("currency", "type"), ("total", "required")]
@@ -274,9 +363,12 @@ def test_delivery_failures_are_counted_and_kept() -> None:
 
 
 def test_producer_guarantees_cannot_be_configured_away() -> None:
-    settings = load_settings(REPO / "config", {"DP_KAFKA_PRODUCER": json.dumps({"acks": "1", "linger.ms": 5})}).settings
+    overrides = {"acks": "1", "linger.ms": 5, "max.in.flight.requests.per.connection": 5}
+    settings = load_settings(REPO / "config", {"DP_KAFKA_PRODUCER": json.dumps(overrides)}).settings
     conf = producer_conf(settings)
     assert conf["acks"] == "all" and conf["enable.idempotence"] is True
+    # one request in flight: a broker restart cannot make librdkafka bump the epoch and re-send written records
+    assert conf["max.in.flight.requests.per.connection"] == 1
     assert conf["linger.ms"] == 5 and conf["compression.type"] == "zstd"
     assert conf["queue.buffering.max.messages"] == settings.ingest.max_buffered_messages
 

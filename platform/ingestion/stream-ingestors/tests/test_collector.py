@@ -16,10 +16,13 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from confluent_kafka import KafkaError
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.requests import ClientDisconnect
+from starlette.types import Message
 
 from dp_contracts.model import Contract, find_contract, load_contracts
 from dp_core.config import PlatformSettings, find_config_dir, load_settings
@@ -27,14 +30,26 @@ from dp_ingest.codec import ContractCodec
 from dp_ingest.dlq import read_dead_letter
 from dp_ingest.producer import EventProducer
 from dp_stream_ingestors.collector import Collector, Tuning, create_app
-from dp_stream_ingestors.collector.body import Batch, body_format, parse_body, read_limited
+from dp_stream_ingestors.collector.body import (
+    MAX_JSON_DEPTH,
+    Batch,
+    body_format,
+    nesting_exceeds,
+    parse_body,
+    read_body,
+    read_limited,
+)
+from dp_stream_ingestors.collector.deps import HttpTuning
 from dp_stream_ingestors.collector.errors import (
+    BodyTimeoutError,
     BodyTooLargeError,
+    ClientDisconnectedError,
     MalformedBodyError,
+    TooDeeplyNestedError,
     TooManyEventsError,
     UnsupportedMediaTypeError,
 )
-from dp_stream_ingestors.collector.health import BrokerHealth
+from dp_stream_ingestors.collector.health import BrokerHealth, RequestSlots
 from dp_stream_ingestors.collector.memory import InMemoryProducer
 from dp_stream_ingestors.collector.metrics import Metrics
 from dp_stream_ingestors.collector.service import _ranges
@@ -49,7 +64,9 @@ MAX_EVENTS = 8
 BUFFER = 10
 RETRY_AFTER = 7
 NDJSON = {"content-type": "application/x-ndjson"}
+JSON = {"content-type": "application/json"}
 FAST = Tuning(stall_s=30.0, send_block_s=0.05, poll_interval_s=0.01, probe_interval_s=0.02, probe_timeout_s=0.1)
+DEFAULT_HTTP = HttpTuning()
 
 
 def limited_settings(**env: str) -> PlatformSettings:
@@ -84,19 +101,30 @@ def page_view(**overrides: Any) -> dict[str, Any]:
 class Harness:
     """A collector app over an in-memory producer, with a test client running its lifespan."""
 
-    def __init__(self, fake: InMemoryProducer, settings: PlatformSettings, tuning: Tuning) -> None:
+    def __init__(
+        self, fake: InMemoryProducer, settings: PlatformSettings, tuning: Tuning, http_tuning: HttpTuning
+    ) -> None:
         self.fake = fake
         self.settings = settings
 
         def factory(s: PlatformSettings, contracts: list[Contract], conf: Mapping[str, Any]) -> EventProducer:
             return EventProducer(s, contracts, resolve_schema_id=lambda _: 1, producer=fake.configure(conf))
 
-        self.app: FastAPI = create_app(settings, CONTRACTS, factory, broker_probe=fake.probe, tuning=tuning)
+        self.app: FastAPI = create_app(
+            settings, CONTRACTS, factory, broker_probe=fake.probe, tuning=tuning, http_tuning=http_tuning
+        )
         self.collector: Collector = self.app.state.collector
         self.client = TestClient(self.app)
 
     def post(self, events: Any, contract: str = "page_view", **kwargs: Any) -> Any:
         return self.client.post(f"/v1/events/{contract}", json=events, **kwargs)
+
+    def async_client(self) -> httpx.AsyncClient:
+        """A client calling the app in the test's own event loop (the lifespan runs in ``client``'s)."""
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://collector")
+
+    def metrics(self) -> dict[str, float]:
+        return metric_values(self.client.get("/metrics").text)
 
     def topic(self, name: str = TOPIC) -> list[dict[str, Any]]:
         codec = ContractCodec(PAGE_VIEW, 1)
@@ -128,8 +156,14 @@ HarnessFactory = Callable[..., Harness]
 def make_harness() -> Iterator[HarnessFactory]:
     clients: list[TestClient] = []
 
-    def make(capacity: int | None = None, auto_deliver: bool = True, tuning: Tuning = FAST, **env: str) -> Harness:
-        harness = Harness(InMemoryProducer(capacity, auto_deliver), limited_settings(**env), tuning)
+    def make(
+        capacity: int | None = None,
+        auto_deliver: bool = True,
+        tuning: Tuning = FAST,
+        http_tuning: HttpTuning = DEFAULT_HTTP,
+        **env: str,
+    ) -> Harness:
+        harness = Harness(InMemoryProducer(capacity, auto_deliver), limited_settings(**env), tuning, http_tuning)
         harness.client.__enter__()
         clients.append(harness.client)
         return harness
@@ -182,7 +216,11 @@ def test_mixed_batch_is_accepted_with_exact_per_event_errors_and_rejects_are_dea
             {
                 "index": 3,
                 "errors": [
-                    {"path": "event_id", "rule": "format", "message": "'not-a-uuid' is not a uuid"},
+                    {
+                        "path": "event_id",
+                        "rule": "format",
+                        "message": "'not-a-uuid' is not a uuid (8-4-4-4-12 hex digits)",
+                    },
                     {
                         "path": "page_type",
                         "rule": "enum",
@@ -287,6 +325,55 @@ def test_other_unparsable_bodies_are_400(harness: Harness, content: bytes, messa
     )
     assert response.status_code == 400
     assert response.json()["message"] == message
+
+
+def nested(depth: int, inner: str = "") -> str:
+    """``depth`` arrays one in the other: ``[[...]]``."""
+    return "[" * depth + inner + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "line"),
+    [
+        (nested(10_000), JSON, None),
+        (nested(MAX_JSON_DEPTH + 1), JSON, None),
+        ('[{"event_id": ' + nested(5_000) + "}]", JSON, None),
+        (json.dumps(page_view()) + "\n" + nested(10_000), NDJSON, 2),
+        (json.dumps(page_view()) + '\n\n{"url": ' + nested(MAX_JSON_DEPTH) + "}\n", NDJSON, 3),
+    ],
+    ids=["array-10000", "array-65", "in-a-field", "ndjson-10000", "ndjson-65"],
+)
+def test_deeply_nested_json_is_400_and_nothing_is_produced(
+    make_harness: HarnessFactory,
+    caplog: pytest.LogCaptureFixture,
+    body: str,
+    headers: dict[str, str],
+    line: int | None,
+) -> None:
+    harness = make_harness(DP_INGEST_COLLECTOR__MAX_BODY_BYTES=str(64 * 1024))
+    with caplog.at_level(logging.ERROR):
+        response = harness.client.post("/v1/events/page_view", content=body.encode(), headers=headers)
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert answer["request_id"] == response.headers["x-request-id"]
+    assert answer["error"] == "too_deeply_nested" and answer["limit"] == MAX_JSON_DEPTH
+    where = "the body" if line is None else f"line {line}"
+    assert answer["message"].startswith(f"{where} is nested more than {MAX_JSON_DEPTH} levels deep")
+    assert answer.get("line") == line
+    assert "Traceback" not in response.text and not caplog.records
+    harness.settle()
+    assert len(harness.fake) == 0 and harness.fake.topics == {}
+
+
+def test_nesting_up_to_the_limit_is_parsed_and_judged_by_the_contract(harness: Harness) -> None:
+    response = harness.client.post("/v1/events/page_view", content=nested(MAX_JSON_DEPTH).encode(), headers=JSON)
+    assert response.status_code == 202  # the outer array is the batch, its one event a 63-level list
+    assert response.json()["errors"][0]["errors"][0]["rule"] == "type"
+    line = json.dumps({**page_view(), "url": json.loads(nested(MAX_JSON_DEPTH - 1))})
+    response = harness.client.post("/v1/events/page_view", content=line.encode(), headers=NDJSON)
+    assert response.status_code == 202 and response.json()["rejected"] == 1
+    harness.settle()
+    assert len(harness.dead_letters()) == 2
 
 
 def test_unknown_contract_is_404_listing_the_known_ones(harness: Harness) -> None:
@@ -487,6 +574,141 @@ def test_a_request_in_flight_when_the_shutdown_begins_is_finished(harness: Harne
     assert harness.ids() == [e["event_id"] for e in events]
 
 
+# ------------------------------------------------------------------------------------ slow and vanished clients
+
+
+def http_scope(path: str, headers: Mapping[str, str]) -> dict[str, Any]:
+    """The ASGI scope of an HTTP/1.1 POST, as uvicorn builds it."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8090),
+    }
+
+
+def test_a_body_slower_than_the_deadline_is_408_and_frees_its_slot(make_harness: HarnessFactory) -> None:
+    harness = make_harness(http_tuning=HttpTuning(body_timeout_s=0.2))
+
+    async def trickle() -> Any:  # announces 1000 bytes, sends 14, then stalls
+        yield b'[{"event_id": '
+        await asyncio.sleep(30)
+        yield b"1}]"
+
+    async def scenario() -> tuple[httpx.Response, float, int]:
+        async with harness.async_client() as client:
+            started = time.monotonic()
+            post = asyncio.create_task(
+                client.post("/v1/events/page_view", content=trickle(), headers={**JSON, "content-length": "1000"})
+            )
+            while harness.collector.in_flight == 0 and not post.done():
+                await asyncio.sleep(0.005)
+            held = harness.collector.in_flight
+            response = await asyncio.wait_for(post, 5)
+            return response, time.monotonic() - started, held
+
+    response, elapsed, held = asyncio.run(scenario())
+
+    assert held == 1  # the stalled body held a request slot...
+    assert response.status_code == 408, response.text
+    assert elapsed < 2
+    assert response.json() == {
+        "request_id": response.headers["x-request-id"],
+        "error": "body_timeout",
+        "message": "the body was not complete after 0.2 s; nothing of this request was taken",
+        "timeout_s": 0.2,
+    }
+    assert response.headers["connection"] == "close"
+    assert harness.collector.in_flight == 0  # ...and gave it back
+    assert harness.metrics()['dp_collector_requests_total{route="events",status="408"}'] == 1
+    assert harness.post([page_view()]).status_code == 202
+
+
+def test_healthz_says_saturated_while_every_request_slot_is_held(make_harness: HarnessFactory) -> None:
+    harness = make_harness(tuning=Tuning(max_concurrent_requests=2, poll_interval_s=0.01, probe_interval_s=0.02))
+    events = [page_view(), page_view()]
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response, list[httpx.Response], httpx.Response]:
+        release = asyncio.Event()
+
+        async def held_body(event: dict[str, Any]) -> Any:
+            yield b"["
+            await release.wait()
+            yield json.dumps(event).encode() + b"]"
+
+        async with harness.async_client() as client:
+            posts = [
+                asyncio.create_task(client.post("/v1/events/page_view", content=held_body(e), headers=JSON))
+                for e in events
+            ]
+            while harness.collector.in_flight < 2:
+                await asyncio.sleep(0.005)
+            saturated = await client.get("/healthz")
+            refused = await client.post("/v1/events/page_view", json=[page_view()])
+            release.set()
+            taken = await asyncio.wait_for(asyncio.gather(*posts), 5)
+            healthy = await client.get("/healthz")
+        return saturated, refused, taken, healthy
+
+    saturated, refused, taken, healthy = asyncio.run(scenario())
+
+    assert saturated.status_code == 503
+    assert saturated.json() == {
+        "status": "unavailable",
+        "broker": "up",
+        "detail": "all 2 request slots are taken: new POSTs are answered 503",
+        "draining": False,
+        "records_pending": 0,
+        "requests": "saturated",
+        "in_flight": 2,
+        "max_concurrent_requests": 2,
+    }
+    assert refused.status_code == 503 and "requests are being processed" in refused.json()["message"]
+    assert [r.status_code for r in taken] == [202, 202]
+    assert healthy.status_code == 200
+    assert (healthy.json()["requests"], healthy.json()["in_flight"]) == ("ok", 0)
+    harness.settle()
+    assert sorted(harness.ids()) == sorted(e["event_id"] for e in events)  # the two requests in either order
+
+
+def test_a_client_gone_mid_body_is_counted_499_and_logged_without_traceback(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    incoming: Iterator[Message] = iter(
+        [
+            {"type": "http.request", "body": b'[{"event_id": ', "more_body": True},
+            {"type": "http.disconnect"},  # what uvicorn's receive() says once the connection is lost
+        ]
+    )
+
+    async def receive() -> Message:
+        return next(incoming)
+
+    async def send(message: Message) -> None:  # uvicorn drops what is sent to a lost connection
+        pass
+
+    scope = http_scope("/v1/events/page_view", {**JSON, "content-length": "1000"})
+    with caplog.at_level(logging.DEBUG, logger="dp_stream_ingestors"):
+        asyncio.run(harness.app(scope, receive, send))
+
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    gone = [r for r in caplog.records if "the client closed the connection" in r.getMessage()]
+    assert len(gone) == 1 and gone[0].levelno in (logging.INFO, logging.WARNING)
+    values = harness.metrics()
+    assert values['dp_collector_requests_total{route="events",status="499"}'] == 1
+    assert 'dp_collector_requests_total{route="events",status="500"}' not in values
+    assert harness.collector.in_flight == 0
+    assert harness.fake.topics == {}
+
+
 # ---------------------------------------------------------------------------------------------------- internals
 
 
@@ -563,6 +785,9 @@ def test_healthz_says_ok_when_connected(harness: Harness) -> None:
         "detail": "connected",
         "draining": False,
         "records_pending": 0,
+        "requests": "ok",
+        "in_flight": 0,
+        "max_concurrent_requests": FAST.max_concurrent_requests,
     }
 
 
@@ -653,6 +878,64 @@ def test_read_limited_stops_at_the_limit() -> None:
     assert len(asyncio.run(read(1000))) == 1000
     with pytest.raises(BodyTooLargeError):
         asyncio.run(read(999))
+
+
+def test_nesting_exceeds() -> None:
+    assert not nesting_exceeds(1, 0) and not nesting_exceeds("[[[", 1)
+    assert not nesting_exceeds([], 1) and nesting_exceeds([], 0)
+    assert not nesting_exceeds({"a": [1, {"b": []}]}, 4) and nesting_exceeds({"a": [1, {"b": []}]}, 3)
+    assert nesting_exceeds(json.loads(nested(900)), MAX_JSON_DEPTH)  # no recursion: any depth is walked
+
+
+def test_parse_body_refuses_deep_nesting_at_the_limit() -> None:
+    assert parse_body(nested(MAX_JSON_DEPTH).encode(), "json", 5).events == [json.loads(nested(MAX_JSON_DEPTH - 1))]
+    with pytest.raises(TooDeeplyNestedError, match=f"the body is nested more than {MAX_JSON_DEPTH} levels"):
+        parse_body(nested(MAX_JSON_DEPTH + 1).encode(), "json", 5)
+    with pytest.raises(TooDeeplyNestedError, match="the body is nested") as caught:
+        parse_body(nested(100_000).encode(), "json", 5)  # past the decoder's own bound
+    assert caught.value.status_code == 400 and caught.value.details == {"limit": MAX_JSON_DEPTH}
+    with pytest.raises(TooDeeplyNestedError, match="line 2 is nested") as caught:
+        parse_body(b"{}\n" + nested(100_000).encode(), "ndjson", 5)
+    assert caught.value.details == {"line": 2, "limit": MAX_JSON_DEPTH}
+    brackets_in_strings = json.dumps([{"a": "[" * 500 + "{" * 500}])
+    assert parse_body(brackets_in_strings.encode(), "json", 5).events[0]["a"].startswith("[[[")
+
+
+def test_read_body_gives_up_at_the_deadline_and_tells_a_vanished_client_apart() -> None:
+    async def stalled() -> Any:
+        yield b"["
+        await asyncio.sleep(30)
+        yield b"]"
+
+    async def vanished() -> Any:
+        yield b"["
+        raise ClientDisconnect
+
+    async def read(chunks: Any) -> bytes:
+        return await read_body(chunks, 100, timeout_s=0.05)
+
+    started = time.monotonic()
+    with pytest.raises(BodyTimeoutError, match=r"not complete after 0\.05 s") as caught:
+        asyncio.run(read(stalled()))
+    assert time.monotonic() - started < 1
+    assert caught.value.status_code == 408 and caught.value.close_connection
+    with pytest.raises(ClientDisconnectedError) as gone:
+        asyncio.run(read(vanished()))
+    assert gone.value.status_code == 499
+    with pytest.raises(BodyTooLargeError):
+        asyncio.run(read_body(_chunks(b"x" * 60, b"x" * 60), 100, timeout_s=5))
+    assert asyncio.run(read_body(_chunks(b"[", b"]"), 100, timeout_s=5)) == b"[]"
+
+
+async def _chunks(*parts: bytes) -> Any:
+    for part in parts:
+        yield part
+
+
+def test_request_slots() -> None:
+    assert RequestSlots(in_flight=15, limit=16).state == "ok"
+    assert RequestSlots(in_flight=16, limit=16).saturated and RequestSlots(16, 16).state == "saturated"
+    assert RequestSlots(0, 0).saturated  # no slot at all: every POST is refused
 
 
 def test_broker_health_states() -> None:

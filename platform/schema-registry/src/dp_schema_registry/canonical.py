@@ -24,6 +24,14 @@ import avro.schema
 from dp_contracts.compat import parse_schema
 from dp_contracts.errors import InvalidSchemaError as ContractInvalidSchemaError
 from dp_schema_registry.errors import InvalidSchemaError
+from dp_schema_registry.model import text_problem
+
+#: The deepest nesting of JSON objects and arrays a schema may have. A record whose field is a record costs three
+#: levels (the record, its ``fields`` array, the field), an optional one four (the union too), so this allows some
+#: 25 to 30 levels of nested records -- far more than real schemas use, and far less than parsing, canonicalising
+#: and comparing schemas (all recursive) can take.
+MAX_SCHEMA_DEPTH = 100
+TOO_DEEP = f"the schema is nested too deeply (the limit is {MAX_SCHEMA_DEPTH} levels of JSON objects and arrays)"
 
 # Keys of a schema object and of a record field, in the order the canonical text lists them; other keys (custom
 # attributes) follow in alphabetical order.
@@ -62,9 +70,23 @@ def canonicalize(text: str) -> CanonicalSchema:
     """Parse ``text`` as an Avro schema and give its canonical form.
 
     Raises:
-        InvalidSchemaError: the text is not a valid Avro schema, or a field default does not match its type
-            (error code 42201).
+        InvalidSchemaError: the text is not a valid Avro schema, is nested deeper than :data:`MAX_SCHEMA_DEPTH`,
+            has a string with a lone surrogate, or a field default does not match its type (error code 42201).
     """
+    try:
+        return _canonicalize(text)
+    except RecursionError:  # a safety net: the depth limit is meant to stop such schemas before any recursion
+        raise InvalidSchemaError(TOO_DEEP) from None
+
+
+def _canonicalize(text: str) -> CanonicalSchema:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        document = None  # parse_schema words the syntax error
+    problem = document_problem(document)
+    if problem is not None:
+        raise InvalidSchemaError(problem)
     try:
         parsed = parse_schema(text)
     except ContractInvalidSchemaError as exc:
@@ -72,9 +94,31 @@ def canonicalize(text: str) -> CanonicalSchema:
     problems = default_problems(parsed)
     if problems:
         raise InvalidSchemaError("; ".join(problems))
-    compact = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+    compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     canonical = json.dumps(_schema(parsed.to_json()), separators=(",", ":"), ensure_ascii=False)
     return CanonicalSchema(compact, canonical, hashlib.sha256(canonical.encode("utf-8")).hexdigest(), parsed)
+
+
+def document_problem(document: Any) -> str | None:
+    """Why a parsed schema JSON cannot be served, before anything recursive reads it; None when it can.
+
+    It may not nest objects and arrays deeper than :data:`MAX_SCHEMA_DEPTH`, and no string in it (key or value)
+    may hold a lone surrogate, which has no UTF-8 form to store or fingerprint. (A NUL may: ``"\\u0000"`` is a
+    valid ``bytes`` default, and the texts stored are JSON, which escapes it.) The walk is iterative.
+    """
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict | list):
+            if depth >= MAX_SCHEMA_DEPTH:
+                return TOO_DEEP
+            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            pending.extend((child, depth + 1) for child in children)
+        elif isinstance(node, str):
+            problem = text_problem(node)
+            if problem is not None:
+                return f"a string in the schema is not valid text: {problem}"
+    return None
 
 
 def _ordered(obj: Mapping[str, Any], known: tuple[str, ...]) -> list[str]:

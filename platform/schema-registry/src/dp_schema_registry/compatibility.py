@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import avro.schema
 
 from dp_contracts.compat import CompatibilityMode, reader_writer_problems
+from dp_schema_registry.canonical import TOO_DEEP
+from dp_schema_registry.errors import InvalidSchemaError
 
 
 def compatibility_problems(
@@ -22,7 +24,21 @@ def compatibility_problems(
     """Why ``candidate`` may not follow the ``(version, schema)`` pairs (oldest first) under ``mode``.
 
     Empty when it may.
+
+    Raises:
+        InvalidSchemaError: a schema is too deep to compare (42201); a safety net, as parsing limits the depth.
     """
+    try:
+        return _problems(candidate, previous, mode)
+    except RecursionError:
+        raise InvalidSchemaError(TOO_DEEP) from None
+
+
+def _problems(
+    candidate: avro.schema.Schema,
+    previous: Sequence[tuple[int, avro.schema.Schema]],
+    mode: CompatibilityMode,
+) -> list[str]:
     if mode is CompatibilityMode.NONE or not previous:
         return []
     targets = previous if mode.transitive else previous[-1:]

@@ -23,6 +23,7 @@ INVALID_SCHEMA = 42201
 INVALID_VERSION = 42202
 INVALID_COMPATIBILITY_LEVEL = 42203
 INVALID_MODE = 42204
+INVALID_SUBJECT = 42208
 UNPROCESSABLE_REQUEST = 422
 STORE_ERROR = 50001
 
@@ -181,6 +182,17 @@ class InvalidModeError(RegistryError, TerminalError):
     def __init__(self, mode: object) -> None:
         self.mode = mode
         super().__init__(f"Invalid mode {mode!r}: this registry only supports READWRITE")
+
+
+class InvalidSubjectError(RegistryError, TerminalError):
+    """A subject name with a control character (NUL included) or a lone surrogate: no store can hold it."""
+
+    http_status, error_code = 422, INVALID_SUBJECT
+
+    def __init__(self, subject: str, reason: str) -> None:
+        self.subject, self.reason = subject, reason
+        # repr: the name shown with its control characters and surrogates escaped
+        super().__init__(f"The specified subject {subject!r} is not valid: {reason}")
 
 
 class MalformedRequestError(RegistryError, TerminalError):

@@ -5,11 +5,12 @@ Nothing here does I/O: the store and the API call these functions, and the unit 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import TypeVar
 
 from dp_contracts.compat import CompatibilityMode
-from dp_schema_registry.errors import InvalidCompatibilityLevelError, InvalidVersionError
+from dp_schema_registry.errors import InvalidCompatibilityLevelError, InvalidSubjectError, InvalidVersionError
 
 #: The only schema type this registry serves.
 AVRO = "AVRO"
@@ -66,6 +67,44 @@ def parse_version(raw: str | int) -> int:
     if version == LATEST or 1 <= version <= MAX_VERSION:
         return version
     raise InvalidVersionError(str(raw))
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` is not valid Unicode text (so has no UTF-8 form PostgreSQL could store), or None when it is.
+
+    The one way a Python string fails is a lone UTF-16 surrogate (``"\\ud800"`` in JSON): not a Unicode scalar value.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"it contains a lone UTF-16 surrogate (U+{ord(text[exc.start]):04X}), which is not valid Unicode text"
+    return None
+
+
+def subject_problem(subject: str) -> str | None:
+    """Why ``subject`` is not a valid subject name, or None when it is.
+
+    As Confluent's registry does, any ISO control character (U+0000-U+001F, U+007F-U+009F) is refused; NUL also
+    because PostgreSQL text cannot hold it.
+    """
+    if "\x00" in subject:
+        return "it contains a NUL character (U+0000), which cannot be stored"
+    control = next((c for c in subject if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        return f"it contains the control character U+{ord(control):04X}"
+    return text_problem(subject)
+
+
+def parse_subject(raw: str) -> str:
+    """A subject name from a path, unchanged when valid.
+
+    Raises:
+        InvalidSubjectError: it contains a control character (NUL included) or a lone surrogate, error code 42208.
+    """
+    problem = subject_problem(raw)
+    if problem is not None:
+        raise InvalidSubjectError(raw, problem)
+    return raw
 
 
 def parse_flag(raw: str | None) -> bool:

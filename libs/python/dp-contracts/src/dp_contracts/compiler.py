@@ -260,18 +260,22 @@ def to_flink_columns(record: RecordT) -> list[str]:
 # -------------------------------------------------------------------------------------------------------- JSON Schema
 
 
-def _decimal_pattern(node: DecimalT) -> str:
+def decimal_pattern(node: DecimalT) -> str:
     whole = node.precision - node.scale
     frac = rf"(\.[0-9]{{1,{node.scale}}})?" if node.scale else ""
     return rf"^-?[0-9]{{1,{max(whole, 1)}}}{frac}$"
 
 
-# patterns as well as formats: format checks are optional in JSON Schema validators
-_DATE = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
-_TIME = r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)?$"
-_DATE_TIME = (
-    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$"
+# patterns as well as formats: format checks are optional in JSON Schema validators. The producer core checks
+# events with these same patterns (dp_ingest.convert), so what the JSON Schema refuses the collector refuses too.
+DATE_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-][0-9][0-9]:[0-9][0-9])?$"
+DATE_TIME_PATTERN = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9][0-9]:[0-9][0-9])$"
 )
+LOCAL_DATE_TIME_PATTERN = r"^[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9](\.[0-9]{1,6})?$"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _JSON_PRIMITIVES: dict[str, dict[str, Any]] = {
     "boolean": {"type": "boolean"},
     "int": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
@@ -288,19 +292,19 @@ def _json_type(node: TypeT) -> dict[str, Any]:
         return dict(_JSON_PRIMITIVES[node.kind])
     if isinstance(node, LogicalT):
         return {
-            "date": {"type": "string", "format": "date", "pattern": _DATE},
-            "time-millis": {"type": "string", "format": "time", "pattern": _TIME},
-            "time-micros": {"type": "string", "format": "time", "pattern": _TIME},
-            "timestamp-millis": {"type": "string", "format": "date-time", "pattern": _DATE_TIME},
-            "timestamp-micros": {"type": "string", "format": "date-time", "pattern": _DATE_TIME},
-            "local-timestamp-millis": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?$"},
-            "local-timestamp-micros": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?$"},
-            "uuid": {"type": "string", "format": "uuid"},
+            "date": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
+            "time-millis": {"type": "string", "format": "time", "pattern": TIME_PATTERN},
+            "time-micros": {"type": "string", "format": "time", "pattern": TIME_PATTERN},
+            "timestamp-millis": {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN},
+            "timestamp-micros": {"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN},
+            "local-timestamp-millis": {"type": "string", "pattern": LOCAL_DATE_TIME_PATTERN},
+            "local-timestamp-micros": {"type": "string", "pattern": LOCAL_DATE_TIME_PATTERN},
+            "uuid": {"type": "string", "format": "uuid", "pattern": UUID_PATTERN},
         }[node.kind]
     if isinstance(node, DecimalT):
         return {
             "type": "string",
-            "pattern": _decimal_pattern(node),
+            "pattern": decimal_pattern(node),
             "description": f"decimal({node.precision},{node.scale})",
         }
     if isinstance(node, FixedT):

@@ -10,16 +10,29 @@ from typing import Any
 import fastavro
 
 from dp_contracts.model import Contract
+from dp_contracts.plausibility import RULE, EventTimeBounds
 from dp_ingest.convert import compile_converter
 from dp_ingest.errors import FieldError, InvalidEventError
 from dp_ingest.wire import header, unframe
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class ContractCodec:
     """Encodes events of one contract under one registered schema id."""
 
-    def __init__(self, contract: Contract, schema_id: int) -> None:
+    def __init__(
+        self,
+        contract: Contract,
+        schema_id: int,
+        bounds: EventTimeBounds | None = None,
+        clock: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        """``bounds``: the plausible event times (None: any time Avro holds); ``clock``: now, for their newest end."""
         self.contract = contract
+        self._bounds, self._clock = bounds, clock
         self.schema_id = schema_id
         self.topic = contract.topic
         self.key_field = contract.meta.key
@@ -37,6 +50,11 @@ class ContractCodec:
         datum, errors = self._convert(event)
         if datum is None:
             raise InvalidEventError(self.contract.name, errors)
+        if self._bounds is not None:
+            moment = datum.get(self.contract.meta.event_time)
+            problem = self._bounds.problem(moment, self._clock()) if isinstance(moment, dt.datetime) else None
+            if problem is not None:
+                raise InvalidEventError(self.contract.name, [FieldError(self.contract.meta.event_time, RULE, problem)])
         return datum
 
     def timestamp_ms(self, datum: dict[str, Any]) -> int | None:

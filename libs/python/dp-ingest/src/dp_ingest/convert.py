@@ -4,6 +4,12 @@ A converter is compiled once per contract into nested closures (no tree walk per
 pushes tens of thousands of events per second through it. The JSON shapes are those of the contract's JSON Schema
 (:func:`dp_contracts.compiler.to_json_schema`): times and dates as RFC 3339 strings, decimals as strings, bytes as
 base64. Rules: ``type``, ``required``, ``null``, ``unknown_field``, ``enum``, ``decimal``, ``format``, ``range``.
+
+Strings are checked with the JSON Schema's own patterns (ASCII digits, nothing after the value, at most six fraction
+digits of a second), so an event passes here exactly when it passes the published JSON Schema, with two further
+rules the JSON Schema cannot say: a timestamp must lie in the years 1-9999 once in UTC, and a number must be finite.
+What is normalised, without changing a value: a uuid is written in lower case, a decimal gets the contract's scale
+(``"12.3"`` -> ``12.30``), a timestamp with an offset becomes the same instant in UTC (Avro keeps no offset).
 """
 
 from __future__ import annotations
@@ -11,12 +17,20 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import math
 import re
 import uuid
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
+from dp_contracts.compiler import (
+    DATE_PATTERN,
+    DATE_TIME_PATTERN,
+    LOCAL_DATE_TIME_PATTERN,
+    TIME_PATTERN,
+    UUID_PATTERN,
+)
 from dp_contracts.ir import (
     MISSING,
     ArrayT,
@@ -36,13 +50,34 @@ Errors = list[FieldError]
 Conv = Callable[[Any, str, Errors], Any]
 _INVALID: Any = object()
 _RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
-_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
-_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _pattern(json_schema_pattern: str) -> re.Pattern[str]:
+    """A JSON Schema pattern (anchored with ^...$) as a Python pattern for ``fullmatch``: ``$`` would also match
+    before a trailing newline, and ``\\d`` any Unicode digit, where the JSON Schema means neither."""
+    return re.compile(json_schema_pattern.removeprefix("^").removesuffix("$"), re.ASCII)
+
+
+_DATE = _pattern(DATE_PATTERN)
+_TIME = _pattern(TIME_PATTERN)
+_DATE_TIME = _pattern(DATE_TIME_PATTERN)
+_LOCAL_DATE_TIME = _pattern(LOCAL_DATE_TIME_PATTERN)
+_UUID = _pattern(UUID_PATTERN)
 
 
 def _fail(errors: Errors, path: str, rule: str, message: str) -> Any:
     errors.append(FieldError(path, rule, message))
     return _INVALID
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    """A value short enough for an error message."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _short(value: Any) -> str:
+    return repr(_cut(value)) if isinstance(value, str) else _describe(value)
 
 
 def _describe(value: Any) -> str:
@@ -72,7 +107,13 @@ def _primitive(kind: str) -> Conv:
         def conv_float(v: Any, path: str, errors: Errors) -> Any:
             if isinstance(v, bool) or not isinstance(v, int | float):
                 return _fail(errors, path, "type", f"expected number, got {_describe(v)}")
-            return float(v)
+            try:
+                value = float(v)
+            except OverflowError:
+                return _fail(errors, path, "range", f"{_cut(str(v))} is out of range for {kind}")
+            if not math.isfinite(value):
+                return _fail(errors, path, "range", f"{v} is not a finite number")
+            return value
 
         return conv_float
     if kind == "string":
@@ -96,21 +137,26 @@ def _primitive(kind: str) -> Conv:
 def _decimal(node: DecimalT) -> Conv:
     quantum = Decimal(1).scaleb(-node.scale)
     max_int_digits = node.precision - node.scale
+    context = Context(prec=node.precision + 2)
 
     def conv(v: Any, path: str, errors: Errors) -> Any:
         if not isinstance(v, str):
             return _fail(errors, path, "type", f'expected a decimal string like "12.34", got {_describe(v)}')
-        if not _DECIMAL.match(v):
+        if not _DECIMAL.fullmatch(v):
             return _fail(errors, path, "decimal", f"{v!r} is not a decimal number")
         try:
             value = Decimal(v)
         except InvalidOperation:  # pragma: no cover - the pattern rules it out
             return _fail(errors, path, "decimal", f"{v!r} is not a decimal number")
-        scaled = value.quantize(quantum)
+        # the integer digits first: quantize() itself fails on a coefficient longer than the context's precision
+        if value != 0 and value.adjusted() + 1 > max_int_digits:
+            return _fail(errors, path, "decimal", f"{_cut(v)} does not fit decimal({node.precision},{node.scale})")
+        try:
+            scaled = value.quantize(quantum, context=context)
+        except InvalidOperation:  # pragma: no cover - ruled out by the integer digits above
+            return _fail(errors, path, "decimal", f"{_cut(v)} does not fit decimal({node.precision},{node.scale})")
         if scaled != value:
-            return _fail(errors, path, "decimal", f"{v} has more than {node.scale} decimal places")
-        if len(scaled.as_tuple().digits) - node.scale > max_int_digits and scaled != 0:
-            return _fail(errors, path, "decimal", f"{v} does not fit decimal({node.precision},{node.scale})")
+            return _fail(errors, path, "decimal", f"{_cut(v)} has more than {node.scale} decimal places")
         return scaled
 
     return conv
@@ -122,16 +168,15 @@ def _logical(kind: str) -> Conv:
         def conv_uuid(v: Any, path: str, errors: Errors) -> Any:
             if not isinstance(v, str):
                 return _fail(errors, path, "type", f"expected uuid string, got {_describe(v)}")
-            try:
-                return str(uuid.UUID(v))
-            except ValueError:
-                return _fail(errors, path, "format", f"{v!r} is not a uuid")
+            if not _UUID.fullmatch(v):
+                return _fail(errors, path, "format", f"{_cut(v)!r} is not a uuid (8-4-4-4-12 hex digits)")
+            return str(uuid.UUID(v))  # lower case: the one normalisation (the JSON Schema allows either case)
 
         return conv_uuid
     if kind == "date":
 
         def conv_date(v: Any, path: str, errors: Errors) -> Any:
-            if not isinstance(v, str) or not _DATE.match(v):
+            if not isinstance(v, str) or not _DATE.fullmatch(v):
                 return _fail(errors, path, "format", f"expected a date YYYY-MM-DD, got {v!r}")
             try:
                 return dt.date.fromisoformat(v)
@@ -144,24 +189,35 @@ def _logical(kind: str) -> Conv:
 
         def conv_ts(v: Any, path: str, errors: Errors) -> Any:
             if not isinstance(v, str) or "T" not in v:
-                return _fail(errors, path, "format", f"expected an RFC 3339 date-time string, got {v!r}")
+                return _fail(errors, path, "format", f"expected an RFC 3339 date-time string, got {_short(v)}")
+            if local:
+                if not _LOCAL_DATE_TIME.fullmatch(v):
+                    return _fail(errors, path, "format", f"{_cut(v)!r} is not a local date-time YYYY-MM-DDTHH:MM:SS")
+                try:
+                    return dt.datetime.fromisoformat(v)
+                except ValueError:
+                    return _fail(errors, path, "format", f"{_cut(v)!r} is not a calendar date-time")
+            if not _DATE_TIME.fullmatch(v):
+                if _LOCAL_DATE_TIME.fullmatch(v):
+                    return _fail(errors, path, "format", f"{v!r} has no UTC offset (add Z)")
+                return _fail(
+                    errors, path, "format", f"{_cut(v)!r} is not an RFC 3339 date-time (at most 6 fraction digits)"
+                )
             try:
                 value = dt.datetime.fromisoformat(v)
             except ValueError:
-                return _fail(errors, path, "format", f"{v!r} is not an RFC 3339 date-time")
-            if local:
-                if value.tzinfo is not None:
-                    return _fail(errors, path, "format", "a local timestamp carries no offset")
-                return value
-            if value.tzinfo is None:
-                return _fail(errors, path, "format", f"{v!r} has no UTC offset (add Z)")
+                return _fail(errors, path, "format", f"{_cut(v)!r} is not a calendar date-time")
+            try:  # 0001-01-01T00:00:00+01:00 is valid RFC 3339 but before year 1 in UTC: no later layer can read it
+                value.astimezone(dt.UTC)
+            except OverflowError:
+                return _fail(errors, path, "range", f"{v!r} is outside the years 1-9999 in UTC")
             return value
 
         return conv_ts
 
     def conv_time(v: Any, path: str, errors: Errors) -> Any:
-        if not isinstance(v, str):
-            return _fail(errors, path, "format", f"expected a time HH:MM:SS, got {v!r}")
+        if not isinstance(v, str) or not _TIME.fullmatch(v):
+            return _fail(errors, path, "format", f"expected a time HH:MM:SS, got {_short(v)}")
         try:
             return dt.time.fromisoformat(v)
         except ValueError:

@@ -36,11 +36,16 @@ def producer_conf(settings: PlatformSettings) -> dict[str, Any]:
         }
     )
     conf.update(settings.kafka.producer)
-    # guarantees the platform relies on: not overridable from config
+    # guarantees the platform relies on: not overridable from config. One request in flight per broker: with
+    # several, a broker restart answers the later ones OUT_OF_ORDER_SEQUENCE_NUMBER once the first failed, and
+    # librdkafka then bumps the producer epoch and re-sends under new sequence numbers the records of other
+    # partitions that the broker may already have written (they land twice). With one, a retry keeps its sequence
+    # numbers and the broker drops what it already has.
     conf.update(
         {
             "enable.idempotence": True,
             "acks": "all",
+            "max.in.flight.requests.per.connection": 1,
             "queue.buffering.max.messages": settings.ingest.max_buffered_messages,
             "message.timeout.ms": settings.ingest.delivery_timeout_ms,
         }

@@ -16,6 +16,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from dp_contracts.model import Contract
+from dp_contracts.plausibility import EventTimeBounds
 from dp_contracts.registry import call
 from dp_core.config import PlatformSettings
 from dp_ingest.codec import ContractCodec
@@ -82,6 +83,7 @@ class EventProducer:
         self.contracts = {c.name: c for c in contracts}
         self._resolve = resolve_schema_id or registry_resolver(settings)
         self._codecs: dict[str, ContractCodec] = {}
+        self._bounds = EventTimeBounds.from_settings(settings)
         self.stats = DeliveryStats()
         conf = {**producer_conf(settings), "error_cb": self._on_error, **(conf_overrides or {})}
         self._producer = producer if producer is not None else Producer(conf)
@@ -101,7 +103,7 @@ class EventProducer:
         codec = self._codecs.get(name)
         if codec is None:
             contract = self.contract(name)
-            codec = ContractCodec(contract, self._resolve(contract))
+            codec = ContractCodec(contract, self._resolve(contract), self._bounds)
             self._codecs[name] = codec
         return codec
 

@@ -1,9 +1,10 @@
-"""Request parsing shared by the routes: the registry, boolean query flags and the JSON body.
+"""Request parsing shared by the routes: the registry, the subject name, boolean query flags and the JSON body.
 
 Confluent clients send ``application/vnd.schemaregistry.v1+json``; ``application/vnd.schemaregistry+json``,
 ``application/json``, ``application/octet-stream`` and no content type at all are read as JSON too. Any other
 content type is refused with 415; a body that is not a JSON object, or a schema request without a string
-``schema``, with 422 and error code 422 (Confluent's "unprocessable entity").
+``schema``, with 422 and error code 422 (Confluent's "unprocessable entity"). Every route with a ``{subject}`` in
+its path reads it through :data:`Subject`, which refuses control characters (NUL included) with 422 / 42208.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from dp_schema_registry.errors import MalformedRequestError, UnsupportedMediaTypeError
-from dp_schema_registry.model import AVRO, parse_flag
+from dp_schema_registry.model import AVRO, parse_flag, parse_subject
 from dp_schema_registry.service import Registry, SchemaSubmission
 
 #: The content type of every answer.
@@ -35,6 +36,11 @@ _UNSUPPORTED_PROPERTIES = ("metadata", "ruleSet")
 def get_registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
+
+
+def subject_name(subject: str) -> str:
+    """The ``{subject}`` path parameter, validated (see :func:`~dp_schema_registry.model.parse_subject`)."""
+    return parse_subject(subject)
 
 
 def query_flag(name: str) -> Callable[[Request], bool]:
@@ -58,6 +64,8 @@ async def json_object(request: Request) -> dict[str, Any]:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedRequestError(f"the body is not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise MalformedRequestError("the body is nested too deeply to be read") from None
     if not isinstance(data, dict):
         raise MalformedRequestError(f"the body must be a JSON object, not {type(data).__name__}")
     return data
@@ -83,6 +91,7 @@ async def schema_submission(request: Request) -> SchemaSubmission:
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
+Subject = Annotated[str, Depends(subject_name)]
 JsonBody = Annotated[dict[str, Any], Depends(json_object)]
 Submission = Annotated[SchemaSubmission, Depends(schema_submission)]
 Deleted = Annotated[bool, Depends(query_flag("deleted"))]

@@ -121,6 +121,9 @@ def _read_yaml(path: Path, source: str, problems: list[str]) -> dict[str, Any]:
     except OSError as exc:
         problems.append(f"{source}: cannot read: {exc.strerror}")
         return {}
+    except UnicodeDecodeError as exc:
+        problems.append(f"{source}: not UTF-8 text (byte {exc.start}: {exc.reason}); save the file as UTF-8")
+        return {}
     except yaml.YAMLError as exc:
         problems.append(f"{source}: not valid YAML: {' '.join(str(exc).split())}")
         return {}

@@ -7,9 +7,10 @@ Defaults here are the *local* profile's values, so a bare checkout runs against 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -121,6 +122,25 @@ class IngestSettings(Section):
     delivery_timeout_ms: int = Field(300_000, ge=1000, description="How long a record may wait for the broker")
     dlq_retention_ms: int = Field(30 * 24 * 3600 * 1000, ge=-1, description="Retention of dead-letter topics")
     collector: CollectorSettings = CollectorSettings()
+
+
+class ContractsSettings(Section):
+    """Rules every contract shares, enforced wherever a record enters or is rebuilt (producer core, Silver)."""
+
+    oldest_event_time: dt.datetime = Field(
+        dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+        description="An event time before this is implausible: the event is dead-lettered (Silver: quarantined)",
+    )
+    max_future_skew_s: int = Field(
+        86_400, ge=0, description="An event time more than this many seconds after the clock is implausible"
+    )
+
+    @field_validator("oldest_event_time")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("give a UTC offset (e.g. 2000-01-01T00:00:00Z)")
+        return value.astimezone(dt.UTC)
 
 
 class DatabaseNames(Section):
@@ -260,6 +280,7 @@ class PlatformSettings(Section):
     storage: StorageSettings = StorageSettings()
     registry: RegistrySettings = RegistrySettings()
     postgres: PostgresSettings = PostgresSettings()
+    contracts: ContractsSettings = ContractsSettings()
     ingest: IngestSettings = IngestSettings()
     local: LocalSettings = LocalSettings()
     logging: LoggingSettings = LoggingSettings()

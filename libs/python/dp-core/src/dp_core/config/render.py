@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -16,6 +17,8 @@ REDACTED = "********"
 def _redacted(value: Any) -> Any:
     if isinstance(value, SecretStr):
         return REDACTED
+    if isinstance(value, dt.datetime):  # as written in YAML, so that a printed value can be pasted back
+        return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, Mapping):
         return {k: _redacted(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -3,9 +3,10 @@
 Every answer carries ``X-Request-Id`` (the id also written into the dead letters of the request). Errors are
 JSON ``{"request_id", "error", "message", ...}``, never a traceback:
 
-* the collector's own errors with their status (400, 413, 415, 503), an unknown contract as 404 listing the known
-  ones, any other :class:`~dp_core.errors.TransientError` (buffer full, registry unreachable) as 503;
-  every 503 has ``Retry-After: ingest.collector.retry_after_s``;
+* the collector's own errors with their status (400, 408, 413, 415, 503), an unknown contract as 404 listing the
+  known ones, any other :class:`~dp_core.errors.TransientError` (buffer full, registry unreachable) as 503;
+  every 503 has ``Retry-After: ingest.collector.retry_after_s``, a 408 ``Connection: close``;
+* a client gone before the end of its body is nobody to answer: counted as 499 and logged at INFO, no traceback;
 * unknown routes and methods as 404/405, unparsable path parameters as 422;
 * anything unexpected as 500, logged with its traceback; the service keeps serving.
 """
@@ -26,26 +27,33 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dp_contracts.errors import UnknownContractError
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
 from dp_core.errors import PlatformError, TransientError
-from dp_stream_ingestors.collector.errors import CollectorError, ServiceUnavailableError
+from dp_stream_ingestors.collector.deps import HttpTuning
+from dp_stream_ingestors.collector.errors import ClientDisconnectedError, CollectorError, ServiceUnavailableError
 from dp_stream_ingestors.collector.metrics import route_of
 from dp_stream_ingestors.collector.routes import events, ops
 from dp_stream_ingestors.collector.service import BrokerProbe, Collector, ProducerFactory, Tuning, kafka_producer
 
 log = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "X-Request-Id"
+#: the status counted for a request whose client went away before it could be answered (nginx's 499)
+CLIENT_CLOSED_REQUEST = ClientDisconnectedError.status_code
 
 
 def error_response(exc: BaseException, request_id: str, collector: Collector) -> JSONResponse:
     """The JSON answer for an error (the one place that maps error families to HTTP statuses)."""
     details: dict[str, Any] = {}
+    headers: dict[str, str] = {}
     if isinstance(exc, CollectorError):
         status, kind, details = exc.status_code, exc.error, exc.details
+        if exc.close_connection:
+            headers["Connection"] = "close"
     elif isinstance(exc, UnknownContractError):
         status, kind, details = 404, "unknown_contract", {"contract": exc.name, "known": collector.contract_names}
     elif isinstance(exc, TransientError):
@@ -53,11 +61,11 @@ def error_response(exc: BaseException, request_id: str, collector: Collector) ->
     else:
         status, kind = 500, "internal"
     message = str(exc) if isinstance(exc, PlatformError) else "internal error; see the collector's log"
-    headers = {"Retry-After": str(collector.limits.retry_after_s)} if status == 503 else None
     body = {"request_id": request_id, "error": kind, "message": message, **details}
     if status == 503:
+        headers["Retry-After"] = str(collector.limits.retry_after_s)
         body["retry_after_s"] = collector.limits.retry_after_s
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 def _request_id(request: Request) -> str:
@@ -73,6 +81,9 @@ async def _platform_error(request: Request, exc: Exception) -> JSONResponse:
     elif response.status_code == 503:
         # counted in dp_collector_requests_total; its cause (broker down...) is logged once, when it begins
         log.debug("request refused: %s", exc, extra=extra)
+    elif response.status_code in (408, CLIENT_CLOSED_REQUEST):
+        # the client's doing (slow or gone), not a failure of the collector: no traceback
+        log.info("request cut short: %s", exc, extra=extra)
     return response
 
 
@@ -96,7 +107,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 class CollectorMiddleware:
     """Around every request: its id, 503 while shutting down, the latency metric, and the last-resort 500.
 
-    (Starlette's own last-resort handler answers, then re-raises into the server; this one ends the request.)
+    (Starlette's own last-resort handler answers, then re-raises into the server; this one ends the request.) A
+    client disconnection that reaches it (the events route turns its own into a 499 answer) is counted as 499 too.
     """
 
     def __init__(self, app: ASGIApp, collector: Collector) -> None:
@@ -132,6 +144,12 @@ class CollectorMiddleware:
                 await refusal(scope, receive, tracking_send)
                 return
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED_REQUEST
+            log.info(
+                "request cut short: the client closed the connection",
+                extra={"request_id": request_id, "method": scope.get("method"), "path": scope["path"]},
+            )
         except Exception as exc:
             log.exception(
                 "unexpected error",
@@ -150,6 +168,7 @@ def create_app(
     *,
     broker_probe: BrokerProbe | None = None,
     tuning: Tuning | None = None,
+    http_tuning: HttpTuning | None = None,
 ) -> FastAPI:
     """The collector's ASGI application.
 
@@ -162,6 +181,7 @@ def create_app(
         producer_factory: builds the producer (``(settings, contracts, conf_overrides) -> EventProducer``).
         broker_probe: the broker reachability check (default: a metadata request to Kafka).
         tuning: timings and bounds that are not settings.
+        http_tuning: timings of the HTTP layer (the body-read deadline).
     """
     collector = Collector(settings, contracts, producer_factory, broker_probe=broker_probe, tuning=tuning)
 
@@ -179,6 +199,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.collector = collector
+    app.state.http_tuning = http_tuning or HttpTuning()
     app.include_router(events.router)
     app.include_router(ops.router)
     app.add_exception_handler(PlatformError, _platform_error)

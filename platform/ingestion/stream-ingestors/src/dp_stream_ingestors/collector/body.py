@@ -9,7 +9,12 @@ Two formats are read, both UTF-8:
 A body that cannot be parsed -- not UTF-8, not JSON, or one NDJSON line that is not JSON -- rejects the whole
 request with 400 naming the line: nothing of it is produced, so the client can fix and resend it without
 creating duplicates. (A line that *is* JSON but breaks the contract is an invalid event: it is rejected on its
-own, reported in the 202 answer and dead-lettered.) Parsing is strict JSON: ``NaN`` and ``Infinity`` are refused.
+own, reported in the 202 answer and dead-lettered.) Parsing is strict JSON: ``NaN`` and ``Infinity`` are refused,
+and so is a document (the body, or one NDJSON line) nesting arrays and objects more than :data:`MAX_JSON_DEPTH`
+levels deep -- a malformed body like the others (400, naming the line), never a ``RecursionError`` further on.
+
+The body is read within a deadline (:func:`read_body`): a client that announces more bytes than it sends holds a
+request slot only that long (408); one that goes away before the end of its body is told apart from a failure.
 """
 
 from __future__ import annotations
@@ -19,9 +24,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import anyio
+from starlette.requests import ClientDisconnect
+
 from dp_stream_ingestors.collector.errors import (
+    BodyTimeoutError,
     BodyTooLargeError,
+    ClientDisconnectedError,
     MalformedBodyError,
+    TooDeeplyNestedError,
     TooManyEventsError,
     UnsupportedMediaTypeError,
 )
@@ -30,6 +41,10 @@ Format = Literal["json", "ndjson"]
 JSON_TYPES = frozenset({"application/json"})
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"})
 SUPPORTED = sorted(JSON_TYPES | NDJSON_TYPES)
+#: the deepest nesting of arrays and objects a document (the body, or one NDJSON line) may have: ``[]`` is 1 level,
+#: ``[{"a": []}]`` 3. Events are flat records; Python's recursion (the decoder, validation, Avro) ends near 1,000.
+MAX_JSON_DEPTH = 64
+_CONTAINERS = (dict, list)
 
 
 @dataclass(frozen=True)
@@ -113,12 +128,58 @@ async def read_limited(chunks: AsyncIterator[bytes], limit: int) -> bytes:
     return b"".join(parts)
 
 
+async def read_body(chunks: AsyncIterator[bytes], limit: int, timeout_s: float) -> bytes:
+    """The whole body (:func:`read_limited`), complete within ``timeout_s`` seconds of the start of the read.
+
+    Raises:
+        BodyTooLargeError: more than ``limit`` bytes arrived.
+        BodyTimeoutError: the body was not complete in time (a slow client, or one announcing more than it sends).
+        ClientDisconnectedError: the client closed the connection before the end of its body.
+    """
+    with anyio.move_on_after(timeout_s):
+        try:
+            return await read_limited(chunks, limit)
+        except ClientDisconnect:
+            raise ClientDisconnectedError("the client closed the connection before the end of its body") from None
+    raise BodyTimeoutError(
+        f"the body was not complete after {timeout_s:g} s; nothing of this request was taken", timeout_s=timeout_s
+    )
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels in ``value`` (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, _CONTAINERS) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend([(child, depth + 1) for child in children if isinstance(child, _CONTAINERS)])
+    return False
+
+
+class _TooDeep(Exception):
+    """A document nested more than MAX_JSON_DEPTH levels (turned into TooDeeplyNestedError, with its place)."""
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
 def _loads(text: str) -> Any:
-    return json.loads(text, parse_constant=_refuse_constant)
+    """Strict JSON nested at most MAX_JSON_DEPTH levels.
+
+    Raises:
+        ValueError: not JSON. _TooDeep: nested deeper.
+    """
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:  # the decoder's own bound (near 1,000 levels): far deeper than ours anyway
+        raise _TooDeep from None
+    # every level opens a bracket: with no more brackets than the limit (the common case) there is nothing to walk
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and nesting_exceeds(value, MAX_JSON_DEPTH):
+        raise _TooDeep
+    return value
 
 
 def _reason(exc: ValueError) -> str:
@@ -132,6 +193,7 @@ def parse_body(body: bytes, fmt: Format, max_events: int) -> Batch:
 
     Raises:
         MalformedBodyError: the body (or one NDJSON line) cannot be parsed; ``line`` is in the details.
+            TooDeeplyNestedError (a MalformedBodyError) when it nests more than MAX_JSON_DEPTH levels.
         TooManyEventsError: more than ``max_events`` events.
     """
     try:
@@ -144,6 +206,10 @@ def parse_body(body: bytes, fmt: Format, max_events: int) -> Batch:
         raise MalformedBodyError("the body is empty; expected a JSON array of events or one event object")
     try:
         data = _loads(text)
+    except _TooDeep:
+        raise TooDeeplyNestedError(
+            f"the body is nested more than {MAX_JSON_DEPTH} levels deep (arrays and objects)", limit=MAX_JSON_DEPTH
+        ) from None
     except ValueError as exc:
         line = exc.lineno if isinstance(exc, json.JSONDecodeError) else None
         raise MalformedBodyError(f"the body is not valid JSON: {_reason(exc)}", line=line) from None
@@ -166,6 +232,13 @@ def _parse_ndjson(text: str, max_events: int) -> Batch:
         _check_count(len(events) + 1, max_events)
         try:
             events.append(_loads(line))
+        except _TooDeep:
+            raise TooDeeplyNestedError(
+                f"line {number} is nested more than {MAX_JSON_DEPTH} levels deep (arrays and objects); "
+                "nothing of this request was taken",
+                line=number,
+                limit=MAX_JSON_DEPTH,
+            ) from None
         except ValueError as exc:
             raise MalformedBodyError(
                 f"line {number} is not valid JSON: {_reason(exc)}; nothing of this request was taken", line=number

@@ -19,11 +19,13 @@ class CollectorError(IngestError):
     Attributes:
         status_code: the HTTP status of the answer.
         error: a short machine-readable kind, the ``error`` field of the JSON body.
+        close_connection: the answer says ``Connection: close`` (the rest of the request is not worth reading).
         details: extra fields of the JSON body (the line of a bad NDJSON line, counts of a partial request...).
     """
 
     status_code = 500
     error = "internal"
+    close_connection = False
 
     def __init__(self, message: str, **details: Any) -> None:
         self.details = details
@@ -35,6 +37,33 @@ class MalformedBodyError(CollectorError, TerminalError):
 
     status_code = 400
     error = "malformed_body"
+
+
+class TooDeeplyNestedError(MalformedBodyError):
+    """The body (or one NDJSON line) nests arrays and objects deeper than the collector parses: nothing was produced."""
+
+    error = "too_deeply_nested"
+
+
+class BodyTimeoutError(CollectorError, TransientError):
+    """The body was not complete within the body-read deadline (a client announcing more than it sends, or too slow).
+
+    Nothing was produced; the connection is closed. Resending may succeed.
+    """
+
+    status_code = 408
+    error = "body_timeout"
+    close_connection = True
+
+
+class ClientDisconnectedError(CollectorError):
+    """The client closed the connection before the end of its body: nothing was produced, nobody is answered.
+
+    Counted under status 499 ("client closed request", the status nginx logs for it), logged without a traceback.
+    """
+
+    status_code = 499
+    error = "client_closed_request"
 
 
 class BodyTooLargeError(CollectorError, TerminalError):

@@ -11,6 +11,9 @@ Three signals, none of them on the request path (a request only reads the curren
   them (whatever the probe says), until a delivery succeeds or nothing waits any more.
 
 The state starts ``unknown`` (before the first probe); requests are accepted then, ``/healthz`` says 503.
+
+The other thing ``/healthz`` reports is :class:`RequestSlots`: when every slot is taken, POSTs are answered 503
+whatever the broker state, so the instance is not healthy either.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Literal
 from confluent_kafka import KafkaError
 
 State = Literal["unknown", "up", "down"]
+SlotsState = Literal["ok", "saturated"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,23 @@ class BrokerStatus:
     def available(self) -> bool:
         """Whether requests are taken (``unknown`` is: librdkafka buffers until the first connection)."""
         return self.state != "down"
+
+
+@dataclass(frozen=True)
+class RequestSlots:
+    """The POSTs being processed (``in_flight``) against the most taken at once (``Tuning.max_concurrent_requests``)."""
+
+    in_flight: int
+    limit: int
+
+    @property
+    def saturated(self) -> bool:
+        """Every slot is taken: a new POST is answered 503."""
+        return self.in_flight >= self.limit
+
+    @property
+    def state(self) -> SlotsState:
+        return "saturated" if self.saturated else "ok"
 
 
 class BrokerHealth:

@@ -118,7 +118,11 @@ class Metrics:
                 "Records Kafka never acknowledged (delivery timeout or a permanent error).",
             )
             lines.append(f"dp_collector_delivery_failures_total {self.delivery_failures}")
-            family("dp_collector_requests_total", "counter", "HTTP requests answered, by route and status.")
+            family(
+                "dp_collector_requests_total",
+                "counter",
+                "HTTP requests answered, by route and status (499: the client closed the connection first).",
+            )
             for (route, status), value in sorted(self.requests.items()):
                 lines.append(f"dp_collector_requests_total{_labels([('route', route), ('status', status)])} {value}")
             for name, (help_text, level) in gauges.items():

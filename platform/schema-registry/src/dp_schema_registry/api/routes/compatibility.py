@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dp_schema_registry.api.deps import RegistryDep, Submission, Verbose
+from dp_schema_registry.api.deps import RegistryDep, Subject, Submission, Verbose
 from dp_schema_registry.api.models import CompatibilityCheckResponse
 
 router = APIRouter(prefix="/compatibility", tags=["compatibility"])
@@ -16,7 +16,7 @@ def _answer(compatible: bool, messages: list[str], verbose: bool) -> Compatibili
 
 @router.post("/subjects/{subject}/versions/{version}")
 def check_version(
-    subject: str, version: str, submission: Submission, registry: RegistryDep, verbose: Verbose
+    subject: Subject, version: str, submission: Submission, registry: RegistryDep, verbose: Verbose
 ) -> CompatibilityCheckResponse:
     """Against one version, or ``latest`` (then exactly the check a registration runs, transitive modes included)."""
     return _answer(*registry.test_compatibility(subject, version, submission, verbose), verbose)
@@ -24,7 +24,7 @@ def check_version(
 
 @router.post("/subjects/{subject}/versions")
 def check_subject(
-    subject: str, submission: Submission, registry: RegistryDep, verbose: Verbose
+    subject: Subject, submission: Submission, registry: RegistryDep, verbose: Verbose
 ) -> CompatibilityCheckResponse:
     """Against the subject as a registration would check it."""
     return _answer(*registry.test_compatibility(subject, None, submission, verbose), verbose)

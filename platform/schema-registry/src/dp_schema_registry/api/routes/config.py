@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dp_schema_registry.api.deps import DefaultToGlobal, JsonBody, RegistryDep
+from dp_schema_registry.api.deps import DefaultToGlobal, JsonBody, RegistryDep, Subject
 from dp_schema_registry.api.models import CompatibilityLevelResponse, CompatibilityUpdate
 
 router = APIRouter(prefix="/config", tags=["config"])
@@ -34,18 +34,20 @@ def delete_global(registry: RegistryDep) -> CompatibilityLevelResponse:
 
 
 @router.get("/{subject}")
-def get_subject(subject: str, registry: RegistryDep, default_to_global: DefaultToGlobal) -> CompatibilityLevelResponse:
+def get_subject(
+    subject: Subject, registry: RegistryDep, default_to_global: DefaultToGlobal
+) -> CompatibilityLevelResponse:
     """The subject's own level; 40408 if it has none, unless ``defaultToGlobal=true``."""
     return {"compatibilityLevel": registry.subject_compatibility(subject, default_to_global).value}
 
 
 @router.put("/{subject}")
-def put_subject(subject: str, body: JsonBody, registry: RegistryDep) -> CompatibilityUpdate:
+def put_subject(subject: Subject, body: JsonBody, registry: RegistryDep) -> CompatibilityUpdate:
     """Set the subject's level. 42203 for an unknown level."""
     return {"compatibility": registry.set_subject_compatibility(subject, _requested_level(body)).value}
 
 
 @router.delete("/{subject}")
-def delete_subject(subject: str, registry: RegistryDep) -> CompatibilityLevelResponse:
+def delete_subject(subject: Subject, registry: RegistryDep) -> CompatibilityLevelResponse:
     """Drop the subject's level (it follows the global one again); returns it. 40401 if it had none."""
     return {"compatibilityLevel": registry.delete_subject_compatibility(subject).value}

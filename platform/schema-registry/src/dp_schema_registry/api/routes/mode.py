@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dp_schema_registry.api.deps import JsonBody
+from dp_schema_registry.api.deps import JsonBody, Subject
 from dp_schema_registry.api.models import ModeResponse
 from dp_schema_registry.errors import InvalidModeError
 from dp_schema_registry.model import READWRITE
@@ -32,12 +32,12 @@ def put_global_mode(body: JsonBody) -> ModeResponse:
 
 
 @router.get("/{subject}")
-def get_subject_mode(subject: str) -> ModeResponse:
+def get_subject_mode(subject: Subject) -> ModeResponse:
     """A subject's mode: READWRITE."""
     return {"mode": READWRITE}
 
 
 @router.put("/{subject}")
-def put_subject_mode(subject: str, body: JsonBody) -> ModeResponse:
+def put_subject_mode(subject: Subject, body: JsonBody) -> ModeResponse:
     """Accepts READWRITE (a no-op); any other mode is 42204."""
     return _only_readwrite(body)

@@ -2,10 +2,11 @@
 
 Checks, cheapest first: the contract exists (404); the content type is JSON or NDJSON (415); the declared
 length fits (413); Kafka is available and the process is not shutting down (503); a slot among
-``max_concurrent_requests`` is free (503); the body, read with a byte bound (413); parsed (400) into at most
-``max_events_per_request`` events (413); room in the producer buffer for all of them (503, nothing taken).
-Then every event is produced -- valid ones to the contract's topic, the others to its dead-letter topic -- and the
-answer is 202 with the counts and the errors of each rejected event.
+``max_concurrent_requests`` is free (503); the body, read with a byte bound (413) and a deadline
+(``HttpTuning.body_timeout_s``, 408; the slot is freed); parsed (400) into at most ``max_events_per_request``
+events (413); room in the producer buffer for all of them (503, nothing taken). Then every event is produced --
+valid ones to the contract's topic, the others to its dead-letter topic -- and the answer is 202 with the counts and
+the errors of each rejected event. A client gone before the end of its body is counted as 499 (nobody to answer).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from dp_stream_ingestors.collector.body import body_format, check_declared_length, read_limited
-from dp_stream_ingestors.collector.deps import CollectorDep, RequestId
+from dp_stream_ingestors.collector.body import body_format, check_declared_length, read_body
+from dp_stream_ingestors.collector.deps import CollectorDep, HttpTuningDep, RequestId
 from dp_stream_ingestors.collector.errors import ServiceUnavailableError
+from dp_stream_ingestors.collector.health import RequestSlots
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"])
@@ -65,14 +67,17 @@ class ErrorBody(BaseModel):
     response_model=IngestReceipt,
     response_model_exclude_none=True,
     responses={
-        400: {"model": ErrorBody, "description": "Unparsable body (nothing taken)"},
+        400: {"model": ErrorBody, "description": "Unparsable or too deeply nested body (nothing taken)"},
         404: {"model": ErrorBody, "description": "Unknown contract"},
+        408: {"model": ErrorBody, "description": "The body was not complete in time (nothing taken)"},
         413: {"model": ErrorBody, "description": "Body too large or too many events"},
         415: {"model": ErrorBody, "description": "Unsupported content type"},
         503: {"model": ErrorBody, "description": "Kafka unavailable, buffer full or shutting down (Retry-After)"},
     },
 )
-async def post_events(contract: str, request: Request, collector: CollectorDep, request_id: RequestId) -> JSONResponse:
+async def post_events(
+    contract: str, request: Request, collector: CollectorDep, http_tuning: HttpTuningDep, request_id: RequestId
+) -> JSONResponse:
     """Take a JSON array (or one object, or NDJSON) of ``contract`` events."""
     started = time.monotonic()
     collector.check_contract(contract)
@@ -80,13 +85,13 @@ async def post_events(contract: str, request: Request, collector: CollectorDep, 
     limit = collector.limits.max_body_bytes
     check_declared_length(request.headers.get("content-length"), limit)
     collector.check_available()
-    if collector.in_flight >= collector.tuning.max_concurrent_requests:
+    if RequestSlots(collector.in_flight, collector.tuning.max_concurrent_requests).saturated:
         raise ServiceUnavailableError(
             f"{collector.in_flight} requests are being processed, the most this collector takes at once"
         )
     collector.in_flight += 1
     try:
-        body = await read_limited(request.stream(), limit)
+        body = await read_body(request.stream(), limit, http_tuning.body_timeout_s)
         outcome = await run_in_threadpool(collector.ingest, contract, body, fmt, request_id)
     finally:
         collector.in_flight -= 1

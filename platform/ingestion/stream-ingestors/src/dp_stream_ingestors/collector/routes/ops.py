@@ -7,38 +7,51 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
 from dp_stream_ingestors.collector.deps import CollectorDep
+from dp_stream_ingestors.collector.health import BrokerStatus, RequestSlots, SlotsState
 from dp_stream_ingestors.collector.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
 
 
 class Health(BaseModel):
-    """The collector's health: ``ok`` only when Kafka takes records and the process is not shutting down."""
+    """The collector's health: ``ok`` only when Kafka takes records, a request slot is free and it is not draining."""
 
     status: str
     broker: str
     detail: str
     draining: bool
     records_pending: int
+    requests: SlotsState
+    in_flight: int
+    max_concurrent_requests: int
+
+
+def health_detail(broker: BrokerStatus, slots: RequestSlots, draining: bool) -> str:
+    """Why the collector is (not) healthy, the first reason that applies."""
+    if draining:
+        return "shutting down"
+    if broker.state == "unknown":
+        return "Kafka not checked yet"
+    if broker.state == "up" and slots.saturated:
+        return f"all {slots.limit} request slots are taken: new POSTs are answered 503"
+    return broker.detail
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
 def healthz(collector: CollectorDep) -> JSONResponse:
-    """200 when the producer is connected to Kafka; 503 with the reason otherwise."""
+    """200 when the producer is connected to Kafka and a request slot is free; 503 with the reason otherwise."""
     status = collector.broker_status()
-    ok = status.state == "up" and not collector.draining
-    if collector.draining:
-        detail = "shutting down"
-    elif status.state == "unknown":
-        detail = "Kafka not checked yet"
-    else:
-        detail = status.detail
+    slots = RequestSlots(collector.in_flight, collector.tuning.max_concurrent_requests)
+    ok = status.state == "up" and not collector.draining and not slots.saturated
     body = Health(
         status="ok" if ok else "unavailable",
         broker=status.state,
-        detail=detail,
+        detail=health_detail(status, slots, collector.draining),
         draining=collector.draining,
         records_pending=collector.records_pending(),
+        requests=slots.state,
+        in_flight=slots.in_flight,
+        max_concurrent_requests=slots.limit,
     )
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
