@@ -126,21 +126,32 @@ def test_orders_land_once_with_rejects_parked_and_reruns_idempotent(
         (b"\x00\x7f\xff\xff\xfe" + b"x", 2147483646),
         (codec.encode(first[0])[1][:5] + b"\xff" * 9, schema_id),
     ]
+    # valid Avro whose event time no layer after Silver could use: written straight to Bronze, as a producer other
+    # than ours could have (the producer core dead-letters them): before year 1 in UTC, before the oldest accepted
+    # event time, and years ahead of the time Bronze took them
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    year_one = (dt.datetime(1, 1, 1, tzinfo=dt.UTC) - epoch) // dt.timedelta(microseconds=1)
+    implausible = [year_one - 3_600_000_000, dt.datetime(1990, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 12, 31)]
+    datum = codec.to_datum(first[1])
+    bad += [(codec.encode_datum({**datum, "occurred_at": moment}), schema_id) for moment in implausible]
     bronze.append(encoded + duplicates + bad)
 
     [run] = silver.run(spark, config, [ORDER], catalog=catalog)
     assert (run.rows_read, run.rows_written, run.rejected, run.duplicates_dropped) == (
-        len(first) + 10,
+        len(first) + 13,
         len(first),
-        3,
+        6,
         7,
     )
     assert sorted(silver_ids(spark, config, ORDER)) == sorted(e["event_id"] for e in first)
     name = config.settings.iceberg.catalog.name
     rejects = spark.table(f"{name}.{rejected_table(config.settings, ORDER)}").orderBy("_source_offset").collect()
-    assert [r.rule for r in rejects] == ["wire_format", "unknown_schema_id", "undecodable"]
+    assert [r.rule for r in rejects] == ["wire_format", "unknown_schema_id", "undecodable", *["range"] * 3]
     assert rejects[1].reason == "unknown schema id 2147483646"
-    assert [r._source_offset for r in rejects] == [len(encoded) + 7, len(encoded) + 8, len(encoded) + 9]
+    assert [r._source_offset for r in rejects] == [len(encoded) + 7 + i for i in range(6)]
+    oldest = "is before the oldest accepted event time 2000-01-01T00:00:00+00:00"
+    assert rejects[4].reason == f"occurred_at 1990-01-01 00:00:00 {oldest}" and rejects[3].reason.endswith(oldest)
+    assert rejects[5].reason.endswith("is more than 86400 s ahead of the time Bronze took the record")
 
     [again] = silver.run(spark, config, [ORDER], catalog=catalog)
     assert again.snapshot_id is None and again.rows_read == 0
@@ -157,7 +168,7 @@ def test_orders_land_once_with_rejects_parked_and_reruns_idempotent(
     )
     ids = silver_ids(spark, config, ORDER)
     assert sorted(ids) == sorted(e["event_id"] for e in orders) and len(ids) == len(set(ids))
-    assert len(spark.table(f"{name}.{rejected_table(config.settings, ORDER)}").collect()) == 3
+    assert len(spark.table(f"{name}.{rejected_table(config.settings, ORDER)}").collect()) == 6
 
     # amounts survive the trip exactly, late events sit in their event-time partition
     # (filtered in Python: Iceberg's pushdown of a string literal onto a uuid column finds nothing)

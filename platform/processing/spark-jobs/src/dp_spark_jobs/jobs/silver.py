@@ -34,6 +34,7 @@ from pyspark.sql.window import Window
 
 from dp_contracts.compiler import to_spark
 from dp_contracts.model import Contract
+from dp_contracts.plausibility import EventTimeBounds
 from dp_core.config import LoadedConfig, PlatformSettings
 from dp_spark_jobs.catalog import lake_catalog
 from dp_spark_jobs.errors import SourceUnavailable
@@ -98,8 +99,14 @@ def nullable(data_type: DataType) -> DataType:
     return data_type
 
 
-def decode(bronze: DataFrame, contract: Contract, writers: WriterSchemas) -> DataFrame:
-    """Bronze rows -> the contract's columns (latest version) + metadata + a reject reason (null when valid)."""
+def decode(
+    bronze: DataFrame, contract: Contract, writers: WriterSchemas, bounds: EventTimeBounds | None = None
+) -> DataFrame:
+    """Bronze rows -> the contract's columns (latest version) + metadata + a reject reason (null when valid).
+
+    With ``bounds``, an event time outside them (before the oldest, or further ahead of the time Bronze took the
+    record than the skew allows) is a reject with rule ``range``, as the producer core would have dead-lettered it:
+    such a record reached Kafka some other way, and no later layer could use it (year 0 breaks Python's dates)."""
     target = reader_type(contract)
     body = F.expr("substring(value, 6, length(value) - 5)")
     parts: list[DataFrame] = []
@@ -122,6 +129,20 @@ def decode(bronze: DataFrame, contract: Contract, writers: WriterSchemas) -> Dat
                 missing = F.col(f"_d.`{field.name}`").isNull() if field.name in writer_fields else F.lit(True)
                 reason = reason.when(missing, F.lit(f"required field {field.name} is null"))
                 rule = rule.when(missing, F.lit("required"))
+        if bounds is not None and contract.meta.event_time in writer_fields:
+            moment = F.col(f"_d.`{contract.meta.event_time}`")
+            skew = int(bounds.max_future_skew.total_seconds())
+            early = moment < F.lit(bounds.oldest)
+            ahead = moment > F.col("ingested_at") + F.expr(f"INTERVAL {skew} SECONDS")
+            for implausible, why in (
+                (early, f"before the oldest accepted event time {bounds.oldest.isoformat()}"),
+                (ahead, f"more than {skew} s ahead of the time Bronze took the record"),
+            ):
+                reason = reason.when(
+                    implausible,
+                    F.concat(F.lit(f"{contract.meta.event_time} "), moment.cast("string"), F.lit(f" is {why}")),
+                )
+                rule = rule.when(implausible, F.lit("range"))
         parts.append(decoded.select(*columns, *_metadata(), reason.alias(REASON), rule.alias(RULE), "key", "value"))
     unknown = bronze.where(F.col("schema_id").isNull() | ~F.col("schema_id").isin(list(known) or [-1]))
     nulls = [F.lit(None).cast(nullable(f.dataType)).alias(f.name) for f in target.fields]
@@ -227,7 +248,8 @@ def run_contract(
     source = source.cache()
     run.rows_read = source.count()
     ids = sorted(r.schema_id for r in source.select("schema_id").distinct().collect() if r.schema_id is not None)
-    decoded = decode(source, contract, fetch_writer_schemas(settings, ids)).cache()
+    bounds = EventTimeBounds.from_settings(settings)
+    decoded = decode(source, contract, fetch_writer_schemas(settings, ids), bounds).cache()
 
     rejects = decoded.where(F.col(REASON).isNotNull())
     run.rejected = rejects.count()
