@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
+import hashlib
 import io
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import fastavro
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
 from dp_contracts.ir import PrimitiveT
 from dp_contracts.model import find_contract, load_contracts
@@ -20,9 +24,9 @@ from dp_core.config import load_settings
 from dp_ingest.codec import ContractCodec
 from dp_ingest.convert import compile_type
 from dp_ingest.dlq import Source, read_dead_letter
-from dp_ingest.errors import BackpressureError, FieldError, InvalidEventError, WireFormatError
-from dp_ingest.kafka import producer_conf
-from dp_ingest.producer import EventProducer
+from dp_ingest.errors import BackpressureError, FieldError, InvalidEventError, MessageTooLargeError, WireFormatError
+from dp_ingest.kafka import DEFAULT_MESSAGE_MAX_BYTES, producer_conf
+from dp_ingest.producer import EventProducer, record_size
 from dp_ingest.topics import ANY_TIMESTAMP, topic_specs
 from dp_ingest.wire import frame, unframe
 
@@ -47,10 +51,13 @@ GOOD: dict[str, Any] = {
 
 
 class FakeKafka:
-    """librdkafka's producer surface, in memory: records what is produced, delivers on poll/flush."""
+    """librdkafka's producer surface, in memory: records what is produced, delivers on poll/flush.
 
-    def __init__(self, capacity: int = 1_000_000, fail: bool = False) -> None:
-        self.capacity, self.fail = capacity, fail
+    With ``max_bytes``, ``produce`` refuses a larger record as librdkafka does (``MSG_SIZE_TOO_LARGE``), counting its
+    size as librdkafka does: 36 bytes of framing, the key, the value, each header's name and value and 2 bytes."""
+
+    def __init__(self, capacity: int = 1_000_000, fail: bool = False, max_bytes: int | None = None) -> None:
+        self.capacity, self.fail, self.max_bytes = capacity, fail, max_bytes
         self.queue: list[tuple[str, bytes | None, bytes, Any, Any]] = []
         self.delivered: list[tuple[str, bytes | None, bytes, Any]] = []
         self.timestamps: list[int | None] = []
@@ -65,6 +72,10 @@ class FakeKafka:
         timestamp: int | None = None,  # librdkafka's default is 0, "now"; None here tells "not passed"
     ) -> None:
         self.timestamps.append(timestamp)
+        if self.max_bytes is not None:
+            size = 36 + len(value) + len(key or b"") + sum(len(n) + len(v or b"") + 2 for n, v in headers or [])
+            if size > self.max_bytes:
+                raise KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE, "Broker: Message size too large"))
         if len(self.queue) >= self.capacity:
             raise BufferError("queue full")
         self.queue.append((topic, key, value, headers, on_delivery))
@@ -448,3 +459,129 @@ def test_producer_stamps_records_with_the_event_time_and_dead_letters_with_none(
     assert kafka.timestamps == [GOOD_MS, 1767225600000, None]
     p.flush(1)
     assert [t for t, _, _, _ in kafka.delivered] == ["commerce.order_placed.v1"] * 2 + ["commerce.order_placed.v1.dlq"]
+
+
+# -- records larger than Kafka takes -------------------------------------------------------------------------------
+
+LIMIT = DEFAULT_MESSAGE_MAX_BYTES
+SIZE_MESSAGE = re.compile(
+    r"the encoded event is (\d+) bytes, more than the 1000000 bytes Kafka takes \(message.max.bytes\)"
+)
+
+
+def compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def test_the_producer_conf_bounds_a_record_from_the_settings_or_at_1_000_000_bytes() -> None:
+    assert LIMIT == 1_000_000 and producer_conf(SETTINGS)["message.max.bytes"] == LIMIT
+    assert producer(FakeKafka()).max_message_bytes == LIMIT
+    overrides = {"message.max.bytes": 500_000}
+    settings = load_settings(REPO / "config", {"DP_KAFKA_PRODUCER": json.dumps(overrides)}).settings
+    assert producer_conf(settings)["message.max.bytes"] == 500_000
+    assert EventProducer(
+        settings, CONTRACTS, resolve_schema_id=lambda c: 1, producer=FakeKafka()
+    ).max_message_bytes == (500_000)
+
+
+def test_an_event_larger_than_kafka_takes_is_a_size_rejection_with_a_truncated_dead_letter() -> None:
+    kafka = FakeKafka(max_bytes=LIMIT)  # librdkafka used to raise MSG_SIZE_TOO_LARGE out of send (a 500)
+    p = producer(kafka)
+    event = changed(attributes={"note": "x" * 1_500_000})
+    [error] = p.send("order_placed", event, Source("http", {"request_id": "r1", "index": 0}))
+    assert (error.path, error.rule) == ("", "size")
+    match = SIZE_MESSAGE.fullmatch(error.message)
+    assert match is not None, error.message
+    assert 1_500_000 < int(match.group(1)) < 1_501_000
+    assert p.flush(1) == 0
+    [(topic, key, value, headers)] = kafka.delivered
+    assert topic == ORDER.dlq_topic and key == GOOD["order_id"].encode() and len(value) < LIMIT
+    letter = read_dead_letter(value)
+    whole = compact(event)
+    assert "payload" not in letter and letter["payload_truncated"] is True
+    assert letter["payload_size"] == len(whole)
+    assert letter["payload_sha256"] == hashlib.sha256(whole).hexdigest()
+    assert base64.b64decode(letter["payload_base64"]) == whole[: 64 * 1024]
+    assert letter["errors"] == [error.as_dict()] and letter["source"] == {
+        "kind": "http",
+        "request_id": "r1",
+        "index": 0,
+    }
+    assert dict(headers)["dp-error"] == b":size"
+    stats = p.stats
+    assert (stats.accepted, stats.rejected, stats.delivered, stats.dead_letters_delivered) == (0, 1, 0, 1)
+
+
+def test_an_event_of_exactly_the_bound_is_accepted_one_byte_more_is_not() -> None:
+    kafka = FakeKafka(max_bytes=LIMIT)
+    p = producer(kafka)
+    [error] = p.send("order_placed", changed(attributes={"note": "x" * LIMIT}), Source("t"))
+    match = SIZE_MESSAGE.fullmatch(error.message)
+    assert match is not None
+    fits = LIMIT - (int(match.group(1)) - LIMIT)
+    assert p.send("order_placed", changed(attributes={"note": "x" * fits}), Source("t")) == ()
+    [error] = p.send("order_placed", changed(attributes={"note": "x" * (fits + 1)}), Source("t"))
+    assert error.message.startswith(f"the encoded event is {LIMIT + 1} bytes")
+    assert p.flush(1) == 0
+    assert [t for t, *_ in kafka.delivered] == [ORDER.dlq_topic, ORDER.topic, ORDER.dlq_topic]
+    assert record_size(kafka.delivered[1][1], kafka.delivered[1][2], kafka.delivered[1][3]) == LIMIT
+
+
+def test_librdkafka_refusing_a_record_as_too_large_is_the_same_rejection() -> None:
+    kafka = FakeKafka(max_bytes=2000)  # librdkafka's own bound, lower than the 1,000,000 the producer read
+    p = producer(kafka)
+    event = changed(attributes={"note": "x" * 3000})
+    [error] = p.send("order_placed", event, Source("t"))
+    assert (error.path, error.rule) == ("", "size")
+    assert error.message.startswith("the encoded event is ") and "Message size too large" in error.message
+    assert p.flush(1) == 0
+    [(topic, _, value, _)] = kafka.delivered  # the dead letter too was cut down until librdkafka took it
+    letter = read_dead_letter(value)
+    assert topic == ORDER.dlq_topic and letter["payload_truncated"] is True
+    assert letter["payload_size"] == len(compact(event)) and len(value) < 2000
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        changed(coupon="x" * 2_000_000),  # a contract error on a large event: the payload is cut
+        {**GOOD, "k" * 2_000_000: 1},  # the reason itself is large (an unknown field's name)
+        {**GOOD, **{f"unknown_{i:06d}_{'y' * 20}": i for i in range(60_000)}},  # and many
+        changed(order_id="x" * 2_000_000),  # the key of the dead letter is large: it has none
+    ],
+    ids=["payload", "long-reason", "many-reasons", "long-key"],
+)
+def test_a_dead_letter_always_fits_in_a_record(event: dict[str, Any]) -> None:
+    kafka = FakeKafka(max_bytes=LIMIT)
+    p = producer(kafka)
+    errors = p.send("order_placed", event, Source("t"))
+    assert errors and errors[0].rule != "size"
+    assert p.flush(1) == 0
+    [(topic, key, value, headers)] = kafka.delivered
+    assert topic == ORDER.dlq_topic and record_size(key, value, headers) <= LIMIT
+    assert key is None or len(key) <= 1024
+    letter = read_dead_letter(value)
+    assert letter["payload_truncated"] is True and letter["payload_size"] == len(compact(event))
+    assert len(dict(headers)["dp-error"]) < 300
+    if len(compact([e.as_dict() for e in errors])) > LIMIT // 2:
+        assert letter["errors_total"] == len(errors) and 1 <= len(letter["errors"]) <= 100
+
+
+def test_raw_bytes_too_large_for_kafka_are_kept_truncated() -> None:
+    kafka = FakeKafka(max_bytes=LIMIT)
+    p = producer(kafka)
+    raw = b"{" + b"x" * 3_000_000
+    p.reject("page_view", [FieldError("", "not_json", "not JSON")], Source("file", {"line": 7}), raw=raw)
+    assert p.flush(1) == 0
+    letter = read_dead_letter(kafka.delivered[0][2])
+    assert base64.b64decode(letter["payload_base64"]) == raw[: 64 * 1024]
+    assert (letter["payload_size"], letter["payload_sha256"]) == (len(raw), hashlib.sha256(raw).hexdigest())
+    assert letter["errors"] == [{"path": "", "rule": "not_json", "message": "not JSON"}]
+
+
+def test_send_datum_refuses_a_record_larger_than_kafka_takes() -> None:
+    p = producer(FakeKafka(max_bytes=LIMIT))
+    datum = {**ContractCodec(ORDER, 1).to_datum(GOOD), "attributes": {"note": "x" * LIMIT}}
+    with pytest.raises(MessageTooLargeError, match=r"the encoded event is \d+ bytes, more than the 1000000 bytes"):
+        p.send_datum("order_placed", datum)
+    assert p.stats.accepted == 0

@@ -8,8 +8,11 @@ librdkafka: a bounded buffer, delivery reports served by ``poll``, a cluster tha
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -18,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from confluent_kafka import KafkaError
+from confluent_kafka import KafkaError, KafkaException
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.requests import ClientDisconnect
@@ -28,7 +31,7 @@ from dp_contracts.model import Contract, find_contract, load_contracts
 from dp_core.config import PlatformSettings, find_config_dir, load_settings
 from dp_ingest.codec import ContractCodec
 from dp_ingest.dlq import read_dead_letter
-from dp_ingest.producer import EventProducer
+from dp_ingest.producer import EventProducer, record_size
 from dp_stream_ingestors.collector import Collector, Tuning, create_app
 from dp_stream_ingestors.collector.body import (
     MAX_JSON_DEPTH,
@@ -498,6 +501,84 @@ def test_a_buffer_refusal_part_way_says_exactly_how_far_the_request_got(make_har
     assert harness.ids() == [events[0]["event_id"], events[2]["event_id"]]
     assert len(harness.dead_letters()) == 1
     assert harness.collector.accepted == 2 and harness.collector.rejected == 1
+
+
+SIZE_ERROR = re.compile(r"the encoded event is (\d+) bytes, more than the 2000 bytes Kafka takes \(message.max.bytes\)")
+
+
+def test_an_event_larger_than_kafka_takes_is_rejected_in_the_202_and_dead_lettered_truncated(
+    make_harness: HarnessFactory,
+) -> None:
+    # the body fits (max_body_bytes 4096), the record does not (message.max.bytes 2000): it used to be a 500
+    # "interrupted, resend from 1" that no resend could ever get past
+    harness = make_harness(DP_KAFKA_PRODUCER=json.dumps({"message.max.bytes": 2000}))
+    assert harness.collector.producer.max_message_bytes == 2000
+    big = page_view(url="/" + "x" * 2500)
+    events = [page_view(), big, page_view(), page_view()]
+
+    response = harness.post(events)
+
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (3, 1)
+    [rejected] = body["errors"]
+    assert rejected["index"] == 1
+    [problem] = rejected["errors"]
+    assert (problem["path"], problem["rule"]) == ("", "size")
+    match = SIZE_ERROR.fullmatch(problem["message"])
+    assert match is not None, problem["message"]
+    assert 2500 < int(match.group(1)) < 2700
+    harness.settle()
+    assert harness.ids() == [events[i]["event_id"] for i in (0, 2, 3)]
+    [letter] = harness.dead_letters()
+    whole = json.dumps(big, separators=(",", ":")).encode()
+    assert letter["source"] == {"kind": "http", "request_id": body["request_id"], "index": 1}
+    assert letter["errors"] == [problem] and "payload" not in letter
+    assert letter["payload_truncated"] is True and letter["payload_size"] == len(whole)
+    assert letter["payload_sha256"] == hashlib.sha256(whole).hexdigest()
+    head = base64.b64decode(letter["payload_base64"])
+    assert 0 < len(head) < len(whole) and whole.startswith(head)
+    for message in [*harness.fake.messages(TOPIC), *harness.fake.messages(DLQ)]:
+        assert record_size(message.key(), message.value(), message.headers()) <= 2000
+    assert harness.collector.accepted == 3 and harness.collector.rejected == 1
+
+
+class RefusesLargeRecords(InMemoryProducer):
+    """librdkafka with a lower ``message.max.bytes`` than the producer core read: produce() raises
+    ``MSG_SIZE_TOO_LARGE`` as librdkafka does."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__()
+        self.max_bytes = max_bytes
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+        on_delivery: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if len(value or b"") + len(key or b"") > self.max_bytes:
+            raise KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE, "Broker: Message size too large"))
+        super().produce(topic, value, key, headers, on_delivery, **kwargs)
+
+
+def test_librdkafka_refusing_a_record_as_too_large_is_a_rejection_never_a_500() -> None:
+    harness = Harness(RefusesLargeRecords(1500), limited_settings(), FAST, DEFAULT_HTTP)
+    with harness.client:
+        events = [page_view(), page_view(url="/" + "x" * 2500), page_view()]
+        response = harness.post(events)
+        assert response.status_code == 202, response.text
+        body = response.json()
+        assert (body["accepted"], body["rejected"]) == (2, 1)
+        [problem] = body["errors"][0]["errors"]
+        assert problem["rule"] == "size" and "Message size too large" in problem["message"]
+        harness.settle()
+        assert harness.ids() == [events[0]["event_id"], events[2]["event_id"]]
+        [letter] = harness.dead_letters()
+        assert letter["payload_truncated"] is True and letter["source"]["index"] == 1
 
 
 def test_broker_down_is_503_until_it_is_back(harness: Harness) -> None:

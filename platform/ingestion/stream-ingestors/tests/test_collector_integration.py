@@ -9,10 +9,13 @@ The outage test stops the local Kafka (only that service) and always starts it a
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
+import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -349,6 +352,52 @@ def test_accepted_events_are_in_kafka_once_and_rejects_in_the_dlq_with_their_rea
     assert metrics['dp_collector_events_accepted_total{contract="order_placed"}'] == 2
     assert metrics['dp_collector_events_rejected_total{contract="order_placed"}'] == 1
     assert metrics["dp_collector_delivery_failures_total"] == 0
+
+
+def test_an_event_larger_than_kafka_takes_is_a_202_rejection_and_a_truncated_dead_letter(
+    shared_server: Server, checkout: Checkout
+) -> None:
+    # ~2 MB: within the body limit (5 MiB), above the record bound (message.max.bytes 1,000,000); it used to be a
+    # 500 "interrupted, resend from 1" that no resend could get past
+    marker = f"big-{uuid.uuid4().hex[:8]}"
+    big = page_view(marker, url="/" + "x" * 2_000_000)
+    before, after = [page_view(marker)], [page_view(marker) for _ in range(5)]
+
+    response = shared_server.post("page_view", [*before, big, *after])
+
+    assert response.status_code == 202, response.text[:3000]
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (6, 1)
+    [rejected] = body["errors"]
+    assert rejected["index"] == 1
+    [problem] = rejected["errors"]
+    assert (problem["path"], problem["rule"]) == ("", "size")
+    match = re.fullmatch(
+        r"the encoded event is (\d+) bytes, more than the 1000000 bytes Kafka takes \(message.max.bytes\)",
+        problem["message"],
+    )
+    assert match is not None, problem["message"]
+    assert 2_000_000 < int(match.group(1)) < 2_001_000
+    shared_server.wait_delivered()
+
+    # the events before and after it, once each
+    assert ids_in_kafka(checkout, marker) == collections.Counter(e["event_id"] for e in [*before, *after])
+    # the big one in the dead-letter topic, truncated to its first 64 KiB with its size and digest
+    contract = checkout.contracts["page_view"]
+    messages = read_topic(checkout.loaded.settings.kafka.bootstrap_servers, contract.dlq_topic)
+    mine = [m for m in messages if read_dead_letter(m.value() or b"")["source"]["request_id"] == body["request_id"]]
+    assert len(mine) == 1
+    value = mine[0].value() or b""
+    assert len(value) < 1_000_000
+    letter = read_dead_letter(value)
+    whole = json.dumps(big, separators=(",", ":")).encode()
+    assert letter["source"] == {"kind": "http", "request_id": body["request_id"], "index": 1}
+    assert letter["errors"] == [problem] and "payload" not in letter
+    assert letter["payload_truncated"] is True and letter["payload_size"] == len(whole)
+    assert letter["payload_sha256"] == hashlib.sha256(whole).hexdigest()
+    assert base64.b64decode(letter["payload_base64"]) == whole[: 64 * 1024]
+    assert dict(mine[0].headers() or [])["dp-error"] == b":size"
+    assert shared_server.metrics()["dp_collector_delivery_failures_total"] == 0
 
 
 def test_status_codes_of_the_real_server(shared_server: Server) -> None:

@@ -158,7 +158,7 @@ def test_replay_reports_rejects_by_line_and_parks_them(checkout: Path, platform_
     result = dp(checkout, "ingest", "replay", str(file))
     assert result.returncode != 0  # one line could not be routed
     assert f"{file}:2: dead-lettered: device: 'FRIDGE' is not one of DESKTOP, MOBILE, TABLET [enum]" in result.stderr
-    assert f"{file}:3: dead-lettered: not JSON" in result.stderr
+    assert f"{file}:3: dead-lettered: the line is not valid JSON: Expecting property name" in result.stderr
     assert f"{file}:4: not sent: unknown contract 'no_such_contract'" in result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {
         "lines": 5,
@@ -173,3 +173,49 @@ def test_replay_reports_rejects_by_line_and_parks_them(checkout: Path, platform_
         if m.value().find(b'"kind":"file"') >= 0
     ]
     assert sorted(le["source"]["line"] for le in letters) == [2, 3]
+
+
+def test_replay_parks_a_deep_and_a_too_large_line_and_goes_on_to_its_summary(
+    checkout: Path, platform_config: LoadedConfig
+) -> None:
+    good = {
+        "event_id": "6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a97",
+        "session_id": "replay-big",
+        "customer_id": None,
+        "page_type": "HOME",
+        "url": "/",
+        "product_id": None,
+        "referrer": None,
+        "device": "MOBILE",
+        "ip_address": None,
+        "occurred_at": "2026-11-25T10:15:00.000001Z",
+    }
+    big = {**good, "event_id": "6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a96", "url": "/" + "x" * 2_000_000}
+    lines = [
+        '{"contract": "page_view", "event": ' + "[" * 10_000 + "]" * 10_000 + "}",  # used to end the run
+        json.dumps({"contract": "page_view", "event": big}),  # used to end it with MSG_SIZE_TOO_LARGE
+        json.dumps({"contract": "page_view", "event": good}),
+    ]
+    file = checkout / "big.jsonl"
+    file.write_text("\n".join(lines) + "\n")
+    result = dp(checkout, "ingest", "replay", str(file))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{file}:1: dead-lettered: the line is nested more than 64 levels deep" in result.stderr
+    assert f"{file}:2: dead-lettered: (event): the encoded event is " in result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "lines": 3,
+        "accepted": 1,
+        "dead_lettered": 2,
+        "not_sent": 0,
+    }
+    page_view = next(c for c in load_contracts(checkout / "schemas" / "avro") if c.name == "page_view")
+    bootstrap = platform_config.settings.kafka.bootstrap_servers
+    letters = [read_dead_letter(m.value()) for m in drain(bootstrap, page_view.dlq_topic)]
+    mine = {le["source"]["line"]: le for le in letters if le["source"].get("file") == str(file)}
+    assert sorted(mine) == [1, 2]
+    assert [e["rule"] for e in mine[1]["errors"]] == ["too_deeply_nested"]
+    assert [e["rule"] for e in mine[2]["errors"]] == ["size"]
+    assert mine[2]["payload_truncated"] is True
+    assert mine[2]["payload_size"] == len(json.dumps(big, separators=(",", ":")).encode())
+    records = drain(bootstrap, page_view.topic)
+    assert sum(1 for m in records if b"replay-big" in m.value()) == 1

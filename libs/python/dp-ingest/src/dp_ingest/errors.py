@@ -39,6 +39,12 @@ class WireFormatError(IngestError, TerminalError):
     """Bytes that are not a Confluent-framed Avro record."""
 
 
+class MessageTooLargeError(IngestError, TerminalError):
+    """librdkafka refused a record as larger than its ``message.max.bytes`` (``MSG_SIZE_TOO_LARGE``).
+
+    The producer core turns it into a per-event rejection (rule ``size``); it never means "retry"."""
+
+
 class BackpressureError(IngestError, TransientError):
     """The producer's bounded buffer is full: retry later."""
 

@@ -6,6 +6,11 @@ from typing import Any
 
 from dp_core.config import PlatformSettings
 
+#: librdkafka's ``message.max.bytes`` unless ``kafka.producer`` sets it: the largest record the producer hands to
+#: Kafka (value, key, headers and framing). It must stay at or below the broker's (and the topics')
+#: ``message.max.bytes`` (1,048,588 by default): a larger record is refused by the producer core itself, per event.
+DEFAULT_MESSAGE_MAX_BYTES = 1_000_000
+
 
 def client_conf(settings: PlatformSettings) -> dict[str, Any]:
     """What every Kafka client needs: the brokers, the client id, the security settings."""
@@ -33,6 +38,7 @@ def producer_conf(settings: PlatformSettings) -> dict[str, Any]:
             "batch.num.messages": 10_000,
             "batch.size": 1_048_576,
             "compression.type": "zstd",
+            "message.max.bytes": DEFAULT_MESSAGE_MAX_BYTES,
         }
     )
     conf.update(settings.kafka.producer)

@@ -189,7 +189,8 @@ def simulate_cmd(
 @click.option("--contract", help="Every line is an event of this contract (else lines are {contract, event}).")
 @pass_cli
 def replay_cmd(cli: CliContext, file: Path, contract: str | None) -> None:
-    """Send a JSON-lines FILE through the same validation and dead-letter rules; report rejects by line number."""
+    """Send a JSON-lines FILE through the same parsing, validation and dead-letter rules as the collector; a bad
+    line (not JSON, too deep, too large, breaking its contract) is dead-lettered and reported by line number."""
     from dp_stream_ingestors.replay import replay
 
     loaded = cli.load()
@@ -197,7 +198,13 @@ def replay_cmd(cli: CliContext, file: Path, contract: str | None) -> None:
     if contract is not None:
         producer.contract(contract)  # unknown contract: a clear error before reading the file
     progress = Progress("replay")
-    report = replay(producer, file, contract, progress=lambda r: progress.update(r.lines, producer.stats))
+    try:
+        report = replay(producer, file, contract, progress=lambda r: progress.update(r.lines, producer.stats))
+    except IngestRunError:
+        # Kafka or the registry failed part-way: what was handed to the producer still goes out before the error
+        progress.done()
+        producer.flush(120.0)
+        raise
     progress.done()
     _finish(producer, "replay")
     for number, reason in report.rejected:

@@ -188,6 +188,28 @@ def _reason(exc: ValueError) -> str:
     return str(exc)
 
 
+def parse_document(data: bytes, what: str = "the document") -> Any:
+    """One JSON document (a line of a replayed file, say) read by the rules of a body: UTF-8, strict JSON (``NaN``
+    and ``Infinity`` refused), arrays and objects nested at most :data:`MAX_JSON_DEPTH` levels.
+
+    Raises:
+        MalformedBodyError: not UTF-8 or not JSON; the message says why, starting with ``what``.
+            TooDeeplyNestedError (a MalformedBodyError) when it nests more than MAX_JSON_DEPTH levels.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedBodyError(f"{what} is not UTF-8: {exc}") from None
+    try:
+        return _loads(text)
+    except _TooDeep:
+        raise TooDeeplyNestedError(
+            f"{what} is nested more than {MAX_JSON_DEPTH} levels deep (arrays and objects)", limit=MAX_JSON_DEPTH
+        ) from None
+    except ValueError as exc:
+        raise MalformedBodyError(f"{what} is not valid JSON: {_reason(exc)}") from None
+
+
 def parse_body(body: bytes, fmt: Format, max_events: int) -> Batch:
     """The events of a body.
 

@@ -9,7 +9,9 @@
   letter). As nothing else produces while the lock is held, the room cannot shrink under it: a full buffer is a
   503 with nothing taken, and the client resends the whole request. Should the producer still refuse a record
   part-way (librdkafka's byte bound, a produce error), the answer says exactly how far it got
-  (:class:`~dp_stream_ingestors.collector.errors.RequestInterruptedError`).
+  (:class:`~dp_stream_ingestors.collector.errors.RequestInterruptedError`). An event too large for Kafka is not
+  such a refusal: the producer core rejects it (rule ``size``) and dead-letters it, like an event breaking its
+  contract, so it is in the 202 answer's errors (a resend could never get past it).
 * **Nothing acknowledged is forgotten.** Each record is in a ledger from ``produce`` until its delivery report:
   successes are counted, failures are counted, logged and kept (request id, contract, index, reason), and at
   shutdown :meth:`Collector.drain` flushes, then reports what was delivered and what was not.

@@ -5,8 +5,9 @@ length fits (413); Kafka is available and the process is not shutting down (503)
 ``max_concurrent_requests`` is free (503); the body, read with a byte bound (413) and a deadline
 (``HttpTuning.body_timeout_s``, 408; the slot is freed); parsed (400) into at most ``max_events_per_request``
 events (413); room in the producer buffer for all of them (503, nothing taken). Then every event is produced --
-valid ones to the contract's topic, the others to its dead-letter topic -- and the answer is 202 with the counts and
-the errors of each rejected event. A client gone before the end of its body is counted as 499 (nobody to answer).
+valid ones to the contract's topic, the others (an event larger than Kafka takes too, rule ``size``) to its
+dead-letter topic -- and the answer is 202 with the counts and the errors of each rejected event. A client gone
+before the end of its body is counted as 499 (nobody to answer).
 """
 
 from __future__ import annotations
