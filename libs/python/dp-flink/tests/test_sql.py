@@ -201,3 +201,14 @@ def test_json_fields_cast_each_line_field_to_its_bridge_type(contracts: list[Con
     )
     with pytest.raises(KeyError, match="no field 'sku'"):
         json_fields("x", lines.items, ("sku",))
+
+
+def test_collections_cross_the_bridge_empty_never_null(contracts: list[Contract]) -> None:
+    from dp_flink.session import empty_collections
+
+    order = next(c for c in contracts if c.name == "order_placed")
+    fields = [f.name for f in order.record.fields]
+    empties = empty_collections(order.record)
+    assert {fields[i]: make() for i, make in empties.items()} == {"lines": [], "attributes": {}}
+    product = next(c for c in contracts if c.name == "product")
+    assert empty_collections(product.record) == {}

@@ -395,7 +395,8 @@ def test_topics_from_contracts() -> None:
     assert any_timestamp == ANY_TIMESTAMP
     assert specs["commerce.order_placed.v1"].config == {
         "cleanup.policy": "delete",
-        "retention.ms": "604800000",
+        "retention.ms": "-1",  # time retention counts from the event time: it would delete old replays unread
+        "retention.bytes": str(1 << 30),
         **any_timestamp,
     }
     assert specs["commerce.customer.v1"].config == {
@@ -585,3 +586,17 @@ def test_send_datum_refuses_a_record_larger_than_kafka_takes() -> None:
     with pytest.raises(MessageTooLargeError, match=r"the encoded event is \d+ bytes, more than the 1000000 bytes"):
         p.send_datum("order_placed", datum)
     assert p.stats.accepted == 0
+
+
+def test_a_dead_letter_is_strict_json_even_with_a_non_finite_number() -> None:
+    kafka = FakeKafka()
+    p = EventProducer(SETTINGS, CONTRACTS, resolve_schema_id=lambda c: 1, producer=kafka)
+    errors = p.send("order_placed", changed(total=float("inf"), tax=float("nan")), Source("test", {}))
+    assert errors
+    p.flush(1)
+    [(topic, _, value, _)] = kafka.delivered
+    body = json.loads(value, parse_constant=lambda name: pytest.fail(f"bare {name} in a dead letter"))
+    assert topic == "commerce.order_placed.v1.dlq" and (body["payload"]["total"], body["payload"]["tax"]) == (
+        "inf",
+        "nan",
+    )

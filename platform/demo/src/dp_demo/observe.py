@@ -61,6 +61,8 @@ class Observed:
     fct_order_ids: list[str] | None = None
     gross_revenue: dict[tuple[str, str, str], Decimal] | None = None
     speed_orders: list[dict[str, Any]] | None = None  # window_start, currency, orders, revenue
+    silver_page_views: list[dt.datetime] = field(default_factory=list)  # the event time of every page view
+    speed_page_views: dict[dt.datetime, int] | None = None  # window_start -> page views
     late_events: list[dict[str, Any]] | None = None  # contract, event_id, window_start
     enriched_ids: list[str] | None = None
     enriched_visible_at: dict[str, float] = field(default_factory=dict)  # event id -> commit time (epoch s)
@@ -124,6 +126,8 @@ def observe(catalog: Catalog, settings: PlatformSettings, contracts: list[Contra
         table = tables[f"silver:{c.name}"]
         id_field = c.meta.event_id or c.meta.key
         found.silver_ids[c.name] = None if table is None else [str(r[id_field]) for r in _rows(table, id_field)]
+        if c.name == "page_view" and table is not None:
+            found.silver_page_views = [_utc(r["occurred_at"]) for r in _rows(table, "occurred_at")]
         if c.name == "order_placed" and table is not None:
             found.silver_orders = [
                 {**r, "occurred_at": _utc(r["occurred_at"])}
@@ -143,6 +147,11 @@ def observe(catalog: Catalog, settings: PlatformSettings, contracts: list[Contra
             {**r, "window_start": _utc(r["window_start"])}
             for r in _rows(speed, "window_start", "currency", "orders", "revenue")
         ]
+    views = tables["speed:page_views_1m_rt"]
+    if views is not None:
+        found.speed_page_views = {
+            _utc(r["window_start"]): int(r["page_views"]) for r in _rows(views, "window_start", "page_views")
+        }
     late = tables["speed:late_events_rt"]
     if late is not None:
         found.late_events = [

@@ -158,6 +158,7 @@ def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, s
     lines = rec.reconcile(wanted, seen, kafka, topics)
     windows, still_open = rec.compare_windows(seen, settings.stream.window_s)
     lines.append(rec.windows_line(windows, still_open))
+    lines.append(rec.page_view_windows(seen, settings.stream.window_s))
     latency = rec.latency(load_handoffs(handoff_file), seen.enriched_visible_at, wanted.order_ids)
     report = _report(
         loaded, options, wanted.manifest, lines, windows, produced, summaries, layers, latency, seen, contracts,

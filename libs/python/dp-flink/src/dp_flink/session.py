@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 import site
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dp_contracts.ir import RecordT
 from dp_contracts.model import Contract
 from dp_core.config import LoadedConfig
 from dp_flink.catalog import create_catalog_sql, hadoop_classpath, pipeline_jars
-from dp_flink.sql import decode_function, decode_result_type
+from dp_flink.sql import bridge_type, decode_function, decode_result_type
 from dp_flink.wire import Decoded, WireDecoder, registry_fetcher
 
 if TYPE_CHECKING:
@@ -44,8 +45,15 @@ class JobOptions:
     parallelism: int = 1
 
 
+def log_dir(loaded: LoadedConfig) -> Path:
+    """Where the embedded Flink of ``dp stream`` logs (PyFlink's default is inside its own package)."""
+    return loaded.runtime_dir / "logs" / "flink-jobs"
+
+
 def _prepare_process(loaded: LoadedConfig) -> Path:
     jars = flink_jars_dir(loaded)
+    log_dir(loaded).mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("FLINK_LOG_DIR", str(log_dir(loaded)))
     os.environ["HADOOP_CLASSPATH"] = hadoop_classpath(jars)
     os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "WHEN_REQUIRED")
     os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "WHEN_REQUIRED")
@@ -108,6 +116,22 @@ def _quiet_hadoop() -> None:
     log4j.core.config.Configurator.setLevel("org.apache.hadoop", log4j.Level.WARN)
 
 
+def empty_collections(record: RecordT) -> dict[int, Callable[[], Any]]:
+    """Position -> a maker of an empty value, for the top-level fields that cross the Python bridge as an ARRAY or a
+    MAP. PyFlink 2.0's thread mode cannot carry a null collection (a null array fails in its Python converter with
+    ``TypeError: 'NoneType' object is not iterable``, a null map in Java with a NullPointerException; either way the
+    job fails), so the decode function gives such fields an empty one instead: for a reject, whose fields nothing
+    reads, and for a null optional collection of a valid record, which the jobs read as empty."""
+    out: dict[int, Callable[[], Any]] = {}
+    for i, f in enumerate(record.fields):
+        kind = bridge_type(f.type)
+        if kind.startswith("ARRAY<"):
+            out[i] = list
+        elif kind.startswith("MAP<"):
+            out[i] = dict
+    return out
+
+
 class _Memo:
     """The latest decodes by value bytes. The planner evaluates the decode function in several operators (event time,
     record, rejects); in thread mode they share one interpreter, so one memo per function spares the repeats."""
@@ -144,10 +168,11 @@ def register_decoders(t_env: TableEnvironment, loaded: LoadedConfig, contracts: 
         auth = (registry.basic_auth_user, registry.basic_auth_password.get_secret_value())
     fetch = registry_fetcher(registry.url, auth=auth)
     for contract in contracts:
-        width = len(contract.record.fields)
+        empties = empty_collections(contract.record)
 
-        def make(contract: Contract = contract, width: int = width) -> Any:
+        def make(contract: Contract = contract, empties: dict[int, Callable[[], Any]] = empties) -> Any:
             key = decode_function(contract)
+            width = len(contract.record.fields)
 
             def decode(value: bytes | None) -> Row:
                 memo = _MEMOS.get(key)
@@ -155,9 +180,13 @@ def register_decoders(t_env: TableEnvironment, loaded: LoadedConfig, contracts: 
                     decoder = WireDecoder(contract.schema, contract.record, fetch, make_row=lambda v: Row(*v))
                     memo = _MEMOS.setdefault(key, _Memo(decoder))
                 got = memo(value)
-                if got.values is None:
-                    return Row(*([None] * width), got.schema_id, got.reason)
-                return Row(*got.values, got.schema_id, None)
+                if got.values is None:  # a reject: its fields are never read, but must cross the bridge
+                    blank = [empties[i]() if i in empties else None for i in range(width)]
+                    return Row(*blank, got.schema_id, got.reason)
+                values = got.values
+                if any(values[i] is None for i in empties):
+                    values = [empties[i]() if v is None and i in empties else v for i, v in enumerate(values)]
+                return Row(*values, got.schema_id, None)
 
             return decode
 

@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,7 +121,22 @@ def _keep_start(body: dict[str, Any], truncated: TruncatedPayload) -> None:
 
 
 def _encode(value: Any) -> bytes:
-    return json.dumps(value, default=str, separators=(",", ":")).encode()
+    """Strict JSON: a non-finite number of a payload (NaN, Infinity: a simulator or a Python caller can hand one
+    over; JSON has none) is written as a string, so every JSON parser reads the dead letter."""
+    try:
+        return json.dumps(value, default=str, separators=(",", ":"), allow_nan=False).encode()
+    except ValueError:
+        return json.dumps(_finite(value), default=str, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "nan", "inf", "-inf"
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _cut(text: str, limit: int = 200) -> str:

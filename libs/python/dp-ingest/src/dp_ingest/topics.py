@@ -36,7 +36,8 @@ def topic_specs(contracts: list[Contract], settings: PlatformSettings) -> list[T
     Records of events and reference data carry their event time as the Kafka timestamp (stream processors take
     watermarks from it), so those topics accept timestamps at any distance from the broker's clock: replays and
     simulations produce event times in the past and, faster than real time, in the future. Time-based retention
-    counts from the event time."""
+    counts from the event time, so it would delete a replay of old events before Bronze reads it: by default event
+    topics are bounded by size (``kafka.topics.retention_bytes``) and not by time (``retention_ms: -1``)."""
     defaults = settings.kafka.topics
     specs = []
     for c in contracts:
@@ -44,7 +45,12 @@ def topic_specs(contracts: list[Contract], settings: PlatformSettings) -> list[T
             config = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0", **ANY_TIMESTAMP}
             role = "reference"
         else:
-            config = {"cleanup.policy": "delete", "retention.ms": str(defaults.retention_ms), **ANY_TIMESTAMP}
+            config = {
+                "cleanup.policy": "delete",
+                "retention.ms": str(defaults.retention_ms),
+                "retention.bytes": str(defaults.retention_bytes),
+                **ANY_TIMESTAMP,
+            }
             role = "events"
         specs.append(TopicSpec(c.topic, defaults.partitions, defaults.replication_factor, config, c.name, role))
         specs.append(

@@ -124,6 +124,7 @@ def kafka_server_properties(settings: PlatformSettings, data: Path) -> str:
         "group.initial.rebalance.delay.ms=0",
         "auto.create.topics.enable=false",
         f"log.retention.ms={settings.kafka.topics.retention_ms}",
+        f"log.retention.bytes={settings.kafka.topics.retention_bytes}",
     ]
     return "\n".join(lines) + "\n"
 

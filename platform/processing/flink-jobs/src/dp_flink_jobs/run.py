@@ -8,6 +8,7 @@ commits.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -24,8 +25,9 @@ from dp_core.errors import PlatformError
 from dp_flink import names
 from dp_flink.checkpoints import checkpoint_root, is_local, latest_checkpoint, local_path, reset
 from dp_flink.errors import FlinkSetupError, StreamJobFailedError
+from dp_flink.failure import LogWatch, root_cause
 from dp_flink.lag import group_lag
-from dp_flink.session import JobOptions, register_decoders, table_environment
+from dp_flink.session import JobOptions, log_dir, register_decoders, table_environment
 
 TERMINAL = {"FAILED", "CANCELED", "FINISHED"}
 
@@ -90,6 +92,15 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
         parallelism=settings.stream.parallelism,
     )
     say(f"{name}: starting ({'restoring checkpoint ' + str(restored.checkpoint_id) if restored else 'no checkpoint'})")
+    logs = LogWatch(Path(os.environ.get("FLINK_LOG_DIR") or log_dir(loaded)))
+
+    def failed(what: str, exc: BaseException | None) -> StreamJobFailedError:
+        """The job's failure with its root cause: from the log first (the client sees only wrappers)."""
+        text, path = logs.new_text()
+        cause = root_cause(text) or (_cause(exc) if exc is not None else None)
+        where = f" (log: {path})" if path is not None else ""
+        return StreamJobFailedError(f"{name} {what}: {cause or 'no cause found'}{where}")
+
     try:
         t_env = table_environment(loaded, streaming=True, job=job_options)
         register_decoders(t_env, loaded, job.inputs(contracts))
@@ -100,7 +111,7 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
     except PlatformError:
         raise
     except Exception as exc:  # noqa: BLE001 -- a Java failure while planning or submitting: its cause, no traceback
-        raise StreamJobFailedError(f"{name} could not start: {_cause(exc)}") from None
+        raise failed("could not start", exc) from None
     job_id = str(client.get_job_id())
     summary: dict[str, Any] = {
         "job": name,
@@ -126,12 +137,15 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
     last_report = 0.0
     try:
         while True:
-            status = str(client.get_job_status().result())
+            try:
+                status = str(client.get_job_status().result())
+            except Exception as exc:  # noqa: BLE001 -- the MiniCluster shut down after the job gave up
+                raise failed("failed", exc) from None
             if status in TERMINAL:
                 try:
                     client.get_job_execution_result().result()
                 except Exception as exc:  # noqa: BLE001 -- the Java cause is what the user needs
-                    raise StreamJobFailedError(f"{name} {status.lower()}: {_cause(exc)}") from None
+                    raise failed(status.lower(), exc) from None
                 raise StreamJobFailedError(f"{name} stopped on its own ({status.lower()})")
             now = time.monotonic()
             if stop["signal"]:
@@ -155,8 +169,9 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        if str(client.get_job_status().result()) not in TERMINAL:
-            client.cancel().result()
+        with contextlib.suppress(Exception):  # a MiniCluster already shut down has nothing left to cancel
+            if str(client.get_job_status().result()) not in TERMINAL:
+                client.cancel().result()
     summary["seconds"] = round(time.monotonic() - started, 1)
     latest = latest_checkpoint(local_path(root)) if is_local(root) else None
     summary["last_checkpoint"] = latest.checkpoint_id if latest else None

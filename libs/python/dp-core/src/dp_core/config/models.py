@@ -26,7 +26,15 @@ class KafkaTopicDefaults(Section):
 
     partitions: int = Field(3, ge=1, description="Partitions of a newly provisioned topic")
     replication_factor: int = Field(1, ge=1, description="Replicas per partition (1 on a single local broker)")
-    retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1, description="Retention of event topics; -1 = forever")
+    retention_ms: int = Field(
+        -1,
+        ge=-1,
+        description="Time retention of event topics, counted from each record's timestamp -- its event time, so a "
+        "replay of events older than this is deleted before the batch layer reads it; -1 = by size only",
+    )
+    retention_bytes: int = Field(
+        1 << 30, ge=-1, description="Size retention per partition of event topics (oldest segments first); -1 = none"
+    )
 
 
 class KafkaSettings(Section):
