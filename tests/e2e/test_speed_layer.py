@@ -354,7 +354,8 @@ def read_topic(checkout: Checkout, topic: str) -> dict[int, list[tuple[int, byte
                 continue
             partition, offset = message.partition(), message.offset()
             assert partition is not None and offset is not None
-            out[partition].append((offset, message.value() or b"", message.timestamp()[1]))
+            if not out[partition] or offset > out[partition][-1][0]:  # a re-fetched offset is not a second record
+                out[partition].append((offset, message.value() or b"", message.timestamp()[1]))
     finally:
         consumer.close()
     return {p: out[p] for p in ends}

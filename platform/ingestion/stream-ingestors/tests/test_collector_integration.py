@@ -192,13 +192,17 @@ def shared_server(checkout: Checkout) -> Iterator[Server]:
 
 
 def read_topic(bootstrap: str, topic: str) -> list[Message]:
-    """Every record of every partition of ``topic``, from the start to the end as of now."""
+    """Every record of every partition of ``topic``, from the start to the end as of now, each once.
+
+    Records are told apart by (partition, offset): a record twice in Kafka has two offsets. The consumer itself may
+    hand over the same offset twice (librdkafka re-fetches after a leader epoch change, as right after a broker
+    restart); such a repeat is the reader's, not the topic's, and is dropped here."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"it-{uuid.uuid4()}", "enable.auto.commit": False})
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
         consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-        out: list[Message] = []
+        out: dict[tuple[int, int], Message] = {}
         done = {p for p, end in ends.items() if end == 0}
         deadline = time.monotonic() + 120
         while len(done) < len(partitions) and time.monotonic() < deadline:
@@ -206,13 +210,14 @@ def read_topic(bootstrap: str, topic: str) -> list[Message]:
             if msg is None:
                 continue
             assert msg.error() is None, msg.error()
-            out.append(msg)
             offset, partition = msg.offset(), msg.partition()
             assert offset is not None and partition is not None
+            out.setdefault((partition, offset), msg)
             if offset + 1 >= ends[partition]:
                 done.add(partition)
         assert len(done) == len(partitions), f"{topic}: not read to its end"
-        return out
+        assert all(sum(1 for p, _ in out if p == q) == ends[q] for q in ends), f"{topic}: offsets missing"
+        return [out[k] for k in sorted(out)]
     finally:
         consumer.close()
 

@@ -1,6 +1,6 @@
 """Names and layouts of the batch layer's tables, and the snapshot-summary keys that carry its progress.
 
-Every table name follows PLATFORM.md: ``bronze.<domain>__<entity>``, ``silver.<domain>__<entity>``,
+Every table name follows one scheme: ``bronze.<domain>__<entity>``, ``silver.<domain>__<entity>``,
 ``silver.<domain>__<entity>__rejected``, ``gold.fct_<event>``, ``gold.agg_<metric>_<grain>``. Progress travels in the
 same Iceberg snapshot as the data it describes, so a crash can never separate the two:
 
