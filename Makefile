@@ -20,12 +20,24 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 # Engines whose pins clash with the main environment get a uv project (pyproject.toml + uv.lock) of their own;
 # each listed folder that has one is synced into $(RUNTIME)/venvs/<folder name>.
-ENGINE_ENVS  := platform/processing/flink-jobs platform/orchestration
+ENGINE_ENVS  := platform/processing/flink-jobs platform/orchestration platform/transformation/dbt
 PRESENT_ENGINE_ENVS := $(foreach d,$(ENGINE_ENVS),$(if $(wildcard $(d)/pyproject.toml),$(d)))
 
 WORKSPACE_PYPROJECTS := pyproject.toml $(wildcard libs/python/*/pyproject.toml platform/*/pyproject.toml platform/*/*/pyproject.toml)
 TF_DIR       := infra/terraform
 TF           := $(shell command -v tofu 2>/dev/null || command -v terraform 2>/dev/null)
+# A TF_CLI_CONFIG_FILE naming a missing file makes every terraform call warn: read no CLI config then.
+ifneq ($(TF_CLI_CONFIG_FILE),)
+ifeq ($(wildcard $(TF_CLI_CONFIG_FILE)),)
+export TF_CLI_CONFIG_FILE := /dev/null
+endif
+endif
+# Terraform linters, fetched once into the runtime folder: checkov from PyPI in a virtualenv of its own, tflint built
+# from the Go module proxy (its built-in terraform ruleset needs no plugin download).
+CHECKOV_VERSION := 3.3.30
+CHECKOV      := $(RUNTIME)/venvs/checkov/bin/checkov
+TFLINT_VERSION := 0.64.0
+TFLINT       := $(RUNTIME)/tools/bin/tflint
 PYTEST_ARGS  ?=
 
 ##@ Getting started
@@ -80,7 +92,7 @@ lock: $(UV) ## Re-resolve uv.lock after changing dependencies
 
 ##@ Quality
 .PHONY: lint
-lint: py-lint config-validate contracts-check tf-fmt ## Every static check (ruff, mypy, config, contracts, terraform fmt)
+lint: py-lint import-lint config-validate contracts-check tf-lint ## Every static check (ruff, mypy, layers, config, contracts, terraform)
 
 .PHONY: format
 format: py-format ## Format everything in place
@@ -90,8 +102,13 @@ format: py-format ## Format everything in place
 py-lint: install ## ruff (lint + format check) and mypy --strict
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@$(VENV)/bin/mypy $(wildcard libs/python/*/src) platform tests
-	@for d in $(wildcard libs/python/*/tests); do $(VENV)/bin/mypy $$d; done
+	@$(VENV)/bin/mypy $(wildcard libs/python/*/src platform/*/src platform/*/*/src) tests
+	@# one call per tests folder: each may hold a conftest.py, and mypy names them all `conftest`
+	@for d in $(wildcard libs/python/*/tests platform/*/tests platform/*/*/tests); do $(VENV)/bin/mypy $$d; done
+
+.PHONY: import-lint
+import-lint: install ## The layer rules (import-linter contracts in pyproject.toml): libs never import units, and so on
+	@PYTHONPATH=platform/processing/flink-jobs/src:platform/transformation/dbt/src $(VENV)/bin/lint-imports --no-cache
 
 .PHONY: py-format
 py-format: install ## ruff format and safe fixes
@@ -106,26 +123,74 @@ config-validate: install ## Load every environment of config/ and report every p
 contracts-check: install ## Lint every contract; check changed ones against git HEAD (AGAINST=git:REF|registry)
 	@$(DP) contracts check --against $(or $(AGAINST),git:HEAD)
 
+.PHONY: tf-lint
+tf-lint: tf-fmt tflint checkov tf-test ## Terraform: fmt -check, tflint, checkov (offline) and the HCL structure tests
+
 .PHONY: tf-fmt
 tf-fmt: ## terraform/tofu fmt -check on infra/terraform
 	@if [ ! -d $(TF_DIR) ]; then echo "tf-fmt: no Terraform code yet ($(TF_DIR))"; \
 	elif [ -z "$(TF)" ]; then echo "tf-fmt: neither tofu nor terraform is on PATH" >&2; exit 1; \
 	else $(TF) fmt -check -recursive $(TF_DIR); fi
 
+.PHONY: tflint
+tflint: $(STAMPS)/tflint-$(TFLINT_VERSION) ## tflint (built-in terraform ruleset, recommended preset) on every module and env
+	@cd $(TF_DIR) && $(TFLINT) --recursive --config "$$PWD/.tflint.hcl"
+
+.PHONY: checkov
+checkov: $(STAMPS)/checkov-$(CHECKOV_VERSION) ## checkov on infra/terraform, offline; every skip is in the code with its reason
+	@$(CHECKOV) --directory $(TF_DIR) --framework terraform --skip-download --quiet --compact
+
+.PHONY: tf-test
+tf-test: install ## The HCL structure tests: inputs typed, envs pass every input, config outputs exist, tags, IAM
+	@$(VENV)/bin/pytest -q -p no:cacheprovider tests/unit/test_terraform.py
+
+# Idempotent: a tflint of that version already in place is kept (the build takes ~5 min on 2 cores).
+$(STAMPS)/tflint-$(TFLINT_VERSION):
+	@if [[ "$$($(TFLINT) --version 2>/dev/null)" != *"version $(TFLINT_VERSION)"* ]]; then \
+	  command -v go >/dev/null || { echo "tflint: Go is needed to build tflint $(TFLINT_VERSION) (go install)" >&2; exit 1; }; \
+	  echo "==> building tflint $(TFLINT_VERSION) from the Go module proxy into $(RUNTIME)/tools/bin (once, ~5 min)"; \
+	  GOBIN=$(RUNTIME)/tools/bin GOFLAGS=-buildvcs=false go install github.com/terraform-linters/tflint@v$(TFLINT_VERSION); \
+	fi
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/checkov-$(CHECKOV_VERSION): | $(UV)
+	@if [[ "$$($(CHECKOV) --version 2>/dev/null)" != "$(CHECKOV_VERSION)" ]]; then \
+	  echo "==> installing checkov $(CHECKOV_VERSION) into $(RUNTIME)/venvs/checkov"; \
+	  $(UV) venv --quiet --allow-existing $(RUNTIME)/venvs/checkov; \
+	  $(UV) pip install --quiet --python $(RUNTIME)/venvs/checkov/bin/python "checkov==$(CHECKOV_VERSION)"; \
+	fi
+	@mkdir -p $(STAMPS) && touch $@
+
+# Every env folder links to envs/_shared, so validating it validates them all. The providers come from the registry:
+# where it cannot be reached this fails and says so (checkov, tflint and the HCL tests above run offline).
 .PHONY: tf-validate
-tf-validate: ## terraform/tofu validate (needs the providers; not part of `make test`)
+tf-validate: ## terraform/tofu validate of the environments (needs the provider registry; not part of `make lint`)
 	@if [ ! -d $(TF_DIR) ]; then echo "tf-validate: no Terraform code yet ($(TF_DIR))"; \
 	elif [ -z "$(TF)" ]; then echo "tf-validate: neither tofu nor terraform is on PATH" >&2; exit 1; \
-	else cd $(TF_DIR) && $(TF) init -backend=false -input=false && $(TF) validate; fi
+	else export TF_DATA_DIR=$(RUNTIME)/terraform/envs; \
+	  if ! log=$$($(TF) -chdir=$(TF_DIR)/envs/_shared init -backend=false -input=false -no-color 2>&1); then \
+	    echo "$$log" | grep -E "Error|could not|no such host|timeout" >&2 || echo "$$log" >&2; \
+	    echo "tf-validate: $(notdir $(TF)) could not fetch the providers (hashicorp/aws ~> 6.0);" \
+	      "run it where the provider registry is reachable. Offline checks: make tf-lint" >&2; exit 1; \
+	  fi; \
+	  $(TF) -chdir=$(TF_DIR)/envs/_shared validate; fi
 
 ##@ Tests
 .PHONY: test
 test: install ## Every test tier: unit, then integration and e2e on the real local stack
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-.PHONY: py-test
-py-test: install ## Unit tests only (no services needed)
+.PHONY: test-unit
+test-unit: install ## Unit tests only: no services, a few minutes
 	@$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)
+
+.PHONY: test-integration
+test-integration: install ## Integration tests on the real local stack (started if it is not running)
+	@$(VENV)/bin/pytest -m integration $(PYTEST_ARGS)
+
+.PHONY: test-e2e
+test-e2e: install ## End-to-end tests: the batch and speed layers, the demo killed and rerun (the slow tier)
+	@$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
 ##@ Local stack (plain processes, no Docker)
 .PHONY: local-up-core

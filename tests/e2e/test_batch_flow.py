@@ -6,61 +6,41 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
-import os
-import shutil
-import subprocess
-import sys
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dp_contracts.model import load_contracts
+from dp_contracts.model import contracts_dir, load_contracts
 from dp_core.config import load_settings
 from dp_localstack.stack import LocalStack
+from dp_localstack.testing import clean_environ, run_dp, scratch_checkout, simulate_args
+from dp_simulator import SimulationConfig, simulate
 from dp_spark.session import build_session
 from dp_spark_jobs.catalog import lake_catalog
-from dp_spark_jobs.jobs import bronze, gold, silver
 from dp_spark_jobs.tables import bronze_dlq_table, gold_table, rejected_table, silver_table
-from dp_stream_ingestors.simulator import SimulationConfig, simulate
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
-DP = str(Path(sys.executable).parent / "dp")
+BatchLayer = Callable[..., list[Any]]  # the conftest fixture
 START = dt.datetime(2026, 11, 24, 22, 0, tzinfo=dt.UTC)
 COUNT, SEED = 6000, 21
 
 
-def test_batch_layer_reconciles_with_the_manifest(local_stack: LocalStack, tmp_path: Path, run_id: str) -> None:
-    shutil.copytree(REPO / "config", tmp_path / "config")
-    shutil.copytree(REPO / "schemas" / "avro" / "commerce", tmp_path / "schemas" / "avro" / f"e2e{run_id}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DP_")}
+def test_batch_layer_reconciles_with_the_manifest(
+    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path, batch_layer: BatchLayer
+) -> None:
+    scratch_checkout(repo_root, tmp_path, f"e2e{run_id}")
+    env = clean_environ()
     env["DP_ICEBERG_NAMESPACES__GOLD"] = f"e2e_{run_id}_gold"
     env["DP_LOCAL_RUNTIME_DIR"] = str(local_stack.layout.runtime)  # the fetched jars of this checkout
+    fractions = {"late": 0.05, "duplicates": 0.04, "malformed": 0.03}
     for args in (
         ["ingest", "topics"],
-        [
-            "ingest",
-            "simulate",
-            "--count",
-            str(COUNT),
-            "--seed",
-            str(SEED),
-            "--start",
-            START.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "--late",
-            "0.05",
-            "--duplicates",
-            "0.04",
-            "--malformed",
-            "0.03",
-            "--manifest",
-            str(tmp_path / "m.json"),
-        ],
+        simulate_args(COUNT, SEED, START, manifest=tmp_path / "m.json", fractions=fractions),
     ):
-        result = subprocess.run(
-            [DP, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False
-        )
+        result = run_dp(tmp_path, *args, env=env)
         assert result.returncode == 0, result.stderr[-2000:]
     manifest = json.loads((tmp_path / "m.json").read_text())
 
@@ -68,12 +48,10 @@ def test_batch_layer_reconciles_with_the_manifest(local_stack: LocalStack, tmp_p
     settings = loaded.settings
     lake = lake_catalog(settings)
     lake.create_namespace_if_not_exists(settings.iceberg.namespaces.gold)
-    contracts = load_contracts(tmp_path / "schemas" / "avro")
+    contracts = load_contracts(contracts_dir(tmp_path))
     spark = build_session(loaded, "e2e-batch")
     try:
-        bronze.run(spark, loaded, contracts, catalog=lake)
-        silver.run(spark, loaded, contracts, catalog=lake)
-        gold.run(spark, loaded, contracts=contracts, catalog=lake)
+        batch_layer(spark, loaded, contracts, lake)
         name = settings.iceberg.catalog.name
 
         for contract in contracts:
@@ -114,11 +92,7 @@ def test_batch_layer_reconciles_with_the_manifest(local_stack: LocalStack, tmp_p
         assert sum(got.values()) > 0
 
         # a second run of every layer with no new data commits nothing
-        again = [
-            *bronze.run(spark, loaded, contracts, catalog=lake),
-            *silver.run(spark, loaded, contracts, catalog=lake),
-            *gold.run(spark, loaded, contracts=contracts, catalog=lake),
-        ]
+        again = batch_layer(spark, loaded, contracts, lake)
         assert [r.table for r in again if r.snapshot_id is not None] == []
     finally:
         spark.stop()

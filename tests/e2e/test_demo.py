@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,15 +19,10 @@ from typing import Any
 import pytest
 
 from dp_localstack.stack import LocalStack
+from dp_localstack.testing import DP, clean_environ, run_dp, scratch_checkout, simulate_args
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
-DP = str(Path(sys.executable).parent / "dp")
 EVENTS, RATE = 3000, 250
-
-
-def run_dp(root: Path, env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([DP, *args], cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def check_report(report: dict[str, Any], domain: str) -> None:
@@ -54,12 +47,11 @@ def check_report(report: dict[str, Any], domain: str) -> None:
 
 
 def test_demo_killed_half_way_then_rerun_reconciles_and_a_third_run_changes_nothing(
-    local_stack: LocalStack, tmp_path: Path, run_id: str
+    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
 ) -> None:
     domain = f"demo{run_id}"
-    shutil.copytree(REPO / "config", tmp_path / "config")
-    shutil.copytree(REPO / "schemas" / "avro" / "commerce", tmp_path / "schemas" / "avro" / domain)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DP_", "DEMO_"))}
+    scratch_checkout(repo_root, tmp_path, domain)
+    env = clean_environ(drop=("DP_", "DEMO_"))
     env |= {
         "DP_LOCAL_RUNTIME_DIR": str(local_stack.layout.runtime),
         "DP_DEMO_DOMAIN": domain,
@@ -71,10 +63,10 @@ def test_demo_killed_half_way_then_rerun_reconciles_and_a_third_run_changes_noth
     }
 
     # records the demo did not send are in the way: a clear refusal, no traceback
-    assert run_dp(tmp_path, env, "ingest", "topics").returncode == 0
-    sent = run_dp(tmp_path, env, "ingest", "simulate", "--count", "400", "--seed", "1")
+    assert run_dp(tmp_path, "ingest", "topics", env=env, timeout=900).returncode == 0
+    sent = run_dp(tmp_path, *simulate_args(400, 1), env=env, timeout=900)
     assert sent.returncode == 0, sent.stderr[-2000:]
-    refused = run_dp(tmp_path, env, "demo", "--report", "r0.json")
+    refused = run_dp(tmp_path, "demo", "--report", "r0.json", env=env, timeout=900)
     assert refused.returncode == 1, refused.stderr[-3000:]
     assert "records it did not send" in refused.stderr and "--reset" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "r0.json").exists()
@@ -97,7 +89,7 @@ def test_demo_killed_half_way_then_rerun_reconciles_and_a_third_run_changes_noth
     assert not (tmp_path / "r1.json").exists()
 
     # run 2: resumes the same workload and reconciles on every line
-    second = run_dp(tmp_path, env, "demo", "--report", "r2.json")
+    second = run_dp(tmp_path, "demo", "--report", "r2.json", env=env, timeout=900)
     assert second.returncode == 0, second.stderr[-4000:] + second.stdout[-4000:]
     report = json.loads((tmp_path / "r2.json").read_text())
     check_report(report, domain)
@@ -108,7 +100,7 @@ def test_demo_killed_half_way_then_rerun_reconciles_and_a_third_run_changes_noth
     assert "\nPASS: " in second.stdout
 
     # run 3: the same report, nothing sent, nothing committed
-    third = run_dp(tmp_path, env, "demo", "--report", "r3.json")
+    third = run_dp(tmp_path, "demo", "--report", "r3.json", env=env, timeout=900)
     assert third.returncode == 0, third.stderr[-4000:] + third.stdout[-4000:]
     again = json.loads((tmp_path / "r3.json").read_text())
     check_report(again, domain)

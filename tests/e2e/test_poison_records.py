@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
 import subprocess
-import sys
-import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,21 +25,21 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from dp_contracts.model import find_contract, load_contracts
+from dp_contracts.model import contracts_dir, find_contract, load_contracts
+from dp_contracts.testing import order_placed
 from dp_core.config import load_settings
 from dp_demo.speed import last_json_object
 from dp_ingest.codec import ContractCodec
 from dp_ingest.kafka import client_conf
 from dp_ingest.wire import header
 from dp_localstack.stack import LocalStack
+from dp_localstack.testing import clean_environ, run_dp, scratch_checkout, simulate_args
 from dp_spark.session import build_session
 from dp_spark_jobs.catalog import lake_catalog
-from dp_spark_jobs.jobs import bronze, gold, silver
 from dp_spark_jobs.tables import gold_table, rejected_table, silver_table
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
-DP = str(Path(sys.executable).parent / "dp")
+BatchLayer = Callable[..., list[Any]]  # the conftest fixture
 START = dt.datetime(2026, 11, 24, 22, 0, tzinfo=dt.UTC)
 COUNT, SEED = 1500, 41
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -52,21 +49,10 @@ AFTER_YEAR_9999 = (dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC) - EPOCH)
 
 
 def order(**changes: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "event_id": str(uuid.uuid4()),
-        "order_id": str(uuid.uuid4()),
-        "session_id": "s-poison",
-        "customer_id": "c-poison",
-        "lines": [{"line_number": 1, "product_id": "SKU-X", "quantity": 1, "unit_price": "1.00", "line_total": "1.00"}],
-        "subtotal": "1.00",
-        "shipping": "0.00",
-        "tax": "0.00",
-        "total": "1.00",
-        "currency": "EUR",
-        "shipping_country": "DE",
-        "occurred_at": "2026-11-24T22:05:00Z",
-    }
-    return event | changes
+    """A valid order of the simulated evening (the simulator's events start at 22:00)."""
+    return order_placed(
+        **{"session_id": "s-poison", "customer_id": "c-poison", "occurred_at": "2026-11-24T22:05:00Z", **changes}
+    )
 
 
 def extreme_orders() -> list[dict[str, Any]]:
@@ -81,42 +67,28 @@ def extreme_orders() -> list[dict[str, Any]]:
 
 
 def test_poison_records_are_parked_by_every_layer_and_the_rest_is_exact(
-    local_stack: LocalStack, tmp_path: Path, run_id: str
+    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path, batch_layer: BatchLayer
 ) -> None:
-    domain = f"pz{run_id}"
-    shutil.copytree(REPO / "config", tmp_path / "config")
-    shutil.copytree(REPO / "schemas" / "avro" / "commerce", tmp_path / "schemas" / "avro" / domain)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DP_")}
-    env |= {"DP_STREAM_CHECKPOINT_INTERVAL_S": "2", "DP_LOCAL_RUNTIME_DIR": str(local_stack.layout.runtime)}
-    env["DP_ICEBERG_NAMESPACES__GOLD"] = f"pz_{run_id}_gold"
+    scratch_checkout(repo_root, tmp_path, f"pz{run_id}")
+    env = clean_environ() | {
+        "DP_STREAM_CHECKPOINT_INTERVAL_S": "2",
+        "DP_LOCAL_RUNTIME_DIR": str(local_stack.layout.runtime),
+        "DP_ICEBERG_NAMESPACES__GOLD": f"pz_{run_id}_gold",
+    }
 
     def dp(*args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [DP, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900, check=False
-        )
+        result = run_dp(tmp_path, *args, env=env, timeout=900)
         assert result.returncode == 0, f"dp {' '.join(args)}:\n{result.stderr[-3000:]}"
         return result
 
     dp("ingest", "topics")
-    start = START.strftime("%Y-%m-%dT%H:%M:%S%z")
     manifest_path = tmp_path / "m.json"
-    dp(
-        "ingest",
-        "simulate",
-        "--count",
-        str(COUNT),
-        "--seed",
-        str(SEED),
-        "--start",
-        start,
-        "--manifest",
-        str(manifest_path),
-    )
+    dp(*simulate_args(COUNT, SEED, START, manifest=manifest_path))
     manifest = json.loads(manifest_path.read_text())
 
     loaded = load_settings(tmp_path / "config", env)
     settings = loaded.settings
-    contracts = load_contracts(tmp_path / "schemas" / "avro")
+    contracts = load_contracts(contracts_dir(tmp_path))
     contract = find_contract(contracts, "order_placed")
     registry = SchemaRegistryClient({"url": settings.registry.url})
     schema_id = registry.get_latest_version(contract.subject).schema_id
@@ -159,9 +131,7 @@ def test_poison_records_are_parked_by_every_layer_and_the_rest_is_exact(
     lake.create_namespace_if_not_exists(settings.iceberg.namespaces.gold)
     spark = build_session(loaded, "e2e-poison")
     try:
-        bronze.run(spark, loaded, contracts, catalog=lake)
-        silver.run(spark, loaded, contracts, catalog=lake)
-        gold.run(spark, loaded, contracts=contracts, catalog=lake)
+        batch_layer(spark, loaded, contracts, lake)
         name = settings.iceberg.catalog.name
         enriched = spark.table(f"{name}.{enriched_table}").select("event_id").collect()
         assert sorted(r[0] for r in enriched) == expected

@@ -18,7 +18,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -26,11 +25,12 @@ from typing import Any
 
 import fastavro
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
-from dp_contracts.model import load_contracts
+from dp_contracts.model import contracts_dir, load_contracts
 from dp_core.config import LoadedConfig, load_settings
 from dp_demo.speed import last_json_object
+from dp_flink import names
 from dp_flink.checkpoints import checkpoint_root, latest_checkpoint, local_path
 from dp_flink.lag import group_lag
 from dp_flink.progress import Commit, commits_of_table, job_watermark, progress_for
@@ -38,13 +38,13 @@ from dp_ingest.dlq import Source
 from dp_ingest.errors import FieldError
 from dp_ingest.kafka import client_conf
 from dp_ingest.producer import EventProducer
+from dp_ingest.readback import read_to_end
 from dp_localstack.stack import LocalStack
+from dp_localstack.testing import DP, clean_environ, run_dp, scratch_checkout, simulate_args
+from dp_simulator import SimEvent, SimulationConfig, simulate
 from dp_spark_jobs.catalog import lake_catalog
-from dp_stream_ingestors.simulator import SimEvent, SimulationConfig, simulate
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
-DP = str(Path(sys.executable).parent / "dp")
 START = dt.datetime(2026, 11, 24, 22, 0, tzinfo=dt.UTC)
 COUNT, SEED = 8000, 33
 FRACTIONS = {"late": 0.04, "duplicates": 0.04, "malformed": 0.02}
@@ -56,25 +56,27 @@ STREAM_ENV = {"DP_STREAM_CHECKPOINT_INTERVAL_S": "2"}
 class Checkout:
     """A scratch checkout with its own contract domain (own topics, tables, consumer groups, checkpoints)."""
 
-    def __init__(self, root: Path, domain: str, runtime: Path) -> None:
+    def __init__(self, repo: Path, root: Path, domain: str, runtime: Path) -> None:
         self.root, self.domain = root, domain
-        shutil.copytree(REPO / "config", root / "config")
-        shutil.copytree(REPO / "schemas" / "avro" / "commerce", root / "schemas" / "avro" / domain)
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("DP_")}
-        self.env |= STREAM_ENV | {"DP_LOCAL_RUNTIME_DIR": str(runtime)}
+        scratch_checkout(repo, root, domain)
+        self.env = clean_environ() | STREAM_ENV | {"DP_LOCAL_RUNTIME_DIR": str(runtime)}
         self.loaded: LoadedConfig = load_settings(root / "config", self.env)
+        self.order_schema = fastavro.parse_schema(
+            json.loads((contracts_dir(root) / domain / "order_placed.avsc").read_text())
+        )
 
     def dp(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [DP, *args], cwd=self.root, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        result = run_dp(self.root, *args, env=self.env, timeout=timeout)
         assert result.returncode == 0, f"dp {' '.join(args)}:\n{result.stderr[-3000:]}"
         return result
 
     def simulate_args(self) -> list[str]:
-        flags = [f"--{k}={v}" for k, v in FRACTIONS.items()]
-        start = START.strftime("%Y-%m-%dT%H:%M:%S%z")
-        return ["ingest", "simulate", "--count", str(COUNT), "--seed", str(SEED), "--start", start, *flags]
+        return simulate_args(COUNT, SEED, START, fractions=FRACTIONS)
+
+    def decode_order(self, value: bytes) -> dict[str, Any]:
+        record = fastavro.schemaless_reader(io.BytesIO(value[5:]), self.order_schema, self.order_schema)
+        assert isinstance(record, dict)
+        return record
 
     def simulate(self) -> None:
         self.dp("ingest", "topics")
@@ -89,7 +91,7 @@ class Checkout:
     def table(self, name: str) -> list[dict[str, Any]]:
         lake = lake_catalog(self.loaded.settings)
         ns = self.loaded.settings.iceberg.namespaces.silver
-        return list(lake.load_table(f"{ns}.{self.domain}__{name}").scan().to_arrow().to_pylist())
+        return list(lake.load_table(f"{ns}.{names.table(self.domain, name)}").scan().to_arrow().to_pylist())
 
 
 def sim_events() -> list[SimEvent]:
@@ -120,20 +122,13 @@ def unique_valid(events: list[SimEvent], contract: str) -> dict[str, dict[str, A
     }
 
 
-def decode_order(value: bytes) -> dict[str, Any]:
-    schema = fastavro.parse_schema(json.loads((REPO / "schemas/avro/commerce/order_placed.avsc").read_text()))
-    record = fastavro.schemaless_reader(io.BytesIO(value[5:]), schema, schema)
-    assert isinstance(record, dict)
-    return record
-
-
 def utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
 def check_aggregates(checkout: Checkout, events: list[SimEvent]) -> None:
     orders, views = unique_valid(events, "order_placed"), unique_valid(events, "page_view")
-    late = checkout.table("late_events_rt")
+    late = checkout.table(names.LATE_EVENTS)
     late_ids = collections.Counter(r["event_id"] for r in late)
     assert [i for i, n in late_ids.items() if n > 1] == []  # each late event once
 
@@ -145,7 +140,7 @@ def check_aggregates(checkout: Checkout, events: list[SimEvent]) -> None:
         expected[key][1] += Decimal(str(payload["total"]))
         expected[key][2].add(payload["session_id"])
     got: dict[tuple[dt.datetime, str], list[Any]] = collections.defaultdict(lambda: [0, Decimal(0), set()])
-    rows = checkout.table("orders_1m_rt")
+    rows = checkout.table(names.window_table("orders", WINDOW_S))
     for r in rows:
         key = (utc(r["window_start"]), r["currency"])
         assert got[key][0] == 0, f"window {key} written twice"
@@ -153,7 +148,7 @@ def check_aggregates(checkout: Checkout, events: list[SimEvent]) -> None:
         assert utc(r["window_end"]) - utc(r["window_start"]) == dt.timedelta(seconds=WINDOW_S)
     for r in late:
         if r["contract"] == "order_placed":
-            record = decode_order(r["value"])
+            record = checkout.decode_order(r["value"])
             key = (utc(r["window_start"]), str(record["currency"]))
             assert window_of(record["occurred_at"]) == key[0]
             got[key][0] += 1
@@ -182,12 +177,12 @@ def check_aggregates(checkout: Checkout, events: list[SimEvent]) -> None:
             rev_expected[key3][1] += int(line["quantity"])
             rev_expected[key3][2] += Decimal(str(line["line_total"]))
     rev_got: dict[Key3, list[Any]] = collections.defaultdict(lambda: [0, 0, Decimal(0)])
-    for r in checkout.table("revenue_1m_rt"):
+    for r in checkout.table(names.window_table("revenue", WINDOW_S)):
         key3 = (utc(r["window_start"]), r["category"], r["currency"])
         rev_got[key3] = [r["orders"], r["units"], r["revenue"]]
     for r in late:
         if r["contract"] == "order_placed":
-            record = decode_order(r["value"])
+            record = checkout.decode_order(r["value"])
             seen: set[Key3] = set()
             for line in record["lines"]:
                 key3 = (utc(r["window_start"]), categories.get(line["product_id"], "unknown"), record["currency"])
@@ -203,7 +198,9 @@ def check_aggregates(checkout: Checkout, events: list[SimEvent]) -> None:
     # page views per window: the row's count plus late page views = the simulator's page views of that window
     pv_expected = collections.Counter(window_of(p["occurred_at"]) for p in views.values())
     pv_late = collections.Counter(utc(r["window_start"]) for r in late if r["contract"] == "page_view")
-    pv_rows = {utc(r["window_start"]): r["page_views"] for r in checkout.table("page_views_1m_rt")}
+    pv_rows = {
+        utc(r["window_start"]): r["page_views"] for r in checkout.table(names.window_table("page_views", WINDOW_S))
+    }
     assert pv_rows
     for window, n in pv_rows.items():
         assert n + pv_late[window] == pv_expected[window], f"page views window {window}"
@@ -215,16 +212,18 @@ def check_aggregates(checkout: Checkout, events: list[SimEvent]) -> None:
     assert set(late_ids) == sent_late_streamed
 
 
-def test_aggregator_windows_equal_the_simulators_events(local_stack: LocalStack, tmp_path: Path, run_id: str) -> None:
-    checkout = Checkout(tmp_path, f"rt{run_id}", local_stack.layout.runtime)
+def test_aggregator_windows_equal_the_simulators_events(
+    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
+) -> None:
+    checkout = Checkout(repo_root, tmp_path, f"rt{run_id}", local_stack.layout.runtime)
     checkout.simulate()
-    summary = checkout.stream("aggregator")
+    summary = checkout.stream(names.AGGREGATOR)
     assert summary["restored_checkpoint"] is None
     check_aggregates(checkout, sim_events())
-    assert checkout.table("stream_rejects_rt") == []  # the ingestor dead-lettered every malformed event
+    assert checkout.table(names.STREAM_REJECTS) == []  # the ingestor dead-lettered every malformed event
     # what its last checkpoints committed, and up to which offsets (the progress table, read with Flink)
-    report = last_json_object(checkout.dp("stream", "commits", "aggregator", "--last", "2", "--json").stdout)
-    assert report is not None and report["job"] == f"dp-aggregator-{checkout.domain}"
+    report = last_json_object(checkout.dp("stream", "commits", names.AGGREGATOR, "--last", "2", "--json").stdout)
+    assert report is not None and report["job"] == names.job_name(names.AGGREGATOR, checkout.domain)
     newest = report["checkpoints"][0]
     assert newest["progress_checkpoint_id"] <= newest["checkpoint_id"]
     check_final_progress(checkout, ("page_view", "cart_updated", "order_placed", "product"), newest["partitions"])
@@ -236,12 +235,12 @@ def test_aggregator_windows_equal_the_simulators_events(local_stack: LocalStack,
     assert newest["watermark"] is None or moment(newest["watermark"]) <= newest_event - lateness
     committed = {o["table"] for c in report["checkpoints"] for o in c["outputs"]}
     assert committed and committed <= {"orders", "revenue", "page_views", "funnel", "late", "rejects"}
-    text = checkout.dp("stream", "commits", "aggregator", "--last", "1").stdout
+    text = checkout.dp("stream", "commits", names.AGGREGATOR, "--last", "1").stdout
     assert f"checkpoint {newest['checkpoint_id']}" in text and "last offset" in text
     # a second run restarts from the checkpoint and has nothing to add
-    tables = ("orders_1m_rt", "revenue_1m_rt", "page_views_1m_rt", "funnel_1m_rt", "late_events_rt")
+    tables = (*(names.window_table(m, WINDOW_S) for m in names.METRICS), names.LATE_EVENTS)
     before = {t: len(checkout.table(t)) for t in tables}
-    again = checkout.stream("aggregator")
+    again = checkout.stream(names.AGGREGATOR)
     assert again["restored_checkpoint"] is not None
     assert {t: len(checkout.table(t)) for t in before} == before
 
@@ -253,7 +252,7 @@ class Feeder:
     def __init__(self, checkout: Checkout) -> None:
         self.events = sim_events()
         self.sent = 0
-        self.producer = EventProducer(checkout.loaded.settings, load_contracts(checkout.root / "schemas" / "avro"))
+        self.producer = EventProducer(checkout.loaded.settings, load_contracts(contracts_dir(checkout.root)))
 
     @property
     def done(self) -> bool:
@@ -310,55 +309,39 @@ def kill_mid_stream(checkout: Checkout, job: str, topics: list[str], feeder: Fee
 
 
 def test_aggregator_killed_mid_stream_equals_an_uninterrupted_run(
-    local_stack: LocalStack, tmp_path: Path, run_id: str
+    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
 ) -> None:
     runtime = local_stack.layout.runtime
-    steady = Checkout(tmp_path / "steady", f"rs{run_id}", runtime)
-    killed = Checkout(tmp_path / "killed", f"rk{run_id}", runtime)
+    steady = Checkout(repo_root, tmp_path / "steady", f"rs{run_id}", runtime)
+    killed = Checkout(repo_root, tmp_path / "killed", f"rk{run_id}", runtime)
     steady.simulate()
-    steady.stream("aggregator")
+    steady.stream(names.AGGREGATOR)
 
     killed.dp("ingest", "topics")
     feeder = Feeder(killed)
     feeder.send(len(feeder.events) // 8)
     topics = [f"{killed.domain}.{c}.v1" for c in ("page_view", "cart_updated", "order_placed", "product")]
-    kill_mid_stream(killed, "aggregator", topics, feeder)
+    kill_mid_stream(killed, names.AGGREGATOR, topics, feeder)
     feeder.rest()
-    summary = killed.stream("aggregator")
+    summary = killed.stream(names.AGGREGATOR)
     assert summary["restored_checkpoint"] is not None
 
     def rows(checkout: Checkout, table: str, drop: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
         return sorted(tuple((k, v) for k, v in sorted(r.items()) if k not in drop) for r in checkout.table(table))
 
-    for table in ("orders_1m_rt", "revenue_1m_rt", "page_views_1m_rt", "funnel_1m_rt"):
+    for table in (names.window_table(m, WINDOW_S) for m in names.METRICS):
         assert rows(killed, table) == rows(steady, table), table
     coordinates = ("kafka_topic", "watermark")  # topics differ by domain; the watermark seen may differ
-    assert rows(killed, "late_events_rt", coordinates) == rows(steady, "late_events_rt", coordinates)
+    assert rows(killed, names.LATE_EVENTS, coordinates) == rows(steady, names.LATE_EVENTS, coordinates)
     check_aggregates(killed, sim_events())
 
 
 def read_topic(checkout: Checkout, topic: str) -> dict[int, list[tuple[int, bytes, int]]]:
     """partition -> [(offset, value, timestamp ms)] of every record in ``topic``, read to its end."""
-    conf = {"group.id": f"read-{topic}", "enable.auto.commit": False, "auto.offset.reset": "earliest"}
-    consumer = Consumer(client_conf(checkout.loaded.settings) | conf)
     out: dict[int, list[tuple[int, bytes, int]]] = collections.defaultdict(list)
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-        deadline = time.monotonic() + 120
-        while any((out[p][-1][0] + 1 if out[p] else 0) < end for p, end in ends.items()):
-            assert time.monotonic() < deadline, "could not read the topic to its end"
-            message = consumer.poll(0.5)
-            if message is None or message.error() is not None:
-                continue
-            partition, offset = message.partition(), message.offset()
-            assert partition is not None and offset is not None
-            if not out[partition] or offset > out[partition][-1][0]:  # a re-fetched offset is not a second record
-                out[partition].append((offset, message.value() or b"", message.timestamp()[1]))
-    finally:
-        consumer.close()
-    return {p: out[p] for p in ends}
+    for message in read_to_end(checkout.loaded.settings, [topic]).records:
+        out[message.partition()].append((message.offset(), message.value() or b"", message.timestamp()[1]))
+    return dict(out)
 
 
 def check_snapshots_hold_their_recorded_offsets(checkout: Checkout, spark: Any, tables: dict[str, str]) -> None:
@@ -374,7 +357,7 @@ def check_snapshots_hold_their_recorded_offsets(checkout: Checkout, spark: Any, 
 
     order_topic = f"{checkout.domain}.order_placed.v1"
     orders = {
-        p: [(o, str(decode_order(v)["event_id"])) for o, v, _ in rs]
+        p: [(o, str(checkout.decode_order(v)["event_id"])) for o, v, _ in rs]
         for p, rs in read_topic(checkout, order_topic).items()
     }
     enriched, progress = commits("enriched"), commits("progress")
@@ -422,22 +405,22 @@ def moment(value: Any) -> dt.datetime:
 
 
 def test_enricher_killed_and_restarted_one_row_per_order_with_latest_reference_data(
-    local_stack: LocalStack, tmp_path: Path, run_id: str
+    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
 ) -> None:
     from dp_spark.session import build_session
 
-    checkout = Checkout(tmp_path, f"re{run_id}", local_stack.layout.runtime)
+    checkout = Checkout(repo_root, tmp_path, f"re{run_id}", local_stack.layout.runtime)
     checkout.dp("ingest", "topics")
     # The enricher's inputs are small (orders, payments, reference data): it would commit them all at its first
     # checkpoints. So the events are sent while it runs, slowly, and it is SIGKILLed (whole process tree) after two
     # checkpoints, mid-stream; then restarted from the last checkpoint once everything is sent. The checks below
     # are exact, so a lost or repeated order (or a half-written Kafka transaction) would fail them.
-    name = f"dp-enricher-{checkout.domain}"
+    name = names.job_name(names.ENRICHER, checkout.domain)
     log = tmp_path / "enricher.log"
     with log.open("w") as err:
         job = subprocess.Popen(
             # --until-idle: it then prints "running N s, ..." lines (and never goes idle for 600 s here)
-            [DP, "stream", "run", "enricher", "--until-idle", "600"], cwd=checkout.root, env=checkout.env,
+            [DP, "stream", "run", names.ENRICHER, "--until-idle", "600"], cwd=checkout.root, env=checkout.env,
             stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
         )  # fmt: skip
     feeder = None
@@ -462,7 +445,7 @@ def test_enricher_killed_and_restarted_one_row_per_order_with_latest_reference_d
         job.wait(timeout=30)
         if feeder is not None:
             assert feeder.wait(timeout=300) == 0
-    summary = checkout.stream("enricher")
+    summary = checkout.stream(names.ENRICHER)
     assert summary["restored_checkpoint"] is not None
     events = sim_events()
     orders = unique_valid(events, "order_placed")
@@ -543,18 +526,18 @@ def test_enricher_killed_and_restarted_one_row_per_order_with_latest_reference_d
 
 
 def test_submit_runs_the_aggregator_on_the_session_cluster(
-    local_stack: LocalStack, tmp_path: Path, run_id: str
+    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
 ) -> None:
     import urllib.request
 
     extra = [s for s in local_stack.services if s.name.startswith("flink-")]
-    checkout = Checkout(tmp_path, f"rc{run_id}", local_stack.layout.runtime)
+    checkout = Checkout(repo_root, tmp_path, f"rc{run_id}", local_stack.layout.runtime)
     checkout.simulate()
     job_id = None
     address = f"http://127.0.0.1:{checkout.loaded.settings.local.flink.ui_port}"
     try:
         local_stack.up(core_only=False)
-        submitted = last_json_object(checkout.dp("stream", "submit", "aggregator", "--json").stdout)
+        submitted = last_json_object(checkout.dp("stream", "submit", names.AGGREGATOR, "--json").stdout)
         assert submitted is not None
         job_id = submitted["job_id"]
         assert submitted["submitted"] is True
@@ -565,7 +548,7 @@ def test_submit_runs_the_aggregator_on_the_session_cluster(
             states = {j["jid"]: j["state"] for j in status["jobs"]}
             assert states.get(job_id) in ("CREATED", "INITIALIZING", "RUNNING"), states
             try:
-                rows = checkout.table("orders_1m_rt")
+                rows = checkout.table(names.window_table("orders", WINDOW_S))
             except Exception:  # noqa: BLE001 -- the table appears with the first commit
                 rows = []
             if rows:
@@ -582,5 +565,8 @@ def test_submit_runs_the_aggregator_on_the_session_cluster(
             request = urllib.request.Request(f"{address}/jobs/{job_id}?mode=cancel", method="PATCH")
             urllib.request.urlopen(request, timeout=10).close()
         local_stack.down([s for s in local_stack.services if s.group == "full"])
-        shutil.rmtree(local_stack.layout.runtime / "flink" / "checkpoints" / f"dp-aggregator-{checkout.domain}", True)
+        shutil.rmtree(
+            local_stack.layout.runtime / "flink" / "checkpoints" / names.job_name(names.AGGREGATOR, checkout.domain),
+            True,
+        )
     assert extra

@@ -15,13 +15,12 @@ from pyiceberg.catalog import Catalog
 
 from dp_contracts.compiler import to_iceberg, to_spark
 from dp_contracts.ir import ArrayT, DecimalT, EnumT, LogicalT, MapT, PrimitiveT, RecordT, TypeT
-from dp_contracts.model import load_contracts
-from dp_core.config import LoadedConfig
+from dp_contracts.model import contracts_dir, load_contracts
+from dp_core.config import LoadedConfig, find_repo_root
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-CONTRACTS = load_contracts(REPO / "schemas" / "avro")
+CONTRACTS = load_contracts(contracts_dir(find_repo_root(Path(__file__))))
 
 
 def sample(node: TypeT) -> Any:

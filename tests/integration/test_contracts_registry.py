@@ -4,29 +4,25 @@ driven through Confluent's client."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from dp_contracts.model import load_contracts
+from dp_contracts.model import contracts_dir, load_contracts
 from dp_core.config import LoadedConfig
 from dp_localstack.stack import LocalStack
+from dp_localstack.testing import clean_environ, run_dp
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-DP = str(Path(sys.executable).parent / "dp")
 
-
-def dp(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DP_")}
-    return subprocess.run([DP, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+def dp(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``dp args`` in ``cwd`` with no ``DP_*`` variables but ``env``."""
+    return run_dp(cwd, *args, env=clean_environ() | (env or {}), timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +30,12 @@ def client(local_stack: LocalStack, platform_config: LoadedConfig) -> SchemaRegi
     return SchemaRegistryClient({"url": platform_config.settings.registry.url})
 
 
-def test_register_is_idempotent_and_sets_each_subjects_mode(client: SchemaRegistryClient) -> None:
-    first, second = dp(REPO, "contracts", "register"), dp(REPO, "contracts", "register")
+def test_register_is_idempotent_and_sets_each_subjects_mode(client: SchemaRegistryClient, repo_root: Path) -> None:
+    first, second = dp(repo_root, "contracts", "register"), dp(repo_root, "contracts", "register")
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     assert first.stdout == second.stdout  # same ids, same versions
-    contracts = load_contracts(REPO / "schemas" / "avro")
+    contracts = load_contracts(contracts_dir(repo_root))
     assert len(first.stdout.splitlines()) == len(contracts) == 6
     for contract in contracts:
         latest = client.get_latest_version(contract.subject)
@@ -49,17 +45,17 @@ def test_register_is_idempotent_and_sets_each_subjects_mode(client: SchemaRegist
 
 
 @pytest.fixture
-def scratch(tmp_path: Path, run_id: str) -> Path:
+def scratch(tmp_path: Path, run_id: str, repo_root: Path) -> Path:
     """A checkout with one contract in a domain of its own, so its subject is unique to this run."""
-    shutil.copytree(REPO / "config", tmp_path / "config")
-    target = tmp_path / "schemas" / "avro" / f"it{run_id}"
+    shutil.copytree(repo_root / "config", tmp_path / "config")
+    target = contracts_dir(tmp_path) / f"it{run_id}"
     target.mkdir(parents=True)
-    shutil.copy(REPO / "schemas" / "avro" / "commerce" / "payment_processed.avsc", target)
+    shutil.copy(contracts_dir(repo_root) / "commerce" / "payment_processed.avsc", target)
     return tmp_path
 
 
 def edit(repo: Path, mutate: Any) -> None:
-    [path] = list((repo / "schemas" / "avro").glob("*/payment_processed.avsc"))
+    [path] = list((contracts_dir(repo)).glob("*/payment_processed.avsc"))
     schema = json.loads(path.read_text())
     mutate(schema)
     path.write_text(json.dumps(schema))
@@ -96,16 +92,7 @@ def test_check_against_registry(scratch: Path, client: SchemaRegistryClient, run
 
 
 def test_registry_down_is_a_clear_error(scratch: Path) -> None:
-    env_port = {"DP_REGISTRY_URL": "http://127.0.0.1:9"}
-    result = subprocess.run(
-        [DP, "contracts", "register"],
-        cwd=scratch,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("DP_")}, **env_port},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = dp(scratch, "contracts", "register", env={"DP_REGISTRY_URL": "http://127.0.0.1:9"})
     assert result.returncode != 0
     assert "schema registry at http://127.0.0.1:9 unreachable" in result.stderr
     assert "Traceback" not in result.stderr

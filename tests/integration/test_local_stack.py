@@ -6,20 +6,19 @@ Runs in definition order: the last test stops and restarts the core stack and ch
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from pyiceberg.catalog import Catalog
 
 from dp_core.config import LoadedConfig
+from dp_ingest.readback import read_to_end
 from dp_localstack.health import s3_client
 from dp_localstack.stack import LocalStack
+from dp_localstack.testing import run_command, run_dp
 
 pytestmark = pytest.mark.integration
 
@@ -57,34 +56,13 @@ def test_kafka_round_trip(local_stack: LocalStack, platform_config: LoadedConfig
     for i in range(10):
         producer.produce(names["topic"], key=f"k{i}".encode(), value=f"v{i}".encode())
     assert producer.flush(30) == 0
-    received = consume_all(bootstrap, names["topic"], expected=10)
+    received = consume_all(platform_config, names["topic"])
     assert received == [(f"k{i}".encode(), f"v{i}".encode()) for i in range(10)]
 
 
-def consume_all(
-    bootstrap: str, topic: str, expected: int, timeout: float = 60
-) -> list[tuple[bytes | None, bytes | None]]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"it-{time.time_ns()}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([topic])
-    out: list[tuple[bytes | None, bytes | None]] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(out) < expected and time.monotonic() < deadline:
-            msg = consumer.poll(1.0)
-            if msg is None:
-                continue
-            assert msg.error() is None, msg.error()
-            out.append((msg.key(), msg.value()))
-    finally:
-        consumer.close()
-    return out
+def consume_all(config: LoadedConfig, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """The keys and values of every record of ``topic``, read to its end."""
+    return [(m.key(), m.value()) for m in read_to_end(config.settings, [topic]).records]
 
 
 def test_s3_put_and_get(local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]) -> None:
@@ -133,14 +111,7 @@ def test_spark_reads_and_appends_the_same_table(
 
 def flink_check(config: LoadedConfig, *args: str) -> dict[str, object]:
     python = config.runtime_dir / "venvs" / "flink-jobs" / "bin" / "python"
-    result = subprocess.run(
-        [str(python), "-m", "dp_flink_jobs.lakehouse_check", *args],
-        cwd=config.repo_root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_command([str(python), "-m", "dp_flink_jobs.lakehouse_check", *args], config.repo_root, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     parsed: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
     return parsed
@@ -157,14 +128,7 @@ def test_flink_writes_a_table_pyiceberg_reads_and_reads_the_spark_rows(
 
 
 def test_local_ps_command_lists_every_service(local_stack: LocalStack) -> None:
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "dp"), "local", "ps", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=local_stack.layout.repo,
-    )
+    result = run_dp(local_stack.layout.repo, "local", "ps", "--json", timeout=60)
     assert result.returncode == 0, result.stderr
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert set(rows) == {s.name for s in local_stack.services}
@@ -174,14 +138,7 @@ def test_local_ps_command_lists_every_service(local_stack: LocalStack) -> None:
 
 def test_second_install_does_no_work(local_stack: LocalStack) -> None:
     began = time.monotonic()
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "dp"), "local", "install"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=local_stack.layout.repo,
-    )
+    result = run_dp(local_stack.layout.repo, "local", "install", timeout=120)
     assert result.returncode == 0, result.stderr
     assert "(0 fetched)" in result.stdout
     assert result.stderr == ""  # nothing was fetched or built
@@ -221,5 +178,5 @@ def test_data_survives_down_and_up(
         (4, "spark"),
         (5, "spark"),
     ]
-    received = consume_all(platform_config.settings.kafka.bootstrap_servers, names["topic"], expected=10)
+    received = consume_all(platform_config, names["topic"])
     assert len(received) == 10

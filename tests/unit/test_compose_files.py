@@ -11,9 +11,9 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from dp_core.config import LoadedConfig, load_settings
+from dp_core.config import LoadedConfig, find_repo_root, load_settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = find_repo_root(Path(__file__))
 CORE = REPO / "local" / "docker-compose.core.yml"
 FULL = REPO / "local" / "docker-compose.yml"
 

@@ -17,7 +17,7 @@ from dp_demo.kafka_io import TopicContents
 from dp_demo.observe import Observed
 from dp_demo.speed import last_json_object
 from dp_demo.workload import RUN_HEADER, SEQ_HEADER, Expected, Workload, expected, parse_time, window_of
-from dp_stream_ingestors.simulator import CONTRACTS, SimEvent
+from dp_simulator import CONTRACTS, SimEvent
 
 DAY = dt.date(2026, 11, 26)
 SETTINGS = DemoSettings(events=1500, seed=5, late=0.04, duplicates=0.04, malformed=0.04)

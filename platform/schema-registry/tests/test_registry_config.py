@@ -13,8 +13,6 @@ from dp_schema_registry.cli import claim_port
 from dp_schema_registry.config import port_of, service_config
 from dp_schema_registry.errors import StartupError
 
-REPO = Path(__file__).resolve().parents[3]
-
 
 @pytest.mark.parametrize(
     ("url", "port"),
@@ -30,9 +28,9 @@ def test_a_url_without_a_usable_port_is_a_config_error(url: str) -> None:
         port_of(url)
 
 
-def test_service_config_from_the_local_settings() -> None:
+def test_service_config_from_the_local_settings(repo_root: Path) -> None:
     settings = load_settings(
-        REPO / "config",
+        repo_root / "config",
         {"DP_REGISTRY_URL": "http://127.0.0.1:18181", "DP_POSTGRES_DATABASES__REGISTRY": "sr_unit"},
     ).settings
     config = service_config(settings)

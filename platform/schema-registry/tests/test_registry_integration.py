@@ -34,11 +34,12 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 from psycopg import sql
 
-from dp_core.config import LoadedConfig
+from dp_core.config import LoadedConfig, find_repo_root
+from dp_localstack.testing import run_command
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = find_repo_root(Path(__file__))
 CT = "application/vnd.schemaregistry.v1+json"
 
 
@@ -499,16 +500,7 @@ def test_health(http: httpx.Client) -> None:
 
 
 def _run_service(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **env_overrides}
-    return subprocess.run(
-        [sys.executable, "-m", "dp_schema_registry", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_command([sys.executable, "-m", "dp_schema_registry", *args], REPO, os.environ | env_overrides, 60)
 
 
 def test_a_taken_port_stops_the_start_with_an_error() -> None:

@@ -159,15 +159,16 @@ def test_valid_subjects_are_kept_as_they_are(subject: str) -> None:
     assert parse_subject(subject) == subject
 
 
-@pytest.mark.parametrize(
-    ("subject", "reason"),
-    [
-        ("a\x00b", "it contains a NUL character (U+0000), which cannot be stored"),
-        ("a\nb", "it contains the control character U+000A"),
-        ("a\x85b", "it contains the control character U+0085"),
-        ("a\ud800b", "it contains a lone UTF-16 surrogate (U+D800), which is not valid Unicode text"),
-    ],
-)
+#: a subject that cannot be stored -> the reason it is refused
+INVALID_SUBJECTS = {
+    "a\x00b": "it contains a NUL character (U+0000), which cannot be stored",
+    "a\nb": "it contains the control character U+000A",
+    "a\x85b": "it contains the control character U+0085",
+    "a\ud800b": "it contains a lone UTF-16 surrogate (U+D800), which is not valid Unicode text",
+}
+
+
+@pytest.mark.parametrize(("subject", "reason"), INVALID_SUBJECTS.items())
 def test_invalid_subjects_are_42208_with_the_reason(subject: str, reason: str) -> None:
     with pytest.raises(InvalidSubjectError) as caught:
         parse_subject(subject)

@@ -7,15 +7,17 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[4]
-DP = str(Path(sys.executable).parent / "dp")
-CONTRACT = REPO / "schemas" / "avro" / "commerce" / "payment_processed.avsc"
+from dp_contracts.model import contracts_dir
+from dp_core.config import find_repo_root
+from dp_localstack.testing import clean_environ, run_dp
+
+REPO = find_repo_root(Path(__file__))
+CONTRACT = contracts_dir(REPO) / "commerce" / "payment_processed.avsc"
 
 
 def git(repo: Path, *args: str) -> str:
@@ -39,7 +41,7 @@ def git(repo: Path, *args: str) -> str:
 def repo(tmp_path: Path) -> Path:
     """A repository with the platform's config and one contract, committed."""
     shutil.copytree(REPO / "config", tmp_path / "config")
-    target = tmp_path / "schemas" / "avro" / "commerce"
+    target = contracts_dir(tmp_path) / "commerce"
     target.mkdir(parents=True)
     shutil.copy(CONTRACT, target / CONTRACT.name)
     git(tmp_path, "init", "-q", "-b", "main")
@@ -49,17 +51,14 @@ def repo(tmp_path: Path) -> Path:
 
 
 def edit(repo: Path, mutate: Any) -> None:
-    path = repo / "schemas" / "avro" / "commerce" / CONTRACT.name
+    path = contracts_dir(repo) / "commerce" / CONTRACT.name
     schema = json.loads(path.read_text())
     mutate(schema)
     path.write_text(json.dumps(schema, indent=2))
 
 
 def check(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DP_")}
-    return subprocess.run(
-        [DP, "contracts", "check", *args], cwd=repo, capture_output=True, text=True, env=env, timeout=60, check=False
-    )
+    return run_dp(repo, "contracts", "check", *args, env=clean_environ(), timeout=60)
 
 
 def test_unchanged_contracts_pass(repo: Path) -> None:

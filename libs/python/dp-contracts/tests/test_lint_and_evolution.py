@@ -13,10 +13,10 @@ from dp_contracts.compiler import to_iceberg
 from dp_contracts.evolution import Change, check_change, iceberg_violations
 from dp_contracts.ir import from_avro
 from dp_contracts.lint import lint
-from dp_contracts.model import Contract, load_contracts
+from dp_contracts.model import Contract, contracts_dir, load_contracts
+from dp_core.config import find_repo_root
 
-REPO = Path(__file__).resolve().parents[4]
-SHIPPED = load_contracts(REPO / "schemas" / "avro")
+SHIPPED = load_contracts(contracts_dir(find_repo_root(Path(__file__))))
 TS = {"type": "long", "logicalType": "timestamp-micros"}
 
 

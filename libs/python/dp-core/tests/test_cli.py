@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,23 +11,16 @@ import pytest
 
 from dp_core.cli import CliContext
 from dp_core.cli.main import main
+from dp_core.config import find_repo_root
+from dp_localstack.testing import DP, clean_environ, run_command
 
-DP = str(Path(sys.executable).parent / "dp")
-REPO = Path(__file__).resolve().parents[4]
+REPO = find_repo_root(Path(__file__))
 Writer = Callable[[Path, str], Path]
 
 
 def run_dp(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DP_")}
-    return subprocess.run(
-        [DP, *args],
-        env={**clean, **(env or {})},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    """``dp args`` as a user runs it: no ``DP_*`` variables but ``env``."""
+    return run_command([DP, *args], cwd, clean_environ() | (env or {}), timeout=60)
 
 
 def test_env_override_is_shown_with_its_source() -> None:

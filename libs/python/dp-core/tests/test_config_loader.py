@@ -116,42 +116,96 @@ def test_lists_and_mapping_values_replace_not_append(config_dir: Path, write: Wr
 # -- errors --------------------------------------------------------------------------------------------------------
 
 
-def test_unknown_yaml_key_names_path_and_file(config_dir: Path, write: Writer) -> None:
-    write(config_dir / "base" / "kafka.yaml", "kafka:\n  bootstrap_server: x:1\n")
+#: a broken configuration -> what the ConfigError says: files written (path under config/ -> text), DP_ variables,
+#: and the parts its message must have
+PROBLEMS: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
+    "unknown_yaml_key_names_path_and_file": (
+        {"base/kafka.yaml": "kafka:\n  bootstrap_server: x:1\n"},
+        {},
+        ["kafka.bootstrap_server: unknown key in config/base/kafka.yaml", "did you mean 'bootstrap_servers'"],
+    ),
+    "unknown_yaml_section": (
+        {"environments/local.yaml": "kafak:\n  bootstrap_servers: x\n"},
+        {},
+        ["kafak: unknown key in config/environments/local.yaml; did you mean 'kafka'"],
+    ),
+    "unknown_dp_section": (
+        {},
+        {"DP_KAFAK_BOOTSTRAP_SERVERS": "x"},
+        ["DP_KAFAK_BOOTSTRAP_SERVERS: unknown configuration section 'kafak'", "did you mean 'kafka'"],
+    ),
+    "unknown_dp_key_in_known_section": (
+        {},
+        {"DP_KAFKA_BOOTSTRAP_SERVER": "x"},
+        ["DP_KAFKA_BOOTSTRAP_SERVER: unknown key 'kafka.bootstrap_server'", "did you mean 'bootstrap_servers'"],
+    ),
+    "dp_variable_naming_a_section_is_rejected": (
+        {},
+        {"DP_ICEBERG_CATALOG": "x"},
+        ["iceberg.catalog is a section, not a key"],
+    ),
+    "wrong_type_in_yaml_names_path_layer_and_expected_type": (
+        {"environments/local.yaml": "kafka:\n  topics:\n    partitions: many\n"},
+        {},
+        ["kafka.topics.partitions:", "expected int", "got 'many'", "(from config/environments/local.yaml)"],
+    ),
+    "wrong_type_from_env_names_the_variable": (
+        {},
+        {"DP_LOGGING_FORMAT": "xml"},
+        ["logging.format:", "expected one of 'text', 'json'", "(from env DP_LOGGING_FORMAT)"],
+    ),
+    "section_given_a_scalar": (
+        {"environments/local.yaml": "kafka: localhost\n"},
+        {},
+        ["kafka: expected mapping (section KafkaSettings), got str (config/environments/local.yaml)"],
+    ),
+    "invalid_json_for_structured_env_value": (
+        {},
+        {"DP_KAFKA_PRODUCER": "{not json"},
+        ["DP_KAFKA_PRODUCER: expected mapping of str to"],
+    ),
+    "invalid_yaml_and_duplicate_keys": (
+        {"base/kafka.yaml": "kafka:\n  client_id: a\n  client_id: b\n", "base/logging.yaml": "logging: [unclosed\n"},
+        {},
+        [
+            "config/base/kafka.yaml: not valid YAML: ",
+            "duplicate key 'client_id'",
+            "config/base/logging.yaml: not valid YAML",
+        ],
+    ),
+    "top_level_must_be_a_mapping": (
+        {"base/kafka.yaml": "- a\n- b\n"},
+        {},
+        ["expected a mapping of sections at the top, got list"],
+    ),
+    "unknown_environment": (
+        {},
+        {"DP_ENV": "prd"},
+        ["unknown environment 'prd' (from env DP_ENV); did you mean 'prod'?", "available: local, prod"],
+    ),
+    "env_key_cannot_be_set_in_yaml": (
+        {"environments/local.yaml": "env: prod\n"},
+        {},
+        ["env: set by DP_ENV / --env, not in YAML"],
+    ),
+    "secret_file_with_unknown_name": (
+        {"secrets/local/storage.region": "eu-west-1"},
+        {},
+        ["'storage.region' does not name a secret key"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("files", "environ", "expected"), PROBLEMS.values(), ids=PROBLEMS.keys())
+def test_a_broken_configuration_names_what_is_wrong_and_where(
+    config_dir: Path, write: Writer, files: dict[str, str], environ: dict[str, str], expected: list[str]
+) -> None:
+    for name, text in files.items():
+        write(config_dir / name, text)
     with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {})
+        load_settings(config_dir, environ)
     text = problems_of(exc)
-    assert "kafka.bootstrap_server: unknown key in config/base/kafka.yaml" in text
-    assert "did you mean 'bootstrap_servers'" in text
-
-
-def test_unknown_yaml_section(config_dir: Path, write: Writer) -> None:
-    write(config_dir / "environments" / "local.yaml", "kafak:\n  bootstrap_servers: x\n")
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {})
-    assert "kafak: unknown key in config/environments/local.yaml; did you mean 'kafka'" in problems_of(exc)
-
-
-def test_unknown_dp_section(config_dir: Path) -> None:
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {"DP_KAFAK_BOOTSTRAP_SERVERS": "x"})
-    text = problems_of(exc)
-    assert "DP_KAFAK_BOOTSTRAP_SERVERS: unknown configuration section 'kafak'" in text
-    assert "did you mean 'kafka'" in text
-
-
-def test_unknown_dp_key_in_known_section(config_dir: Path) -> None:
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {"DP_KAFKA_BOOTSTRAP_SERVER": "x"})
-    text = problems_of(exc)
-    assert "DP_KAFKA_BOOTSTRAP_SERVER: unknown key 'kafka.bootstrap_server'" in text
-    assert "did you mean 'bootstrap_servers'" in text
-
-
-def test_dp_variable_naming_a_section_is_rejected(config_dir: Path) -> None:
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {"DP_ICEBERG_CATALOG": "x"})
-    assert "iceberg.catalog is a section, not a key" in problems_of(exc)
+    assert [part for part in expected if part not in text] == [], text
 
 
 def test_reserved_variables_are_not_keys(config_dir: Path) -> None:
@@ -159,56 +213,11 @@ def test_reserved_variables_are_not_keys(config_dir: Path) -> None:
     assert loaded.env == "local"
 
 
-def test_wrong_type_in_yaml_names_path_layer_and_expected_type(config_dir: Path, write: Writer) -> None:
-    write(config_dir / "environments" / "local.yaml", "kafka:\n  topics:\n    partitions: many\n")
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {})
-    text = problems_of(exc)
-    assert "kafka.topics.partitions:" in text
-    assert "expected int" in text
-    assert "got 'many'" in text
-    assert "(from config/environments/local.yaml)" in text
-
-
-def test_wrong_type_from_env_names_the_variable(config_dir: Path) -> None:
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {"DP_LOGGING_FORMAT": "xml"})
-    text = problems_of(exc)
-    assert "logging.format:" in text
-    assert "expected one of 'text', 'json'" in text
-    assert "(from env DP_LOGGING_FORMAT)" in text
-
-
-def test_section_given_a_scalar(config_dir: Path, write: Writer) -> None:
-    write(config_dir / "environments" / "local.yaml", "kafka: localhost\n")
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {})
-    assert "kafka: expected mapping (section KafkaSettings), got str (config/environments/local.yaml)" in (
-        problems_of(exc)
-    )
-
-
-def test_invalid_json_for_structured_env_value(config_dir: Path) -> None:
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {"DP_KAFKA_PRODUCER": "{not json"})
-    assert "DP_KAFKA_PRODUCER: expected mapping of str to" in problems_of(exc)
-
-
 def test_all_problems_are_reported_together(config_dir: Path, write: Writer) -> None:
     write(config_dir / "base" / "kafka.yaml", "kafka:\n  nope: 1\n")
     with pytest.raises(ConfigError) as exc:
         load_settings(config_dir, {"DP_KAFAK_X": "1", "DP_LOGGING_NOPE": "1"})
     assert len(exc.value.problems) == 3
-
-
-def test_invalid_yaml_and_duplicate_keys(config_dir: Path, write: Writer) -> None:
-    write(config_dir / "base" / "kafka.yaml", "kafka:\n  client_id: a\n  client_id: b\n")
-    write(config_dir / "base" / "logging.yaml", "logging: [unclosed\n")
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {})
-    text = problems_of(exc)
-    assert "config/base/kafka.yaml: not valid YAML: " in text and "duplicate key 'client_id'" in text
-    assert "config/base/logging.yaml: not valid YAML" in text
 
 
 def test_a_yaml_file_that_is_not_utf8_is_named(config_dir: Path) -> None:
@@ -226,28 +235,6 @@ def test_contract_time_bounds_need_an_offset(config_dir: Path, write: Writer) ->
     write(config_dir / "base" / "contracts.yaml", "contracts:\n  oldest_event_time: '2001-01-01T01:00:00+01:00'\n")
     settings = load_settings(config_dir, {}).settings
     assert settings.contracts.oldest_event_time == dt.datetime(2001, 1, 1, tzinfo=dt.UTC)
-
-
-def test_top_level_must_be_a_mapping(config_dir: Path, write: Writer) -> None:
-    write(config_dir / "base" / "kafka.yaml", "- a\n- b\n")
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {})
-    assert "expected a mapping of sections at the top, got list" in problems_of(exc)
-
-
-def test_unknown_environment(config_dir: Path) -> None:
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {"DP_ENV": "prd"})
-    text = problems_of(exc)
-    assert "unknown environment 'prd' (from env DP_ENV); did you mean 'prod'?" in text
-    assert "available: local, prod" in text
-
-
-def test_env_key_cannot_be_set_in_yaml(config_dir: Path, write: Writer) -> None:
-    write(config_dir / "environments" / "local.yaml", "env: prod\n")
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {})
-    assert "env: set by DP_ENV / --env, not in YAML" in problems_of(exc)
 
 
 # -- secrets -------------------------------------------------------------------------------------------------------
@@ -294,10 +281,3 @@ def test_secrets_dir_per_environment_and_env_wins(config_dir: Path, write: Write
     assert loaded.sources["storage.access_key_id"] == "secret file config/secrets/local/storage.access_key_id"
     # other environments do not see local's secrets
     assert load_settings(config_dir, {}, env="prod").settings.storage.access_key_id is None
-
-
-def test_secret_file_with_unknown_name(config_dir: Path, write: Writer) -> None:
-    write(config_dir / "secrets" / "local" / "storage.region", "eu-west-1")
-    with pytest.raises(ConfigError) as exc:
-        load_settings(config_dir, {})
-    assert "'storage.region' does not name a secret key" in problems_of(exc)

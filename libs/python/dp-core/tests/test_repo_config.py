@@ -8,30 +8,34 @@ import pytest
 
 from dp_core.config import available_environments, load_settings
 
-REPO_CONFIG = Path(__file__).resolve().parents[4] / "config"
 ENVIRONMENTS = ["local", "docker", "dev", "staging", "prod"]
 
 
-def test_every_expected_environment_ships() -> None:
-    assert available_environments(REPO_CONFIG) == sorted(ENVIRONMENTS)
+@pytest.fixture(scope="module")
+def repo_config(repo_root: Path) -> Path:
+    return repo_root / "config"
+
+
+def test_every_expected_environment_ships(repo_config: Path) -> None:
+    assert available_environments(repo_config) == sorted(ENVIRONMENTS)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_environment_loads(env: str) -> None:
-    loaded = load_settings(REPO_CONFIG, {}, env=env)
+def test_environment_loads(env: str, repo_config: Path) -> None:
+    loaded = load_settings(repo_config, {}, env=env)
     assert loaded.env == env
 
 
-def test_local_profile_targets_the_local_stack() -> None:
-    settings = load_settings(REPO_CONFIG, {}).settings
+def test_local_profile_targets_the_local_stack(repo_config: Path) -> None:
+    settings = load_settings(repo_config, {}).settings
     assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
     assert settings.iceberg.catalog.uri == "http://127.0.0.1:8181"
     assert settings.storage.endpoint_url == "http://127.0.0.1:9000"
     assert settings.storage.access_key_id is not None
 
 
-def test_prod_overrides_reach_the_settings() -> None:
-    settings = load_settings(REPO_CONFIG, {}, env="prod").settings
+def test_prod_overrides_reach_the_settings(repo_config: Path) -> None:
+    settings = load_settings(repo_config, {}, env="prod").settings
     assert settings.kafka.security_protocol == "SASL_SSL"
     assert settings.kafka.topics.replication_factor == 3
     assert settings.storage.endpoint_url is None

@@ -10,10 +10,8 @@ from typing import Any
 
 import pytest
 
-from dp_contracts.model import Contract, load_contracts
+from dp_contracts.model import Contract, contracts_dir, load_contracts
 from dp_core.config import LoadedConfig, PlatformSettings, load_settings
-
-REPO = Path(__file__).resolve().parents[4]
 
 #: path -> (HTTP status, body); a body that is not bytes is sent as JSON
 Routes = dict[str, tuple[int, Any]]
@@ -21,21 +19,21 @@ Serve = Callable[[Routes], str]
 
 
 @pytest.fixture(scope="session")
-def contracts() -> list[Contract]:
+def contracts(repo_root: Path) -> list[Contract]:
     """The repo's contracts (schemas/avro)."""
-    return load_contracts(REPO / "schemas" / "avro")
+    return load_contracts(contracts_dir(repo_root))
 
 
 @pytest.fixture(scope="session")
-def settings() -> PlatformSettings:
+def settings(repo_root: Path) -> PlatformSettings:
     """The repo's local configuration, with no DP_ variables."""
-    return load_settings(REPO / "config", {}).settings
+    return load_settings(repo_root / "config", {}).settings
 
 
 @pytest.fixture
-def tmp_loaded(tmp_path: Path) -> LoadedConfig:
+def tmp_loaded(tmp_path: Path, repo_root: Path) -> LoadedConfig:
     """The repo's local configuration with the runtime folder in a temp dir."""
-    return load_settings(REPO / "config", {"DP_LOCAL_RUNTIME_DIR": str(tmp_path / "runtime")})
+    return load_settings(repo_root / "config", {"DP_LOCAL_RUNTIME_DIR": str(tmp_path / "runtime")})
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from dp_core.config import PlatformSettings, load_settings
 from dp_flink.catalog import catalog_properties, create_catalog_sql, hadoop_classpath, pipeline_jars
 from dp_flink.errors import FlinkSetupError
 
-REPO = Path(__file__).resolve().parents[4]
-
 
 def test_local_catalog_properties(settings: PlatformSettings) -> None:
     assert catalog_properties(settings) == {
@@ -33,9 +31,9 @@ def test_local_catalog_properties(settings: PlatformSettings) -> None:
     ]
 
 
-def test_prod_catalog_has_no_endpoint_and_no_static_keys() -> None:
-    props = catalog_properties(load_settings(REPO / "config", {}, env="prod").settings)
-    assert props["uri"] == "https://catalog.prod.dtheinfra.internal"
+def test_prod_catalog_has_no_endpoint_and_no_static_keys(repo_root: Path) -> None:
+    props = catalog_properties(load_settings(repo_root / "config", {}, env="prod").settings)
+    assert props["uri"] == "https://glue.eu-west-1.amazonaws.com/iceberg"
     assert props["s3.path-style-access"] == "false" and props["client.region"] == "eu-west-1"
     assert not [k for k in props if k in ("s3.endpoint", "s3.access-key-id", "s3.secret-access-key", "token")]
 

@@ -12,8 +12,6 @@ from dp_core.config import LoadedConfig, load_settings
 from dp_flink.checkpoints import Checkpoint, checkpoint_root, latest_checkpoint, local_path, reset
 from dp_flink.errors import FlinkSetupError
 
-REPO = Path(__file__).resolve().parents[4]
-
 
 def checkpoint(root: Path, job_id: str, n: int, mtime: float | None = None, complete: bool = True) -> Path:
     """A checkpoint folder as Flink leaves it; ``complete`` writes its ``_metadata`` (last, as Flink does)."""
@@ -35,10 +33,10 @@ def test_default_root_is_under_the_runtime_folder(tmp_loaded: LoadedConfig, tmp_
     assert local_path(root) == expected
 
 
-def test_configured_root(tmp_path: Path) -> None:
-    s3 = load_settings(REPO / "config", {"DP_STREAM_CHECKPOINT_DIR": "s3://bucket/checkpoints/"})
+def test_configured_root(tmp_path: Path, repo_root: Path) -> None:
+    s3 = load_settings(repo_root / "config", {"DP_STREAM_CHECKPOINT_DIR": "s3://bucket/checkpoints/"})
     assert checkpoint_root(s3, "dp-enricher-commerce") == "s3://bucket/checkpoints/dp-enricher-commerce"
-    local = load_settings(REPO / "config", {"DP_STREAM_CHECKPOINT_DIR": (tmp_path / "chk").as_uri()})
+    local = load_settings(repo_root / "config", {"DP_STREAM_CHECKPOINT_DIR": (tmp_path / "chk").as_uri()})
     assert local_path(checkpoint_root(local, "job")) == tmp_path / "chk" / "job"
 
 

@@ -12,8 +12,9 @@ import pytest
 
 from dp_core.cli import CliContext
 from dp_core.cli.main import main
+from dp_core.config import find_repo_root
 
-REPO = Path(__file__).resolve().parents[4]
+REPO = find_repo_root(Path(__file__))
 Serve = Callable[[dict[str, tuple[int, Any]]], str]  # the conftest fixture
 
 

@@ -3,7 +3,6 @@ that records it."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +10,6 @@ import pytest
 from dp_contracts.model import Contract, find_contract
 from dp_flink.progress import CHECKPOINT_ID_KEY, Commit, checkpoints, commits_of, job_watermark, progress_for
 from dp_flink.sql import progress_ddl, progress_insert, select_at_snapshot
-
-REPO = Path(__file__).resolve().parents[4]
 
 
 def summary(checkpoint: int | None, job: str = "j1", added: int | None = 10) -> dict[str, str]:
@@ -69,10 +66,8 @@ def test_checkpoints_newest_first_with_their_outputs() -> None:
 
 
 @pytest.fixture(scope="module")
-def order() -> Contract:
-    from dp_contracts.model import load_contracts
-
-    return find_contract(load_contracts(REPO / "schemas" / "avro"), "order_placed")
+def order(contracts: list[Contract]) -> Contract:
+    return find_contract(contracts, "order_placed")
 
 
 def test_progress_sql(order: Contract) -> None:

@@ -7,9 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from dp_contracts.ir import ArrayT, DecimalT, EnumT, FieldT, FixedT, LogicalT, MapT, PrimitiveT, RecordT, TypeT
+from dp_contracts.ir import (
+    ArrayT,
+    DecimalT,
+    EnumT,
+    FieldT,
+    FixedT,
+    LogicalKind,
+    LogicalT,
+    MapT,
+    Primitive,
+    PrimitiveT,
+    RecordT,
+    TypeT,
+)
 from dp_contracts.model import Contract, find_contract
-from dp_core.config import load_settings
+from dp_core.config import find_repo_root, load_settings
 from dp_flink.sql import (
     bridge_type,
     decode_function,
@@ -26,7 +39,7 @@ from dp_flink.sql import (
     window_end_ms,
 )
 
-REPO = Path(__file__).resolve().parents[4]
+REPO = find_repo_root(Path(__file__))
 GROUP = "dp-aggregator-commerce"
 #: the repo's local settings with the stream values these tests assert pinned (the defaults may change)
 SETTINGS = load_settings(
@@ -39,22 +52,18 @@ def test_quoting() -> None:
     assert ident("a`b") == "`a``b`"
 
 
+#: Avro primitive and logical type -> the bridge type of its values
+PRIMITIVE_BRIDGE: dict[Primitive, str] = {"boolean": "BOOLEAN", "int": "INT", "long": "BIGINT", "float": "FLOAT"}
+PRIMITIVE_BRIDGE |= {"double": "DOUBLE", "bytes": "BYTES", "string": "STRING"}
+LOGICAL_BRIDGE: dict[LogicalKind, str] = {"date": "INT", "uuid": "STRING", "timestamp-micros": "BIGINT"}
+LOGICAL_BRIDGE |= {"timestamp-millis": "BIGINT", "local-timestamp-micros": "BIGINT", "time-millis": "BIGINT"}
+
+
 @pytest.mark.parametrize(
     ("node", "expected"),
     [
-        (PrimitiveT("boolean"), "BOOLEAN"),
-        (PrimitiveT("int"), "INT"),
-        (PrimitiveT("long"), "BIGINT"),
-        (PrimitiveT("float"), "FLOAT"),
-        (PrimitiveT("double"), "DOUBLE"),
-        (PrimitiveT("bytes"), "BYTES"),
-        (PrimitiveT("string"), "STRING"),
-        (LogicalT("date"), "INT"),
-        (LogicalT("uuid"), "STRING"),
-        (LogicalT("timestamp-micros"), "BIGINT"),
-        (LogicalT("timestamp-millis"), "BIGINT"),
-        (LogicalT("local-timestamp-micros"), "BIGINT"),
-        (LogicalT("time-millis"), "BIGINT"),
+        *((PrimitiveT(name), bridge) for name, bridge in PRIMITIVE_BRIDGE.items()),
+        *((LogicalT(name), bridge) for name, bridge in LOGICAL_BRIDGE.items()),
         (DecimalT(12, 2), "DECIMAL(12, 2)"),
         (FixedT("Md5", 16), "BYTES"),
         (EnumT("Device", ("DESKTOP", "MOBILE")), "STRING"),

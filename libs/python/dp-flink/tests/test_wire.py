@@ -10,6 +10,7 @@ import json
 import struct
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -149,12 +150,28 @@ def test_reference_record_dates_enums_and_booleans(contracts: list[Contract]) ->
     assert got.values == ["c-42", "ada@example.com", "Ada L.", "GB", "VIP", 20468, False, 1772355600000000]
 
 
-def test_older_writer_without_an_optional_field_reads_as_null(contracts: list[Contract]) -> None:
+@dataclass(frozen=True)
+class PageViewVersions:
+    """page_view as written before it had ``referrer`` (schema id 1) and now (id 2), a registry of both and a decoder
+    reading them as the current contract."""
+
+    v1: dict[str, Any]
+    v2: dict[str, Any]
+    registry: Registry
+    decoder: WireDecoder
+
+
+@pytest.fixture
+def page_view_versions(contracts: list[Contract]) -> PageViewVersions:
     view = find_contract(contracts, "page_view")
     v1 = copy.deepcopy(view.schema)
     v1["fields"] = [f for f in v1["fields"] if f["name"] != "referrer"]
     registry = Registry({1: v1, 2: view.schema})
-    decoder = WireDecoder(view.schema, view.record, registry)
+    return PageViewVersions(v1, view.schema, registry, WireDecoder(view.schema, view.record, registry))
+
+
+def test_older_writer_without_an_optional_field_reads_as_null(page_view_versions: PageViewVersions) -> None:
+    v1, v2, decoder = page_view_versions.v1, page_view_versions.v2, page_view_versions.decoder
     old = {
         "event_id": EVENT_ID,
         "session_id": "s-1",
@@ -170,7 +187,7 @@ def test_older_writer_without_an_optional_field_reads_as_null(contracts: list[Co
     assert got == Decoded(
         [EVENT_ID, "s-1", None, "PRODUCT", "/p/SKU-1", "SKU-1", None, "MOBILE", "10.0.0.1", OCCURRED_MICROS], 1, None
     )
-    new = decoder.decode(framed(view.schema, {**old, "referrer": "https://search.example/"}, 2))
+    new = decoder.decode(framed(v2, {**old, "referrer": "https://search.example/"}, 2))
     assert new.values is not None and new.values[6] == "https://search.example/" and new.schema_id == 2
 
 
@@ -235,12 +252,8 @@ def test_body_of_another_contract_is_undecodable_not_a_crash(contracts: list[Con
     assert got.reason is not None and got.reason.startswith("undecodable with schema id 4: ")
 
 
-def test_writer_schemas_are_fetched_once_per_id(contracts: list[Contract]) -> None:
-    view = find_contract(contracts, "page_view")
-    v1 = copy.deepcopy(view.schema)
-    v1["fields"] = [f for f in v1["fields"] if f["name"] != "referrer"]
-    registry = Registry({1: v1, 2: view.schema})
-    decoder = WireDecoder(view.schema, view.record, registry)
+def test_writer_schemas_are_fetched_once_per_id(page_view_versions: PageViewVersions) -> None:
+    v1, v2, decoder = page_view_versions.v1, page_view_versions.v2, page_view_versions.decoder
     datum = {
         "event_id": EVENT_ID,
         "session_id": "s-1",
@@ -249,10 +262,10 @@ def test_writer_schemas_are_fetched_once_per_id(contracts: list[Contract]) -> No
         "device": "DESKTOP",
         "occurred_at": OCCURRED,
     }
-    results = [decoder.decode(framed(v1 if i % 2 else view.schema, datum, 1 if i % 2 else 2)) for i in range(6)]
+    results = [decoder.decode(framed(v1 if i % 2 else v2, datum, 1 if i % 2 else 2)) for i in range(6)]
     assert [r.schema_id for r in results] == [2, 1, 2, 1, 2, 1]
     assert all(r.reason is None for r in results)
-    assert registry.calls == [2, 1]
+    assert page_view_versions.registry.calls == [2, 1]
 
 
 def test_a_registry_outage_raises_instead_of_rejecting(contracts: list[Contract]) -> None:

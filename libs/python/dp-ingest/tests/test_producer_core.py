@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import datetime as dt
 import hashlib
 import io
@@ -17,10 +16,12 @@ import fastavro
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
+from dp_contracts import testing as samples
 from dp_contracts.ir import PrimitiveT
-from dp_contracts.model import find_contract, load_contracts
+from dp_contracts.model import contracts_dir, find_contract, load_contracts
 from dp_contracts.plausibility import EventTimeBounds
-from dp_core.config import load_settings
+from dp_contracts.testing import REMOVED, order_placed, payment_processed
+from dp_core.config import find_repo_root, load_settings
 from dp_ingest.codec import ContractCodec
 from dp_ingest.convert import compile_type
 from dp_ingest.dlq import Source, read_dead_letter
@@ -30,24 +31,11 @@ from dp_ingest.producer import EventProducer, record_size
 from dp_ingest.topics import ANY_TIMESTAMP, topic_specs
 from dp_ingest.wire import frame, unframe
 
-REPO = Path(__file__).resolve().parents[4]
-CONTRACTS = load_contracts(REPO / "schemas" / "avro")
+REPO = find_repo_root(Path(__file__))
+CONTRACTS = load_contracts(contracts_dir(REPO))
 SETTINGS = load_settings(REPO / "config", {}).settings
 ORDER = find_contract(CONTRACTS, "order_placed")
-GOOD: dict[str, Any] = {
-    "event_id": "6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a11",
-    "order_id": "0b6c4e1e-2d1f-4f39-8c3e-1f0a9b7d6e55",
-    "session_id": "s-123",
-    "customer_id": "c-42",
-    "lines": [{"line_number": 1, "product_id": "SKU-1", "quantity": 2, "unit_price": "19.99", "line_total": "39.98"}],
-    "subtotal": "39.98",
-    "shipping": "4.99",
-    "tax": "8.99",
-    "total": "53.96",
-    "currency": "EUR",
-    "shipping_country": "DE",
-    "occurred_at": "2026-11-25T10:15:00.123456Z",
-}
+GOOD = order_placed()
 
 
 class FakeKafka:
@@ -143,13 +131,8 @@ def errors_of(event: Any) -> list[tuple[str, str]]:
 
 
 def changed(**changes: Any) -> dict[str, Any]:
-    event = copy.deepcopy(GOOD)
-    for key, value in changes.items():
-        if value is KeyError:
-            event.pop(key)
-        else:
-            event[key] = value
-    return event
+    """GOOD with ``changes`` (:data:`~dp_contracts.testing.REMOVED` drops a field)."""
+    return samples.changed(GOOD, **changes)
 
 
 def test_a_good_event_converts_to_typed_values() -> None:
@@ -160,53 +143,59 @@ def test_a_good_event_converts_to_typed_values() -> None:
     assert datum["attributes"] == {}  # the contract's default
 
 
+LINE = GOOD["lines"][0]
+#: what breaks one rule each, by the path and rule reported: values of the path's field in an otherwise good order
+BREAKING: dict[tuple[str, str], list[Any]] = {
+    ("total", "required"): [REMOVED],
+    ("coupon", "unknown_field"): ["X"],
+    ("total", "type"): [53.96],
+    ("total", "decimal"): [
+        "53.961",
+        "12345678901.00",
+        "1e3",
+        # quantize() used to raise InvalidOperation (a 500 in the collector) past 28 digits
+        "111111111111111111111111111111",
+        "1" * 5000 + ".00",
+        "0." + "0" * 60 + "1",
+        # what the published JSON Schema refuses is refused here too
+        "\u0661\u0662.\u0663\u0664",  # Arabic-Indic digits
+        "12.34\n",
+    ],
+    ("order_id", "format"): ["nope"],
+    ("occurred_at", "format"): [
+        "2026-11-25T10:15:00",
+        "yesterday",
+        "2026-W48-3T10:15:00Z",  # ISO week date
+        "2026-11-25T10:15:00.123456789Z",  # nanoseconds
+        "2026-11-25T10:15:00Z\n",
+    ],
+    ("event_id", "format"): [
+        "{6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a11}",
+        "urn:uuid:6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a11",
+        "6f1c1a528a9e4a0c9b550d7d7c8f2a11",
+    ],
+    # valid RFC 3339, but outside the years 1-9999 once in UTC: no later layer could read it
+    ("occurred_at", "range"): ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"],
+    ("customer_id", "null"): [None],
+    ("lines[0].quantity", "type"): [[{**LINE, "quantity": "2"}], [{**LINE, "quantity": True}]],
+    ("lines[0].quantity", "range"): [[{**LINE, "quantity": 2**31}]],
+    ("attributes.campaign", "type"): [{"campaign": 7}],
+    ("lines", "type"): [{}],
+}
+
+
 @pytest.mark.parametrize(
     ("event", "expected"),
     [
-        (changed(total=KeyError), [("total", "required")]),
-        (changed(coupon="X"), [("coupon", "unknown_field")]),
-        (changed(total=53.96), [("total", "type")]),
-        (changed(total="53.961"), [("total", "decimal")]),
-        (changed(total="12345678901.00"), [("total", "decimal")]),
-        (changed(total="1e3"), [("total", "decimal")]),
-        (changed(order_id="nope"), [("order_id", "format")]),
-        (changed(occurred_at="2026-11-25T10:15:00"), [("occurred_at", "format")]),
-        (changed(occurred_at="yesterday"), [("occurred_at", "format")]),
-        (changed(customer_id=None), [("customer_id", "null")]),
-        (changed(lines=[{**GOOD["lines"][0], "quantity": "2"}]), [("lines[0].quantity", "type")]),
-        (changed(lines=[{**GOOD["lines"][0], "quantity": 2**31}]), [("lines[0].quantity", "range")]),
-        (changed(lines=[{**GOOD["lines"][0], "quantity": True}]), [("lines[0].quantity", "type")]),
-        (changed(attributes={"campaign": 7}), [("attributes.campaign", "type")]),
-        (changed(lines={}), [("lines", "type")]),
+        *(
+            (changed(**{re.split(r"[.\[]", path)[0]: value}), [(path, rule)])
+            for (path, rule), values in BREAKING.items()
+            for value in values
+        ),
         (["not", "an", "object"], [("", "type")]),
     ],
 )
 def test_each_rule_names_the_field(event: Any, expected: list[tuple[str, str]]) -> None:
-    assert errors_of(event) == expected
-
-
-@pytest.mark.parametrize(
-    ("event", "expected"),
-    [
-        # quantize() used to raise InvalidOperation (a 500 in the collector) past 28 digits
-        (changed(total="111111111111111111111111111111"), [("total", "decimal")]),
-        (changed(total="1" * 5000 + ".00"), [("total", "decimal")]),
-        (changed(total="0." + "0" * 60 + "1"), [("total", "decimal")]),
-        # what the published JSON Schema refuses is refused here too
-        (changed(total="\u0661\u0662.\u0663\u0664"), [("total", "decimal")]),  # Arabic-Indic digits
-        (changed(total="12.34\n"), [("total", "decimal")]),
-        (changed(occurred_at="2026-W48-3T10:15:00Z"), [("occurred_at", "format")]),  # ISO week date
-        (changed(occurred_at="2026-11-25T10:15:00.123456789Z"), [("occurred_at", "format")]),  # nanoseconds
-        (changed(occurred_at="2026-11-25T10:15:00Z\n"), [("occurred_at", "format")]),
-        (changed(event_id="{6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a11}"), [("event_id", "format")]),
-        (changed(event_id="urn:uuid:6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a11"), [("event_id", "format")]),
-        (changed(event_id="6f1c1a528a9e4a0c9b550d7d7c8f2a11"), [("event_id", "format")]),
-        # valid RFC 3339, but outside the years 1-9999 once in UTC: no later layer could read it
-        (changed(occurred_at="0001-01-01T00:00:00+01:00"), [("occurred_at", "range")]),
-        (changed(occurred_at="9999-12-31T23:59:59-01:00"), [("occurred_at", "range")]),
-    ],
-)
-def test_hostile_values_are_rejected_by_rule(event: Any, expected: list[tuple[str, str]]) -> None:
     assert errors_of(event) == expected
 
 
@@ -272,25 +261,14 @@ def test_the_producer_dead_letters_an_implausible_event_time() -> None:
 
 
 def test_all_errors_of_an_event_are_reported_together() -> None:
-    found = errors_of(changed(total=KeyError, coupon=1, currency=3))
+    found = errors_of(changed(total=REMOVED, coupon=1, currency=3))
     assert sorted(found) == [("coupon", "unknown_field"), ("currency", "type"), ("total", "required")]
 
 
 def test_enum_and_nullable_rules() -> None:
     payment = find_contract(CONTRACTS, "payment_processed")
-    event = {
-        "event_id": "6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a11",
-        "payment_id": "6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a12",
-        "order_id": "6f1c1a52-8a9e-4a0c-9b55-0d7d7c8f2a13",
-        "status": "PAID",
-        "method": "CARD",
-        "amount": "10.00",
-        "currency": "EUR",
-        "decline_reason": None,
-        "occurred_at": "2026-11-25T10:15:00Z",
-    }
     with pytest.raises(InvalidEventError) as exc:
-        ContractCodec(payment, 1).to_datum(event)
+        ContractCodec(payment, 1).to_datum(payment_processed(status="PAID"))
     assert [(e.path, e.rule) for e in exc.value.errors] == [("status", "enum")]
     assert "'PAID' is not one of AUTHORISED, DECLINED, REFUNDED" in str(exc.value)
 
@@ -316,7 +294,7 @@ def test_valid_events_go_to_the_topic_keyed_invalid_ones_to_the_dlq() -> None:
     kafka = FakeKafka()
     p = producer(kafka)
     assert p.send("order_placed", GOOD, Source("http", {"request_id": "r1", "index": 0})) == ()
-    errors = p.send("order_placed", changed(total=KeyError), Source("http", {"request_id": "r1", "index": 1}))
+    errors = p.send("order_placed", changed(total=REMOVED), Source("http", {"request_id": "r1", "index": 1}))
     assert [(e.path, e.rule) for e in errors] == [("total", "required")]
     assert p.flush(1) == 0
     assert [(t, k) for t, k, _, _ in kafka.delivered] == [
@@ -456,7 +434,7 @@ def test_producer_stamps_records_with_the_event_time_and_dead_letters_with_none(
     p = producer(kafka)
     p.send("order_placed", GOOD, Source("t"))
     p.send_datum("order_placed", {**ContractCodec(ORDER, 1).to_datum(GOOD), "occurred_at": dt.datetime(2026, 1, 1)})
-    p.send("order_placed", changed(total=KeyError), Source("t"))
+    p.send("order_placed", changed(total=REMOVED), Source("t"))
     assert kafka.timestamps == [GOOD_MS, 1767225600000, None]
     p.flush(1)
     assert [t for t, _, _, _ in kafka.delivered] == ["commerce.order_placed.v1"] * 2 + ["commerce.order_placed.v1.dlq"]

@@ -6,14 +6,12 @@ import pytest
 
 from dp_core.config import LoadedConfig, load_settings
 
-REPO = Path(__file__).resolve().parents[4]
-
 
 @pytest.fixture
-def tmp_config(tmp_path: Path) -> LoadedConfig:
+def tmp_config(tmp_path: Path, repo_root: Path) -> LoadedConfig:
     """The repo's local configuration with the runtime folder moved to a temp dir and unusual ports."""
     return load_settings(
-        REPO / "config",
+        repo_root / "config",
         {
             "DP_LOCAL_RUNTIME_DIR": str(tmp_path / "runtime"),
             "DP_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092",

@@ -38,9 +38,11 @@ def run_batch(
 ) -> tuple[list[LayerRun], T]:
     """Kafka -> Bronze -> Silver -> Gold; each job commits only what is new (a rerun commits nothing). ``then`` is
     called with the SparkSession afterwards (reads that need Spark: tables with equality deletes)."""
-    from dp_contracts.lakehouse import lake_catalog
+    from dp_lakehouse.pyiceberg import lake_catalog
     from dp_spark.session import build_session
-    from dp_spark_jobs.jobs import bronze, gold, silver
+    from dp_spark_jobs.bronze import job as bronze
+    from dp_spark_jobs.gold import job as gold
+    from dp_spark_jobs.silver import job as silver
 
     catalog = lake_catalog(loaded.settings)
     catalog.create_namespace_if_not_exists(loaded.settings.iceberg.namespaces.gold)

@@ -17,19 +17,8 @@ from pyiceberg.table import Table
 
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
-from dp_demo.speed import JOBS
-from dp_flink.names import progress_table
+from dp_flink import names as speed_names
 
-#: speed-layer table stems (``silver.<domain>__<stem>``), as dp_flink_jobs names them
-SPEED_TABLES = (
-    "orders_1m_rt",
-    "revenue_1m_rt",
-    "page_views_1m_rt",
-    "funnel_1m_rt",
-    "late_events_rt",
-    "stream_rejects_rt",
-    "orders_enriched_rt",
-)
 GOLD_TABLE_NAMES = ("fct_orders", "agg_revenue_daily", "agg_funnel_daily")
 
 
@@ -42,10 +31,10 @@ def table_names(settings: PlatformSettings, contracts: list[Contract], domain: s
         names[f"bronze_dlq:{c.name}"] = f"{ns.bronze}.{c.table_stem}__dlq"
         names[f"silver:{c.name}"] = f"{ns.silver}.{c.table_stem}"
         names[f"rejected:{c.name}"] = f"{ns.silver}.{c.table_stem}__rejected"
-    for stem in SPEED_TABLES:
-        names[f"speed:{stem}"] = f"{ns.silver}.{domain}__{stem}"
-    for job in JOBS:  # what each checkpoint committed, up to which offsets
-        names[f"speed:{job}_progress_rt"] = f"{ns.silver}.{progress_table(job, domain)}"
+    for stem in speed_names.output_stems(settings.stream.window_s):
+        names[f"speed:{stem}"] = f"{ns.silver}.{speed_names.table(domain, stem)}"
+    for job in speed_names.JOBS:  # what each checkpoint committed, up to which offsets
+        names[f"speed:{speed_names.progress_stem(job)}"] = f"{ns.silver}.{speed_names.progress_table(job, domain)}"
     for gold in GOLD_TABLE_NAMES:
         names[f"gold:{gold}"] = f"{ns.gold}.{gold}"
     return names
@@ -120,7 +109,7 @@ def observe(catalog: Catalog, settings: PlatformSettings, contracts: list[Contra
     tables = {role: _load(catalog, name) for role, name in names.items()}
     found = Observed()
     for role, table in tables.items():
-        if role.startswith(("bronze:", "bronze_dlq:", "rejected:")) or role == "speed:stream_rejects_rt":
+        if role.startswith(("bronze:", "bronze_dlq:", "rejected:")) or role == f"speed:{speed_names.STREAM_REJECTS}":
             found.counts[role] = _count(table) if table is not None else None
     for c in contracts:
         table = tables[f"silver:{c.name}"]
@@ -141,18 +130,18 @@ def observe(catalog: Catalog, settings: PlatformSettings, contracts: list[Contra
             (r["order_date"].isoformat(), str(r["category"]), str(r["currency"])): Decimal(r["gross_revenue"])
             for r in _rows(revenue, "order_date", "category", "currency", "gross_revenue")
         }
-    speed = tables["speed:orders_1m_rt"]
+    speed = tables[f"speed:{speed_names.window_table('orders', settings.stream.window_s)}"]
     if speed is not None:
         found.speed_orders = [
             {**r, "window_start": _utc(r["window_start"])}
             for r in _rows(speed, "window_start", "currency", "orders", "revenue")
         ]
-    views = tables["speed:page_views_1m_rt"]
+    views = tables[f"speed:{speed_names.window_table('page_views', settings.stream.window_s)}"]
     if views is not None:
         found.speed_page_views = {
             _utc(r["window_start"]): int(r["page_views"]) for r in _rows(views, "window_start", "page_views")
         }
-    late = tables["speed:late_events_rt"]
+    late = tables[f"speed:{speed_names.LATE_EVENTS}"]
     if late is not None:
         found.late_events = [
             {**r, "window_start": _utc(r["window_start"])} for r in _rows(late, "contract", "event_id", "window_start")

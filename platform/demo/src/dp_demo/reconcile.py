@@ -13,6 +13,7 @@ from typing import Any
 from dp_demo.kafka_io import TopicContents
 from dp_demo.observe import Observed
 from dp_demo.workload import AGGREGATED, Expected, window_of
+from dp_flink.names import LATE_EVENTS, ORDERS_ENRICHED, STREAM_REJECTS
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,9 @@ def reconcile(
         )  # fmt: skip
     lines.append(id_line("gold", "fct_orders", expected.order_numbers, observed.fct_order_ids))
     lines.append(revenue_line(expected.gross_revenue, observed.gross_revenue))
-    lines.append(id_line("speed", "orders_enriched_rt", expected.order_ids, observed.enriched_ids))
+    lines.append(id_line("speed", ORDERS_ENRICHED, expected.order_ids, observed.enriched_ids))
     lines.append(late_line(expected.late_ids, observed.late_events))
-    lines.append(count_line("speed", "stream_rejects_rt", 0, observed.counts.get("speed:stream_rejects_rt")))
+    lines.append(count_line("speed", STREAM_REJECTS, 0, observed.counts.get(f"speed:{STREAM_REJECTS}")))
     return lines
 
 
@@ -121,7 +122,7 @@ def late_line(sent_late: set[str], late_events: list[dict[str, Any]] | None) -> 
     the per-window lines check that each is in exactly one of the two. The table may also hold on-time events whose
     window had already closed: they are counted in those lines too."""
     if late_events is None:
-        return Line("speed", "late_events_rt", len(sent_late), None, False, "table missing")
+        return Line("speed", LATE_EVENTS, len(sent_late), None, False, "table missing")
     copies = collections.Counter(str(r["event_id"]) for r in late_events if r["contract"] in AGGREGATED)
     twice = sum(1 for n in copies.values() if n > 1)
     held = len(sent_late & set(copies))
@@ -133,7 +134,7 @@ def late_line(sent_late: set[str], late_events: list[dict[str, Any]] | None) -> 
         detail += f"; {others} on-time event(s) whose window had closed"
     if twice:
         detail = f"{twice} twice; " + detail
-    return Line("speed", "late_events_rt", len(sent_late), len(copies), not twice, detail)
+    return Line("speed", LATE_EVENTS, len(sent_late), len(copies), not twice, detail)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,9 @@ from dp_contracts.model import Contract
 from dp_core.config import LoadedConfig
 from dp_demo.kafka_io import delete_groups
 from dp_demo.observe import table_names
-from dp_demo.speed import JOBS
 from dp_flink.checkpoints import checkpoint_root, is_local, local_path
 from dp_flink.checkpoints import reset as reset_checkpoints
-from dp_flink.names import enriched_topic, job_name
+from dp_flink.names import JOBS, enriched_topic, job_name
 from dp_ingest.topics import delete_topics
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dp_contracts.model import Contract, load_contracts
+from dp_contracts.model import Contract, contracts_dir, load_contracts
 from dp_core.config import LoadedConfig
 from dp_demo import reconcile as rec
 from dp_demo.batch import LayerRun, run_batch
@@ -29,16 +29,21 @@ from dp_demo.produce import ProduceResult, load_handoffs, send_missing
 from dp_demo.reset import reset_domain
 from dp_demo.speed import start_jobs, stop_jobs, stop_leftovers, wait_jobs, wait_running
 from dp_demo.workload import Workload, expected
+from dp_flink.names import ORDERS_ENRICHED
 
 Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class DemoOptions:
+    """One run of the demo, as the command line asks for it."""
+
     workload: Workload
     domain: str
     report: Path
+    """Where the JSON report is written."""
     reset: bool = False
+    """Drop the domain's topics, tables and checkpoints first."""
     stage_timeout_s: float = 900.0
 
 
@@ -48,7 +53,7 @@ def _stage(say: Say, number: int, text: str) -> float:
 
 
 def domain_contracts(loaded: LoadedConfig, domain: str) -> list[Contract]:
-    contracts = [c for c in load_contracts(loaded.repo_root / "schemas" / "avro") if c.domain == domain]
+    contracts = [c for c in load_contracts(contracts_dir(loaded.repo_root)) if c.domain == domain]
     if not contracts:
         raise DemoError(f"no contracts of domain {domain!r} under schemas/avro/ (demo.domain)")
     return contracts
@@ -64,10 +69,10 @@ def _read_back(loaded: LoadedConfig, contracts: list[Contract], workload: Worklo
 
 def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, str], say: Say) -> dict[str, Any]:
     """Run the demo and return its report (also written to ``options.report``)."""
-    from dp_contracts.lakehouse import lake_catalog
     from dp_contracts.registry import register, registry_client
-    from dp_flink.cli import flink_python
+    from dp_flink.launch import flink_python
     from dp_ingest.topics import provision, topic_specs
+    from dp_lakehouse.pyiceberg import lake_catalog
     from dp_localstack.layout import Layout
     from dp_localstack.stack import LocalStack
 
@@ -146,7 +151,7 @@ def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, s
     speed_s = time.monotonic() - t0
 
     _stage(say, 5, "the batch layer: Kafka -> Bronze -> Silver -> Gold (PySpark local[2])")
-    enriched_table = f"{settings.iceberg.catalog.name}.{table_names(settings, [], domain)['speed:orders_enriched_rt']}"
+    enriched_table = f"{settings.iceberg.catalog.name}.{table_names(settings, [], domain)[f'speed:{ORDERS_ENRICHED}']}"
     layers, enriched = run_batch(loaded, contracts, say, lambda spark: read_enriched(spark, enriched_table))
 
     _stage(say, 6, "reconciling every layer with the simulator's manifest")
@@ -253,7 +258,7 @@ def _report(
         },
         "latency": {
             "what": "speed layer, event to queryable: hand-off to the producer -> commit of the first Iceberg snapshot "
-            "of orders_enriched_rt showing the order",
+            f"of {ORDERS_ENRICHED} showing the order",
             "checkpoint_interval_s": settings.stream.checkpoint_interval_s,
             **latency,
         },

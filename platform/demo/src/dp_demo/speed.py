@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dp_demo.errors import DemoError
-
-JOBS = ("aggregator", "enricher")
+from dp_flink.names import JOBS
 
 
 @dataclass

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from dp_core.config import DemoSettings
-from dp_stream_ingestors.simulator import ManifestBuilder, SimEvent, SimulationConfig, simulate
+from dp_simulator import ManifestBuilder, SimEvent, SimulationConfig, simulate
 
 #: Kafka headers on every record the demo sends: the workload it belongs to and its simulator sequence number
 RUN_HEADER = "dp-demo-run"

@@ -12,7 +12,6 @@ import base64
 import hashlib
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -21,18 +20,20 @@ from typing import Any
 
 import httpx
 import pytest
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
-from dp_contracts.model import Contract, find_contract, load_contracts
+from dp_contracts.model import Contract, contracts_dir, find_contract, load_contracts
+from dp_contracts.testing import page_view
 from dp_core.config import PlatformSettings, find_config_dir, load_settings
 from dp_ingest.codec import ContractCodec
 from dp_ingest.dlq import read_dead_letter
 from dp_ingest.producer import EventProducer, record_size
 from dp_stream_ingestors.collector import Collector, Tuning, create_app
+from dp_stream_ingestors.collector import errors as collector_errors
 from dp_stream_ingestors.collector.body import (
     MAX_JSON_DEPTH,
     Batch,
@@ -43,15 +44,6 @@ from dp_stream_ingestors.collector.body import (
     read_limited,
 )
 from dp_stream_ingestors.collector.deps import HttpTuning
-from dp_stream_ingestors.collector.errors import (
-    BodyTimeoutError,
-    BodyTooLargeError,
-    ClientDisconnectedError,
-    MalformedBodyError,
-    TooDeeplyNestedError,
-    TooManyEventsError,
-    UnsupportedMediaTypeError,
-)
 from dp_stream_ingestors.collector.health import BrokerHealth, RequestSlots
 from dp_stream_ingestors.collector.memory import InMemoryProducer
 from dp_stream_ingestors.collector.metrics import Metrics
@@ -59,7 +51,7 @@ from dp_stream_ingestors.collector.service import _ranges
 
 CONFIG_DIR = find_config_dir(Path(__file__).resolve().parent, {})
 REPO = CONFIG_DIR.parent
-CONTRACTS = load_contracts(REPO / "schemas" / "avro")
+CONTRACTS = load_contracts(contracts_dir(REPO))
 PAGE_VIEW = find_contract(CONTRACTS, "page_view")
 TOPIC, DLQ = PAGE_VIEW.topic, PAGE_VIEW.dlq_topic
 MAX_BODY = 4096
@@ -82,23 +74,6 @@ def limited_settings(**env: str) -> PlatformSettings:
         **env,
     }
     return load_settings(CONFIG_DIR, environ, env="local").settings
-
-
-def page_view(**overrides: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "event_id": str(uuid.uuid4()),
-        "session_id": f"s-{uuid.uuid4().hex[:8]}",
-        "customer_id": None,
-        "page_type": "PRODUCT",
-        "url": "/p/42?ref=home",
-        "product_id": "p42",
-        "referrer": None,
-        "device": "MOBILE",
-        "ip_address": None,
-        "occurred_at": "2026-11-25T10:00:00.123456Z",
-    }
-    event.update(overrides)
-    return event
 
 
 class Harness:
@@ -179,6 +154,21 @@ def make_harness() -> Iterator[HarnessFactory]:
 @pytest.fixture
 def harness(make_harness: HarnessFactory) -> Harness:
     return make_harness()
+
+
+def health(**changes: Any) -> dict[str, Any]:
+    """The ``/healthz`` answer of a connected collector with nothing in flight, ``changes`` on top."""
+    return {
+        "status": "ok",
+        "broker": "up",
+        "detail": "connected",
+        "draining": False,
+        "records_pending": 0,
+        "requests": "ok",
+        "in_flight": 0,
+        "max_concurrent_requests": FAST.max_concurrent_requests,
+        **changes,
+    }
 
 
 def metric_values(text: str) -> dict[str, float]:
@@ -503,11 +493,8 @@ def test_a_buffer_refusal_part_way_says_exactly_how_far_the_request_got(make_har
     assert harness.collector.accepted == 2 and harness.collector.rejected == 1
 
 
-SIZE_ERROR = re.compile(r"the encoded event is (\d+) bytes, more than the 2000 bytes Kafka takes \(message.max.bytes\)")
-
-
 def test_an_event_larger_than_kafka_takes_is_rejected_in_the_202_and_dead_lettered_truncated(
-    make_harness: HarnessFactory,
+    make_harness: HarnessFactory, size_rejected: Callable[..., Any]
 ) -> None:
     # the body fits (max_body_bytes 4096), the record does not (message.max.bytes 2000): it used to be a 500
     # "interrupted, resend from 1" that no resend could ever get past
@@ -518,16 +505,9 @@ def test_an_event_larger_than_kafka_takes_is_rejected_in_the_202_and_dead_letter
 
     response = harness.post(events)
 
-    assert response.status_code == 202, response.text
-    body = response.json()
-    assert (body["accepted"], body["rejected"]) == (3, 1)
-    [rejected] = body["errors"]
-    assert rejected["index"] == 1
-    [problem] = rejected["errors"]
-    assert (problem["path"], problem["rule"]) == ("", "size")
-    match = SIZE_ERROR.fullmatch(problem["message"])
-    assert match is not None, problem["message"]
-    assert 2500 < int(match.group(1)) < 2700
+    rejection = size_rejected(response, 3, 1, 2000)
+    body, problem = rejection.body, rejection.problem
+    assert 2500 < rejection.size < 2700
     harness.settle()
     assert harness.ids() == [events[i]["event_id"] for i in (0, 2, 3)]
     [letter] = harness.dead_letters()
@@ -543,30 +523,11 @@ def test_an_event_larger_than_kafka_takes_is_rejected_in_the_202_and_dead_letter
     assert harness.collector.accepted == 3 and harness.collector.rejected == 1
 
 
-class RefusesLargeRecords(InMemoryProducer):
-    """librdkafka with a lower ``message.max.bytes`` than the producer core read: produce() raises
-    ``MSG_SIZE_TOO_LARGE`` as librdkafka does."""
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__()
-        self.max_bytes = max_bytes
-
-    def produce(
-        self,
-        topic: str,
-        value: bytes | None = None,
-        key: bytes | None = None,
-        headers: list[tuple[str, str | bytes | None]] | None = None,
-        on_delivery: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        if len(value or b"") + len(key or b"") > self.max_bytes:
-            raise KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE, "Broker: Message size too large"))
-        super().produce(topic, value, key, headers, on_delivery, **kwargs)
-
-
-def test_librdkafka_refusing_a_record_as_too_large_is_a_rejection_never_a_500() -> None:
-    harness = Harness(RefusesLargeRecords(1500), limited_settings(), FAST, DEFAULT_HTTP)
+def test_librdkafka_refusing_a_record_as_too_large_is_a_rejection_never_a_500(
+    sized_kafka: Callable[[int | None], InMemoryProducer],
+) -> None:
+    # librdkafka with a lower message.max.bytes than the producer core read
+    harness = Harness(sized_kafka(1500), limited_settings(), FAST, DEFAULT_HTTP)
     with harness.client:
         events = [page_view(), page_view(url="/" + "x" * 2500), page_view()]
         response = harness.post(events)
@@ -742,16 +703,13 @@ def test_healthz_says_saturated_while_every_request_slot_is_held(make_harness: H
     saturated, refused, taken, healthy = asyncio.run(scenario())
 
     assert saturated.status_code == 503
-    assert saturated.json() == {
-        "status": "unavailable",
-        "broker": "up",
-        "detail": "all 2 request slots are taken: new POSTs are answered 503",
-        "draining": False,
-        "records_pending": 0,
-        "requests": "saturated",
-        "in_flight": 2,
-        "max_concurrent_requests": 2,
-    }
+    assert saturated.json() == health(
+        status="unavailable",
+        detail="all 2 request slots are taken: new POSTs are answered 503",
+        requests="saturated",
+        in_flight=2,
+        max_concurrent_requests=2,
+    )
     assert refused.status_code == 503 and "requests are being processed" in refused.json()["message"]
     assert [r.status_code for r in taken] == [202, 202]
     assert healthy.status_code == 200
@@ -836,19 +794,22 @@ def test_metrics_count_accepted_rejected_produced_failures_and_latency(make_harn
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     values = metric_values(response.text)
-    assert values['dp_collector_events_accepted_total{contract="page_view"}'] == 2
-    assert values['dp_collector_events_rejected_total{contract="page_view"}'] == 2
-    assert values['dp_collector_events_accepted_total{contract="order_placed"}'] == 0
-    assert values["dp_collector_records_produced_total"] == 2
-    assert values["dp_collector_delivery_failures_total"] == 1
-    assert values["dp_collector_records_pending"] == 1
-    assert values["dp_collector_producer_queue"] == 1
-    assert values["dp_collector_broker_up"] == 1
-    assert values['dp_collector_requests_total{route="events",status="202"}'] == 2
-    assert values['dp_collector_requests_total{route="events",status="404"}'] == 1
-    assert values['dp_collector_request_seconds_count{route="events"}'] == 3
-    assert values['dp_collector_request_seconds_bucket{route="events",le="+Inf"}'] == 3
-    assert values['dp_collector_request_seconds_bucket{route="events",le="10"}'] == 3
+    expected = {
+        'dp_collector_events_accepted_total{contract="page_view"}': 2,
+        'dp_collector_events_rejected_total{contract="page_view"}': 2,
+        'dp_collector_events_accepted_total{contract="order_placed"}': 0,
+        "dp_collector_records_produced_total": 2,
+        "dp_collector_delivery_failures_total": 1,
+        "dp_collector_records_pending": 1,
+        "dp_collector_producer_queue": 1,
+        "dp_collector_broker_up": 1,
+        'dp_collector_requests_total{route="events",status="202"}': 2,
+        'dp_collector_requests_total{route="events",status="404"}': 1,
+        'dp_collector_request_seconds_count{route="events"}': 3,
+        'dp_collector_request_seconds_bucket{route="events",le="+Inf"}': 3,
+        'dp_collector_request_seconds_bucket{route="events",le="10"}': 3,
+    }
+    assert {name: values.get(name) for name in expected} == expected
     assert values['dp_collector_request_seconds_sum{route="events"}'] > 0
     # the identity the metrics keep: taken = acknowledged + failed + waiting
     taken = sum(v for k, v in values.items() if k.startswith("dp_collector_events_"))
@@ -860,16 +821,7 @@ def test_metrics_count_accepted_rejected_produced_failures_and_latency(make_harn
 def test_healthz_says_ok_when_connected(harness: Harness) -> None:
     response = harness.client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {
-        "status": "ok",
-        "broker": "up",
-        "detail": "connected",
-        "draining": False,
-        "records_pending": 0,
-        "requests": "ok",
-        "in_flight": 0,
-        "max_concurrent_requests": FAST.max_concurrent_requests,
-    }
+    assert response.json() == health()
 
 
 # ---------------------------------------------------------------------------------------------------- shutdown
@@ -930,9 +882,9 @@ def test_body_format(content_type: str, expected: str) -> None:
 
 
 def test_body_format_refuses_others() -> None:
-    with pytest.raises(UnsupportedMediaTypeError, match="Content-Type 'text/csv' is not supported"):
+    with pytest.raises(collector_errors.UnsupportedMediaTypeError, match="Content-Type 'text/csv' is not supported"):
         body_format("text/csv")
-    with pytest.raises(UnsupportedMediaTypeError, match="no Content-Type"):
+    with pytest.raises(collector_errors.UnsupportedMediaTypeError, match="no Content-Type"):
         body_format(None)
 
 
@@ -940,11 +892,11 @@ def test_parse_body() -> None:
     assert parse_body(b'[{"a": 1}, 2]', "json", 5) == Batch([{"a": 1}, 2])
     assert parse_body(b'{"a": 1}', "json", 5) == Batch([{"a": 1}])
     assert parse_body(b'{"a": 1}\n\n  \n[1]\n', "ndjson", 5) == Batch([{"a": 1}, [1]], [1, 4])
-    with pytest.raises(MalformedBodyError, match="line 2 is not valid JSON"):
+    with pytest.raises(collector_errors.MalformedBodyError, match="line 2 is not valid JSON"):
         parse_body(b'{"a": 1}\nnope\n', "ndjson", 5)
-    with pytest.raises(MalformedBodyError, match="no events"):
+    with pytest.raises(collector_errors.MalformedBodyError, match="no events"):
         parse_body(b"\n\n", "ndjson", 5)
-    with pytest.raises(TooManyEventsError):
+    with pytest.raises(collector_errors.TooManyEventsError):
         parse_body(b"[1, 2, 3]", "json", 2)
 
 
@@ -957,7 +909,7 @@ def test_read_limited_stops_at_the_limit() -> None:
         return await read_limited(chunks(), limit)
 
     assert len(asyncio.run(read(1000))) == 1000
-    with pytest.raises(BodyTooLargeError):
+    with pytest.raises(collector_errors.BodyTooLargeError):
         asyncio.run(read(999))
 
 
@@ -970,12 +922,14 @@ def test_nesting_exceeds() -> None:
 
 def test_parse_body_refuses_deep_nesting_at_the_limit() -> None:
     assert parse_body(nested(MAX_JSON_DEPTH).encode(), "json", 5).events == [json.loads(nested(MAX_JSON_DEPTH - 1))]
-    with pytest.raises(TooDeeplyNestedError, match=f"the body is nested more than {MAX_JSON_DEPTH} levels"):
+    with pytest.raises(
+        collector_errors.TooDeeplyNestedError, match=f"the body is nested more than {MAX_JSON_DEPTH} levels"
+    ):
         parse_body(nested(MAX_JSON_DEPTH + 1).encode(), "json", 5)
-    with pytest.raises(TooDeeplyNestedError, match="the body is nested") as caught:
+    with pytest.raises(collector_errors.TooDeeplyNestedError, match="the body is nested") as caught:
         parse_body(nested(100_000).encode(), "json", 5)  # past the decoder's own bound
     assert caught.value.status_code == 400 and caught.value.details == {"limit": MAX_JSON_DEPTH}
-    with pytest.raises(TooDeeplyNestedError, match="line 2 is nested") as caught:
+    with pytest.raises(collector_errors.TooDeeplyNestedError, match="line 2 is nested") as caught:
         parse_body(b"{}\n" + nested(100_000).encode(), "ndjson", 5)
     assert caught.value.details == {"line": 2, "limit": MAX_JSON_DEPTH}
     brackets_in_strings = json.dumps([{"a": "[" * 500 + "{" * 500}])
@@ -996,14 +950,14 @@ def test_read_body_gives_up_at_the_deadline_and_tells_a_vanished_client_apart() 
         return await read_body(chunks, 100, timeout_s=0.05)
 
     started = time.monotonic()
-    with pytest.raises(BodyTimeoutError, match=r"not complete after 0\.05 s") as caught:
+    with pytest.raises(collector_errors.BodyTimeoutError, match=r"not complete after 0\.05 s") as caught:
         asyncio.run(read(stalled()))
     assert time.monotonic() - started < 1
     assert caught.value.status_code == 408 and caught.value.close_connection
-    with pytest.raises(ClientDisconnectedError) as gone:
+    with pytest.raises(collector_errors.ClientDisconnectedError) as gone:
         asyncio.run(read(vanished()))
     assert gone.value.status_code == 499
-    with pytest.raises(BodyTooLargeError):
+    with pytest.raises(collector_errors.BodyTooLargeError):
         asyncio.run(read_body(_chunks(b"x" * 60, b"x" * 60), 100, timeout_s=5))
     assert asyncio.run(read_body(_chunks(b"[", b"]"), 100, timeout_s=5)) == b"[]"
 

@@ -11,14 +11,15 @@ import base64
 import hashlib
 import json
 import tracemalloc
-import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from dp_contracts.model import find_contract, load_contracts
+from dp_contracts.model import contracts_dir, find_contract, load_contracts
+from dp_contracts.testing import order_placed, page_view
 from dp_core.config import find_config_dir, load_settings
 from dp_ingest.codec import ContractCodec
 from dp_ingest.dlq import read_dead_letter
@@ -30,71 +31,20 @@ from dp_stream_ingestors.errors import IngestRunError
 from dp_stream_ingestors.replay import replay
 
 CONFIG_DIR = find_config_dir(Path(__file__).resolve().parent, {})
-CONTRACTS = load_contracts(CONFIG_DIR.parent / "schemas" / "avro")
+CONTRACTS = load_contracts(contracts_dir(CONFIG_DIR.parent))
 SETTINGS = load_settings(CONFIG_DIR, {}, env="local").settings
 PAGE_VIEW = find_contract(CONTRACTS, "page_view")
 ORDER = find_contract(CONTRACTS, "order_placed")
 MAX_LINE = SETTINGS.ingest.collector.max_body_bytes
 KEPT = 64 * 1024
+Producing = tuple[EventProducer, InMemoryProducer]
 
 
-class SizedKafka(InMemoryProducer):
-    """An in-memory librdkafka that refuses a record above its ``message.max.bytes`` as librdkafka counts it."""
-
-    def produce(
-        self,
-        topic: str,
-        value: bytes | None = None,
-        key: bytes | None = None,
-        headers: list[tuple[str, str | bytes | None]] | None = None,
-        on_delivery: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        size = 36 + len(value or b"") + len(key or b"")
-        size += sum(len(n) + len(v or b"") + 2 for n, v in headers or [])
-        if size > int(self.conf["message.max.bytes"]):
-            raise KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE, "Broker: Message size too large"))
-        super().produce(topic, value, key, headers, on_delivery, **kwargs)
-
-
-def make_producer() -> tuple[EventProducer, SizedKafka]:
-    fake = SizedKafka()
-    fake.configure(producer_conf(SETTINGS))
+@pytest.fixture
+def producing(sized_kafka: Callable[[int | None], InMemoryProducer]) -> Producing:
+    """The real producer core over an in-memory librdkafka that refuses a record above its ``message.max.bytes``."""
+    fake = sized_kafka(None).configure(producer_conf(SETTINGS))
     return EventProducer(SETTINGS, CONTRACTS, resolve_schema_id=lambda _: 1, producer=fake), fake
-
-
-def page_view(**overrides: Any) -> dict[str, Any]:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "session_id": "s-replay",
-        "customer_id": None,
-        "page_type": "HOME",
-        "url": "/",
-        "product_id": None,
-        "referrer": None,
-        "device": "MOBILE",
-        "ip_address": None,
-        "occurred_at": "2026-11-25T10:15:00.000001Z",
-        **overrides,
-    }
-
-
-def order_placed(**overrides: Any) -> dict[str, Any]:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "order_id": str(uuid.uuid4()),
-        "session_id": "s-replay",
-        "customer_id": "c-1",
-        "lines": [{"line_number": 1, "product_id": "p1", "quantity": 1, "unit_price": "1.00", "line_total": "1.00"}],
-        "subtotal": "1.00",
-        "shipping": "0.00",
-        "tax": "0.00",
-        "total": "1.00",
-        "currency": "EUR",
-        "shipping_country": "DE",
-        "occurred_at": "2026-11-25T10:15:00Z",
-        **overrides,
-    }
 
 
 def envelope(contract: str, event: Any) -> bytes:
@@ -110,7 +60,9 @@ def letters(fake: InMemoryProducer, topic: str) -> dict[int, dict[str, Any]]:
     return out
 
 
-def test_bad_lines_are_dead_lettered_by_line_and_the_replay_goes_on_to_the_end(tmp_path: Path) -> None:
+def test_bad_lines_are_dead_lettered_by_line_and_the_replay_goes_on_to_the_end(
+    tmp_path: Path, producing: Producing
+) -> None:
     first, big, after, last = page_view(), page_view(url="/" + "x" * 2_000_000), page_view(), page_view()
     huge_prefix = b'{"contract": "page_view", "event": {"url": "'
     file = tmp_path / "events.jsonl"
@@ -135,7 +87,7 @@ def test_bad_lines_are_dead_lettered_by_line_and_the_replay_goes_on_to_the_end(t
         fh.write(envelope("page_view", after) + b"\n\n  \n")  # 8, then blank lines 9 and 10
         fh.write(envelope("page_view", last))  # 11, no newline at the end
     huge_size = len(huge_prefix) + 100 * 2**20 + 3
-    producer, fake = make_producer()
+    producer, fake = producing
 
     report = replay(producer, file)
 
@@ -178,7 +130,7 @@ def test_bad_lines_are_dead_lettered_by_line_and_the_replay_goes_on_to_the_end(t
     assert head == (huge_prefix + b"y" * KEPT)[:KEPT] and parked[7]["payload_truncated"] is True
 
 
-def test_a_line_longer_than_the_bound_is_never_held_in_memory_whole(tmp_path: Path) -> None:
+def test_a_line_longer_than_the_bound_is_never_held_in_memory_whole(tmp_path: Path, producing: Producing) -> None:
     file = tmp_path / "huge.jsonl"
     with file.open("wb") as fh:
         fh.write(b'{"url": "')
@@ -186,7 +138,7 @@ def test_a_line_longer_than_the_bound_is_never_held_in_memory_whole(tmp_path: Pa
             fh.write(b"z" * 2**20)
         fh.write(b'"}\n')
         fh.write(json.dumps(page_view()).encode() + b"\n")
-    producer, fake = make_producer()
+    producer, fake = producing
     tracemalloc.start()
     try:
         report = replay(producer, file, "page_view")
@@ -200,7 +152,7 @@ def test_a_line_longer_than_the_bound_is_never_held_in_memory_whole(tmp_path: Pa
     assert letter["payload_size"] == 9 + 40 * 2**20 + 2
 
 
-def test_lines_are_read_as_the_collector_reads_a_body(tmp_path: Path) -> None:
+def test_lines_are_read_as_the_collector_reads_a_body(tmp_path: Path, producing: Producing) -> None:
     good = json.dumps(page_view())
     lines = [
         good.encode("utf-16"),  # json.loads(bytes) reads UTF-16 (and UTF-32); the collector does not
@@ -212,7 +164,7 @@ def test_lines_are_read_as_the_collector_reads_a_body(tmp_path: Path) -> None:
     ]
     file = tmp_path / "events.jsonl"
     file.write_bytes(b"\n".join(lines) + b"\n")
-    producer, fake = make_producer()
+    producer, fake = producing
 
     report = replay(producer, file, "page_view")
 
@@ -230,8 +182,10 @@ def test_lines_are_read_as_the_collector_reads_a_body(tmp_path: Path) -> None:
     assert [base64.b64decode(le["payload_base64"]) for le in parked.values()] == lines[:5]
 
 
-def test_a_crash_on_one_line_parks_it_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    producer, fake = make_producer()
+def test_a_crash_on_one_line_parks_it_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, producing: Producing
+) -> None:
+    producer, fake = producing
     send = producer.send
 
     def crashing_send(contract: str, event: Any, *args: Any, **kwargs: Any) -> Any:
@@ -253,8 +207,8 @@ def test_a_crash_on_one_line_parks_it_and_the_run_goes_on(tmp_path: Path, monkey
     assert list(letters(fake, PAGE_VIEW.dlq_topic)) == [2]
 
 
-def test_a_failure_of_kafka_stops_the_run_naming_the_line_to_resume_from(tmp_path: Path) -> None:
-    producer, fake = make_producer()
+def test_a_failure_of_kafka_stops_the_run_naming_the_line_to_resume_from(tmp_path: Path, producing: Producing) -> None:
+    producer, fake = producing
     file = tmp_path / "events.jsonl"
     file.write_text("\n".join(json.dumps(page_view()) for _ in range(3)) + "\n")
     produce = fake.produce

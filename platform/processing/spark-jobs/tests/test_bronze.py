@@ -15,7 +15,7 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +28,24 @@ from pyiceberg.transforms import DayTransform
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from dp_contracts.model import Contract, find_contract, load_contracts
-from dp_core.config import LoadedConfig, PlatformSettings, load_settings
+from dp_contracts.model import Contract, contracts_dir, find_contract, load_contracts
+from dp_core.config import LoadedConfig, PlatformSettings
 from dp_ingest.dlq import Source
 from dp_ingest.errors import FieldError
 from dp_ingest.producer import EventProducer
 from dp_ingest.topics import provision, topic_specs
-from dp_localstack.stack import LocalStack
-from dp_spark.session import build_session
-from dp_spark_jobs.catalog import lake_catalog
+from dp_spark_jobs.bronze import job as bronze
+from dp_spark_jobs.bronze.source import read_watermarks, wire_schema_id
 from dp_spark_jobs.errors import BatchJobFailed
-from dp_spark_jobs.jobs import bronze
-from dp_spark_jobs.kafka_source import read_watermarks, wire_schema_id
 from dp_spark_jobs.summary import TableRun
 from dp_spark_jobs.tables import BRONZE_SCHEMA, JOB_KEY, OFFSETS_KEY, bronze_dlq_table, bronze_table
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[4]
-SHOP = load_contracts(REPO / "schemas" / "avro")
+SHOP = load_contracts(contracts_dir(REPO))
+#: (catalog, table identifier) -> a listing of every object under the table's data folder (conftest.py)
+DataFiles = Callable[[Catalog, str], Callable[[], set[str]]]
 Record = tuple[str, int, int, bytes | None, bytes | None, tuple[tuple[str, bytes | None], ...], int]
 
 
@@ -54,27 +53,8 @@ Record = tuple[str, int, int, bytes | None, bytes | None, tuple[tuple[str, bytes
 
 
 @pytest.fixture(scope="module")
-def namespace(run_id: str) -> str:
-    return f"it_{run_id}_bronze"
-
-
-@pytest.fixture(scope="module")
-def config(local_stack: LocalStack, namespace: str) -> LoadedConfig:
-    loaded = load_settings(REPO / "config", {"DP_ICEBERG_NAMESPACES__BRONZE": namespace})
-    lake_catalog(loaded.settings).create_namespace_if_not_exists(namespace)
-    return loaded
-
-
-@pytest.fixture(scope="module")
-def spark(config: LoadedConfig) -> Iterator[SparkSession]:
-    session = build_session(config, "it-bronze")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
-def catalog(config: LoadedConfig) -> Catalog:
-    return lake_catalog(config.settings)
+def namespaces(run_id: str) -> dict[str, str]:
+    return {"bronze": f"it_{run_id}_bronze"}
 
 
 # -------------------------------------------------------------------------------------------------------- helpers
@@ -354,14 +334,14 @@ CRASHING_RUN = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from dp_contracts.model import Contract, find_contract, load_contracts
+    from dp_contracts.model import Contract, contracts_dir, find_contract, load_contracts
     from dp_core.config import load_settings
     from dp_spark.session import build_session
-    from dp_spark_jobs.jobs import bronze
+    from dp_spark_jobs.bronze import job as bronze
 
     repo, namespace, domain, stop_at = sys.argv[1:5]
     loaded = load_settings(Path(repo) / "config", {"DP_ICEBERG_NAMESPACES__BRONZE": namespace})
-    base = find_contract(load_contracts(Path(repo) / "schemas" / "avro"), "page_view")
+    base = find_contract(load_contracts(contracts_dir(Path(repo))), "page_view")
     contract = Contract(name=base.name, domain=domain, path=base.path, schema=base.schema)
     spark = build_session(loaded, "it-bronze-killed")
 
@@ -381,7 +361,8 @@ def test_a_run_killed_before_it_publishes_is_repaired_by_the_next_run(
     spark: SparkSession,
     config: LoadedConfig,
     catalog: Catalog,
-    namespace: str,
+    namespaces: dict[str, str],
+    data_files: DataFiles,
     run_id: str,
     tmp_path: Path,
     kill_at: str,
@@ -404,7 +385,7 @@ def test_a_run_killed_before_it_publishes_is_repaired_by_the_next_run(
 
     stderr = (tmp_path / "stderr.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-c", CRASHING_RUN, str(REPO), namespace, domain, kill_at],
+        [sys.executable, "-c", CRASHING_RUN, str(REPO), namespaces["bronze"], domain, kill_at],
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
@@ -417,7 +398,7 @@ def test_a_run_killed_before_it_publishes_is_repaired_by_the_next_run(
             line = proc.stdout.readline() if proc.stdout else ""
             assert line, f"the job ended early: {(tmp_path / 'stderr.log').read_text()[-3000:]}"
         if kill_at == "writing":  # the Spark write has started: kill as soon as its first data file is stored
-            wait_for_data_files(catalog, identifier)
+            wait_for_data_files(data_files(catalog, identifier))
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
@@ -442,24 +423,12 @@ def test_a_run_killed_before_it_publishes_is_repaired_by_the_next_run(
     assert len(rows) == count
 
 
-def wait_for_data_files(catalog: Catalog, identifier: str, timeout: float = 120.0) -> None:
-    """Until the table's location holds a data file (a Spark task finished writing) or the timeout passes."""
-    from pyarrow import fs
-
-    table = catalog.load_table(identifier)
-    props = table.io.properties
-    s3 = fs.S3FileSystem(
-        access_key=props["s3.access-key-id"],
-        secret_key=props["s3.secret-access-key"],
-        endpoint_override=props["s3.endpoint"],
-        region=props.get("s3.region", "us-east-1"),
-        scheme="http" if props["s3.endpoint"].startswith("http:") else "https",
-    )
-    root = table.location().removeprefix("s3://") + "/data"
+def wait_for_data_files(listing: Callable[[], set[str]], timeout: float = 120.0) -> None:
+    """Until ``listing`` (a table's data folder) shows a file (a Spark task finished writing) or the timeout passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if any(i.is_file for i in s3.get_file_info(fs.FileSelector(root, recursive=True, allow_not_found=True))):
+            if listing():
                 return
         except OSError:
             pass

@@ -12,8 +12,8 @@ import pytest
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
 
+from dp_spark_jobs.bronze import job as bronze
 from dp_spark_jobs.errors import BatchJobFailed
-from dp_spark_jobs.jobs import bronze
 from dp_spark_jobs.tables import BRONZE_SCHEMA, JOB_KEY, OFFSETS_KEY
 
 TABLE = "bronze.commerce__page_view"

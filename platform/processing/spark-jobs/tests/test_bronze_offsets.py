@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from dp_spark_jobs.jobs.bronze import offsets_in_history
-from dp_spark_jobs.kafka_offsets import (
+from dp_spark_jobs.bronze.job import offsets_in_history
+from dp_spark_jobs.bronze.offsets import (
     OffsetsFormatError,
     PartitionRange,
     dump_offsets,
@@ -15,7 +15,7 @@ from dp_spark_jobs.kafka_offsets import (
     parse_offsets,
     plan_topic,
 )
-from dp_spark_jobs.kafka_source import spark_kafka_options, wire_schema_id
+from dp_spark_jobs.bronze.source import spark_kafka_options, wire_schema_id
 from dp_spark_jobs.tables import OFFSETS_KEY
 
 T = "commerce.page_view.v1"

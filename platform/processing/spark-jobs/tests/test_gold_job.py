@@ -22,35 +22,31 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pyarrow import fs
 from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
 from pyspark.sql import SparkSession
 from pyspark.sql.functions import partitioning
 
-from dp_contracts.model import Contract, find_contract, load_contracts
-from dp_core.config import LoadedConfig, load_settings
-from dp_localstack.stack import LocalStack
-from dp_spark.session import build_session
-from dp_spark_jobs.catalog import lake_catalog
-from dp_spark_jobs.gold_progress import BATCH_IDS_KEY, DAYS_KEY, format_watermark
-from dp_spark_jobs.gold_transforms import AGG_FUNNEL_DAILY, AGG_REVENUE_DAILY, FCT_ORDERS, GOLD_TABLES
-from dp_spark_jobs.jobs import gold
+from dp_contracts.model import Contract, contracts_dir, find_contract, load_contracts
+from dp_core.config import LoadedConfig
+from dp_spark_jobs.gold import job as gold
+from dp_spark_jobs.gold.progress import BATCH_IDS_KEY, DAYS_KEY, format_watermark
+from dp_spark_jobs.gold.transforms import AGG_FUNNEL_DAILY, AGG_REVENUE_DAILY, FCT_ORDERS, GOLD_TABLES
 from dp_spark_jobs.summary import TableRun
 from dp_spark_jobs.tables import SILVER_BATCH_KEY, WATERMARK_KEY, gold_table, silver_table
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[4]
-CONTRACTS = load_contracts(REPO / "schemas" / "avro")
+CONTRACTS = load_contracts(contracts_dir(REPO))
 EVENTS = ("page_view", "cart_updated", "order_placed", "payment_processed")
 D1, D2, D3, D4 = (dt.date(2026, 11, 20) + dt.timedelta(days=n) for n in range(4))
 LATENESS = dt.timedelta(hours=1)
@@ -64,6 +60,10 @@ PRODUCTS = {
 }
 MISSING_PRODUCT = ("SKU-404", Decimal("9.99"))
 STEP = {"DECLINED": 1, "AUTHORISED": 2, "REFUNDED": 3}
+#: the factories of conftest.py: layer -> namespace to a configuration; (catalog, table) to a data folder listing
+Namespaced = Callable[[Mapping[str, str]], LoadedConfig]
+Listing = Callable[[], set[str]]
+DataFiles = Callable[[Catalog, str], Listing]
 
 
 # ------------------------------------------------------------------------------------------------- the shop data
@@ -306,35 +306,9 @@ def expected_watermark(rows: dict[str, list[dict[str, Any]]], sources: tuple[str
 # --------------------------------------------------------------------------------------------------- fixtures
 
 
-def namespaced(base: LoadedConfig, silver_namespace: str, gold_namespace: str) -> LoadedConfig:
-    """The configuration with the Silver and Gold namespaces of a test (the Silver one created)."""
-    loaded = load_settings(
-        base.config_dir,
-        {
-            **os.environ,
-            "DP_ICEBERG_NAMESPACES__SILVER": silver_namespace,
-            "DP_ICEBERG_NAMESPACES__GOLD": gold_namespace,
-        },
-    )
-    lake_catalog(loaded.settings).create_namespace_if_not_exists(silver_namespace)
-    return loaded
-
-
 @pytest.fixture(scope="module")
-def config(local_stack: LocalStack, platform_config: LoadedConfig, run_id: str) -> LoadedConfig:
-    return namespaced(platform_config, f"it_{run_id}_gold_silver", f"it_{run_id}_gold")
-
-
-@pytest.fixture(scope="module")
-def spark(config: LoadedConfig) -> Iterator[SparkSession]:
-    session = build_session(config, "it-gold")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
-def catalog(config: LoadedConfig) -> Catalog:
-    return lake_catalog(config.settings)
+def namespaces(run_id: str) -> dict[str, str]:
+    return {"silver": f"it_{run_id}_gold_silver", "gold": f"it_{run_id}_gold"}
 
 
 class Silver:
@@ -561,7 +535,7 @@ import os, sys, time
 from pathlib import Path
 from dp_core.config import load_settings
 from dp_spark.session import build_session
-from dp_spark_jobs.jobs import gold
+from dp_spark_jobs.gold import job as gold
 
 repo, stop_at, stop_table = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 loaded = load_settings(repo / "config", {k: v for k, v in os.environ.items() if k.startswith("DP_")})
@@ -579,30 +553,15 @@ print("DONE", flush=True)
 WRITING = "writing"
 
 
-def stored_files(catalog: Catalog, identifier: str) -> set[str]:
-    """Every object under the table's data folder in the object store, committed or not."""
-    table = catalog.load_table(identifier)
-    props = table.io.properties
-    s3 = fs.S3FileSystem(
-        access_key=props["s3.access-key-id"],
-        secret_key=props["s3.secret-access-key"],
-        endpoint_override=props["s3.endpoint"],
-        region=props.get("s3.region", "us-east-1"),
-        scheme="http" if props["s3.endpoint"].startswith("http:") else "https",
-    )
-    root = table.location().removeprefix("s3://") + "/data"
-    infos = s3.get_file_info(fs.FileSelector(root, recursive=True, allow_not_found=True))
-    return {f"s3://{i.path}" for i in infos if i.is_file}
-
-
-def run_killed(config: LoadedConfig, catalog: Catalog, kill_at: str, identifier: str, log: Path) -> None:
+def run_killed(config: LoadedConfig, stored: Listing, kill_at: str, identifier: str, log: Path) -> None:
     """etl_gold in a child process, SIGKILLed (driver and JVM) at hook point ``kill_at`` of table ``identifier``, or
-    with :data:`WRITING` as soon as the rewrite of that table has stored a new data file."""
+    with :data:`WRITING` as soon as the rewrite of that table has stored a new data file (``stored`` lists the
+    table's data folder)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DP_")}
     env["DP_ICEBERG_NAMESPACES__SILVER"] = config.settings.iceberg.namespaces.silver
     env["DP_ICEBERG_NAMESPACES__GOLD"] = config.settings.iceberg.namespaces.gold
     stop_at = gold.BEFORE_WRITE if kill_at == WRITING else kill_at
-    before = stored_files(catalog, identifier)
+    before = stored()
     with log.open("w") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-c", KILLABLE, str(REPO), kill_at, identifier],
@@ -620,7 +579,7 @@ def run_killed(config: LoadedConfig, catalog: Catalog, kill_at: str, identifier:
             else:
                 pytest.fail(f"the job ended before {stop_at} of {identifier}: {log.read_text()[-3000:]}")
             deadline = time.monotonic() + 120
-            while kill_at == WRITING and not stored_files(catalog, identifier) - before:
+            while kill_at == WRITING and not stored() - before:
                 assert time.monotonic() < deadline, f"no data file of {identifier} was stored"
                 time.sleep(0.02)
         finally:
@@ -648,10 +607,15 @@ def sorted_rows(catalog: Catalog, config: LoadedConfig, name: str) -> list[dict[
 
 
 def test_a_run_killed_mid_write_then_rerun_equals_an_uninterrupted_run(
-    spark: SparkSession, config: LoadedConfig, catalog: Catalog, run_id: str, tmp_path: Path
+    spark: SparkSession,
+    catalog: Catalog,
+    namespaced: Namespaced,
+    data_files: DataFiles,
+    run_id: str,
+    tmp_path: Path,
 ) -> None:
-    killed = namespaced(config, f"it_{run_id}_gk_silver", f"it_{run_id}_gk_gold")
-    reference = namespaced(config, f"it_{run_id}_gk_silver", f"it_{run_id}_gk_ref")  # the same Silver
+    killed = namespaced({"silver": f"it_{run_id}_gk_silver", "gold": f"it_{run_id}_gk_gold"})
+    reference = namespaced({"silver": f"it_{run_id}_gk_silver", "gold": f"it_{run_id}_gk_ref"})  # the same Silver
     fct, revenue = (gold_table(killed.settings, s.name) for s in (FCT_ORDERS, AGG_REVENUE_DAILY))
     silver = Silver(spark, killed)
     silver.create()
@@ -688,7 +652,7 @@ def test_a_run_killed_mid_write_then_rerun_equals_an_uninterrupted_run(
     assert old_days[0] in order_days and set(new_days) - order_days  # a day with views and no order: funnel only
 
     # killed after fct_orders committed (rows and progress), before its properties are copied and the others run
-    run_killed(killed, catalog, gold.AFTER_COMMIT, fct, tmp_path / "killed-1.log")
+    run_killed(killed, data_files(catalog, fct), gold.AFTER_COMMIT, fct, tmp_path / "killed-1.log")
     assert summary_of(catalog, killed, FCT_ORDERS.name)[SILVER_BATCH_KEY] == "2002"
     assert catalog.load_table(fct).properties[SILVER_BATCH_KEY] == "2001"  # the copy did not happen
     for spec in (AGG_REVENUE_DAILY, AGG_FUNNEL_DAILY):
@@ -697,10 +661,11 @@ def test_a_run_killed_mid_write_then_rerun_equals_an_uninterrupted_run(
 
     # killed while agg_revenue_daily's rewrite is storing its data files: nothing of it committed
     committed = files_by_day(catalog.load_table(revenue))
-    run_killed(killed, catalog, WRITING, revenue, tmp_path / "killed-2.log")
+    revenue_files = data_files(catalog, revenue)
+    run_killed(killed, revenue_files, WRITING, revenue, tmp_path / "killed-2.log")
     assert files_by_day(catalog.load_table(revenue)) == committed, "the rewrite committed before the kill"
     listed = {path for paths in committed.values() for path in paths}
-    assert stored_files(catalog, revenue) - listed, "the killed rewrite stored no file"
+    assert revenue_files() - listed, "the killed rewrite stored no file"
     assert snapshot_ids(catalog, killed)[FCT_ORDERS.name] == fct_snapshot  # nothing new for fct_orders
 
     # the rerun

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from dp_spark_jobs.errors import BatchJobFailed
-from dp_spark_jobs.gold_progress import (
+from dp_spark_jobs.gold.progress import (
     BATCH_IDS_KEY,
     DAYS_KEY,
     NOTHING_FOLDED,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,26 +15,15 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from dp_contracts.model import find_contract, load_contracts
+from dp_contracts.model import contracts_dir, find_contract, load_contracts
 from dp_core.config import LoadedConfig
-from dp_spark.session import build_session
-from dp_spark_jobs.gold_transforms import (
-    AGG_FUNNEL_DAILY,
-    AGG_REVENUE_DAILY,
-    FCT_ORDERS,
-    fct_orders,
-    funnel_daily,
-    in_days,
-    order_facts,
-    revenue_daily,
-    utc_date,
-)
-from dp_spark_jobs.jobs.gold import silver_struct
+from dp_spark_jobs.gold import transforms
+from dp_spark_jobs.gold.job import silver_struct
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[4]
-CONTRACTS = load_contracts(REPO / "schemas" / "avro")
+CONTRACTS = load_contracts(contracts_dir(REPO))
 D = dt.date(2026, 11, 25)
 _ids = itertools.count(1)
 
@@ -53,10 +41,9 @@ def eid() -> str:
 
 
 @pytest.fixture(scope="module")
-def spark(platform_config: LoadedConfig) -> Iterator[SparkSession]:
-    session = build_session(platform_config, "test-gold-transforms")
-    yield session
-    session.stop()
+def config(platform_config: LoadedConfig) -> LoadedConfig:
+    """The session's configuration: the platform's as it is, without the local stack (no catalog is touched)."""
+    return platform_config
 
 
 def silver(spark: SparkSession, contract: str, rows: list[dict[str, Any]]) -> DataFrame:
@@ -157,7 +144,13 @@ def cart(session: str, action: str, when: dt.datetime) -> dict[str, Any]:
 
 
 def facts_of(spark: SparkSession, orders: list[dict[str, Any]], payments: list[dict[str, Any]]) -> DataFrame:
-    return order_facts(silver(spark, "order_placed", orders), silver(spark, "payment_processed", payments))
+    return transforms.order_facts(silver(spark, "order_placed", orders), silver(spark, "payment_processed", payments))
+
+
+def assert_layout(frame: DataFrame, table: transforms.GoldTable) -> None:
+    """The frame has exactly the table's columns, in order, with its types."""
+    layout = [(c.name, c.sql_type) for c in table.columns]
+    assert [(f.name, f.dataType.simpleString()) for f in frame.schema.fields] == layout
 
 
 def by_order(frame: DataFrame) -> dict[str, dict[str, Any]]:
@@ -171,7 +164,9 @@ def test_order_totals_sum_the_lines_and_the_day_is_utc_whatever_the_session_zone
     zone = spark.conf.get("spark.sql.session.timeZone")
     spark.conf.set("spark.sql.session.timeZone", "Asia/Tokyo")  # already the 26th there
     try:
-        rows = by_order(fct_orders(facts_of(spark, [order("o1", late_evening, lines), order("o2", at(D, 1), [])], [])))
+        rows = by_order(
+            transforms.fct_orders(facts_of(spark, [order("o1", late_evening, lines), order("o2", at(D, 1), [])], []))
+        )
     finally:
         spark.conf.set("spark.sql.session.timeZone", zone or "UTC")
     assert rows["o1"] == {
@@ -197,10 +192,8 @@ def test_order_totals_sum_the_lines_and_the_day_is_utc_whatever_the_session_zone
 
 
 def test_fct_orders_has_exactly_the_table_columns(spark: SparkSession) -> None:
-    frame = fct_orders(facts_of(spark, [order("o1", at(D, 9), [line(1, "P1", 1, "1.00")])], []))
-    assert [(f.name, f.dataType.simpleString()) for f in frame.schema.fields] == [
-        (c.name, c.sql_type) for c in FCT_ORDERS.columns
-    ]
+    frame = transforms.fct_orders(facts_of(spark, [order("o1", at(D, 9), [line(1, "P1", 1, "1.00")])], []))
+    assert_layout(frame, transforms.FCT_ORDERS)
 
 
 def test_payment_status_is_the_latest_event_with_declines_retries_and_refunds(spark: SparkSession) -> None:
@@ -269,10 +262,8 @@ def test_revenue_counts_authorised_orders_by_category_and_currency_and_gross_cou
         payment("paid_too", "AUTHORISED", t + later),
         payment("next_day", "AUTHORISED", next_day + later),
     ]
-    frame = revenue_daily(facts_of(spark, orders, payments), silver(spark, "product", products))
-    assert [(f.name, f.dataType.simpleString()) for f in frame.schema.fields] == [
-        (c.name, c.sql_type) for c in AGG_REVENUE_DAILY.columns
-    ]
+    frame = transforms.revenue_daily(facts_of(spark, orders, payments), silver(spark, "product", products))
+    assert_layout(frame, transforms.AGG_REVENUE_DAILY)
     got = {(r[0], r[1], r[2]): tuple(r[3:]) for r in frame.collect()}
     money = Decimal
     assert got == {
@@ -303,12 +294,10 @@ def test_funnel_counts_distinct_sessions_per_step_and_day(spark: SparkSession) -
         payment("o2", "AUTHORISED", at(D, 10, 11)),
         payment("o2", "REFUNDED", at(D, 12)),
     ]
-    frame = funnel_daily(
+    frame = transforms.funnel_daily(
         silver(spark, "page_view", views), silver(spark, "cart_updated", carts), facts_of(spark, orders, payments)
     )
-    assert [(f.name, f.dataType.simpleString()) for f in frame.schema.fields] == [
-        (c.name, c.sql_type) for c in AGG_FUNNEL_DAILY.columns
-    ]
+    assert_layout(frame, transforms.AGG_FUNNEL_DAILY)
     got = {r["event_date"]: tuple(r)[1:] for r in frame.collect()}
     assert got == {
         # sessions, carts, orders, paid, cart_rate, order_rate, payment_rate, conversion_rate
@@ -322,10 +311,10 @@ def test_day_filters_cut_at_utc_midnight(spark: SparkSession) -> None:
     d2 = D + dt.timedelta(days=1)
     times = [at(D, 0), at(D, 23, 59, 59, 999999), at(d2, 0), at(d2 + dt.timedelta(days=1), 0)]
     frame = silver(spark, "page_view", [view("s", t) for t in times])
-    kept = frame.where(in_days("occurred_at", {D})).select(F.unix_micros("occurred_at")).collect()
+    kept = frame.where(transforms.in_days("occurred_at", {D})).select(F.unix_micros("occurred_at")).collect()
     assert sorted(r[0] for r in kept) == [micros(times[0]), micros(times[1])]
-    both = frame.where(in_days("occurred_at", {D, d2})).count()
+    both = frame.where(transforms.in_days("occurred_at", {D, d2})).count()
     assert both == 3
-    assert frame.where(in_days("occurred_at", set())).count() == 0
-    days = frame.select(utc_date("occurred_at").alias("d")).collect()
+    assert frame.where(transforms.in_days("occurred_at", set())).count() == 0
+    days = frame.select(transforms.utc_date("occurred_at").alias("d")).collect()
     assert sorted(r.d for r in days) == [D, D, d2, d2 + dt.timedelta(days=1)]

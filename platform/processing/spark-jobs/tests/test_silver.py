@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,49 +16,24 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from pyiceberg.catalog import Catalog
 from pyspark.sql import SparkSession
 
-from dp_contracts.model import Contract, find_contract, load_contracts
-from dp_core.config import LoadedConfig, load_settings
+from dp_contracts.model import Contract, contracts_dir, find_contract, load_contracts
+from dp_core.config import LoadedConfig
 from dp_ingest.codec import ContractCodec
-from dp_localstack.stack import LocalStack
-from dp_spark.session import build_session
-from dp_spark_jobs.catalog import lake_catalog
-from dp_spark_jobs.jobs import silver
+from dp_simulator import SimulationConfig, simulate
+from dp_spark_jobs.silver import job as silver
 from dp_spark_jobs.tables import BRONZE_PARTITIONING, BRONZE_SCHEMA, bronze_table, rejected_table, silver_table
-from dp_stream_ingestors.simulator import SimulationConfig, simulate
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[4]
-CONTRACTS = load_contracts(REPO / "schemas" / "avro")
+CONTRACTS = load_contracts(contracts_dir(REPO))
 ORDER = find_contract(CONTRACTS, "order_placed")
 PRODUCT = find_contract(CONTRACTS, "product")
 T0 = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
-def config(local_stack: LocalStack, run_id: str) -> LoadedConfig:
-    loaded = load_settings(
-        REPO / "config",
-        {
-            "DP_ICEBERG_NAMESPACES__BRONZE": f"it_{run_id}_bronze",
-            "DP_ICEBERG_NAMESPACES__SILVER": f"it_{run_id}_silver",
-        },
-    )
-    catalog = lake_catalog(loaded.settings)
-    catalog.create_namespace_if_not_exists(loaded.settings.iceberg.namespaces.bronze)
-    catalog.create_namespace_if_not_exists(loaded.settings.iceberg.namespaces.silver)
-    return loaded
-
-
-@pytest.fixture(scope="module")
-def spark(config: LoadedConfig) -> Iterator[SparkSession]:
-    session = build_session(config, "it-silver")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
-def catalog(config: LoadedConfig) -> Catalog:
-    return lake_catalog(config.settings)
+def namespaces(run_id: str) -> dict[str, str]:
+    return {"bronze": f"it_{run_id}_bronze", "silver": f"it_{run_id}_silver"}
 
 
 def register(config: LoadedConfig, contract: Contract, run_id: str) -> int:
@@ -218,13 +192,13 @@ KILLABLE = """
 import os, sys, time
 from pathlib import Path
 from dp_core.config import load_settings
-from dp_contracts.model import find_contract, load_contracts
+from dp_contracts.model import contracts_dir, find_contract, load_contracts
 from dp_spark.session import build_session
-from dp_spark_jobs.jobs import silver
+from dp_spark_jobs.silver import job as silver
 
 repo, target = Path(sys.argv[1]), sys.argv[2]
 loaded = load_settings(repo / "config", {k: v for k, v in os.environ.items() if k.startswith("DP_")})
-contract = find_contract(load_contracts(repo / "schemas" / "avro"), "page_view")
+contract = find_contract(load_contracts(contracts_dir(repo)), "page_view")
 spark = build_session(loaded, "it-silver-killed")
 
 def hook(point, table):

@@ -11,22 +11,20 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import socket
 import sys
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import avro.errors
-import uvicorn
 
 from dp_core import net
 from dp_core.config import find_config_dir, load_settings
 from dp_core.errors import PlatformError
 from dp_core.logs import configure_logging
+from dp_http import ServeOptions, serve_app
 from dp_schema_registry.api import create_app
 from dp_schema_registry.config import DEFAULT_HOST, ServiceConfig, service_config
 from dp_schema_registry.errors import StartupError
@@ -60,32 +58,10 @@ def claim_port(host: str, port: int) -> socket.socket:
     )
 
 
-def _drop_color_message(record: logging.LogRecord) -> bool:
-    # uvicorn attaches an ANSI-coloured copy of some messages, which our formatters would print as an extra
-    record.__dict__.pop("color_message", None)
-    return True
-
-
-@contextmanager
-def _stop_signals_end_the_run() -> Iterator[None]:
-    """After its graceful shutdown uvicorn re-raises SIGINT/SIGTERM to the handler it found; make that a no-op.
-
-    Without this the default handlers would kill the process (exit -15) or raise KeyboardInterrupt before the
-    store is closed, instead of ending ``main`` normally with exit code 0.
-    """
-    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def serve(config: ServiceConfig, wait_for_store_s: float) -> None:
     """Claim the port, open the store and serve until the process is told to stop."""
     # Java Avro ignores an invalid logical type too; Python's says so through a warning per parse
     warnings.filterwarnings("ignore", category=avro.errors.IgnoredLogicalType)
-    logging.getLogger("uvicorn.error").addFilter(_drop_color_message)
     sock = claim_port(config.host, config.port)
     try:
         store = PostgresStore.connect(
@@ -97,15 +73,11 @@ def serve(config: ServiceConfig, wait_for_store_s: float) -> None:
         )
         try:
             app = create_app(Registry(store, config.default_compatibility))
-            server = uvicorn.Server(
-                uvicorn.Config(app, host=config.host, port=config.port, log_config=None, access_log=False)
-            )
             log.info(
                 "schema registry starting",
                 extra={"listen": f"http://{config.host}:{config.port}", "store": config.database_where},
             )
-            with _stop_signals_end_the_run():
-                server.run(sockets=[sock])
+            serve_app(app, sock, ServeOptions(config.host, config.port))
             log.info("schema registry stopped")
         finally:
             store.close()

@@ -12,7 +12,7 @@ from dp_contracts.errors import ContractError
 from dp_contracts.evolution import Change, check_change
 from dp_contracts.gate import GateResult, git_baseline, git_ref_exists, run_gate
 from dp_contracts.lint import Violation
-from dp_contracts.model import Contract, find_contract, load_contracts
+from dp_contracts.model import Contract, contracts_dir, find_contract, load_contracts
 from dp_contracts.registry import latest_text, register, registry_client, registry_says_compatible
 from dp_core.cli import CliContext, pass_cli
 
@@ -20,7 +20,7 @@ FORMATS = ("avro", "iceberg", "spark", "flink", "json-schema")
 
 
 def contracts_root(cli: CliContext) -> Path:
-    return cli.load().repo_root / "schemas" / "avro"
+    return contracts_dir(cli.load().repo_root)
 
 
 def _contracts(cli: CliContext) -> list[Contract]:

@@ -13,6 +13,10 @@ class InvalidSchemaError(ContractError, TerminalError):
     """A schema is not valid Avro, or breaks the platform's contract rules."""
 
 
+class UnknownNodeError(ContractError, TypeError):
+    """A visitor of the type tree met a kind of node it has no method for (see :class:`dp_contracts.ir.TypeVisitor`)."""
+
+
 class UnknownContractError(ContractError, TerminalError):
     """No contract has the given name."""
 

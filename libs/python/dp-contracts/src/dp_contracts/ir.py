@@ -1,16 +1,18 @@
 """A neutral type tree of an Avro record, from which every engine's schema is derived.
 
 Avro's JSON is walked once into these frozen nodes (named types resolved, nullable unions folded into
-``required``); the emitters for Iceberg, Spark, Flink and JSON Schema are then small pure functions over it.
+``required``); the emitters for Iceberg, Spark, Flink and JSON Schema are then small pure functions over it. Every
+walk of the tree is a :class:`TypeVisitor`: one method per kind of node, so a new kind fails loudly in each of them.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
-from dp_contracts.errors import InvalidSchemaError
+from dp_contracts.errors import InvalidSchemaError, UnknownNodeError
 
 Primitive = Literal["boolean", "int", "long", "float", "double", "bytes", "string"]
 LogicalKind = Literal[
@@ -109,6 +111,71 @@ class RecordT:
 
 
 TypeT = PrimitiveT | LogicalT | DecimalT | FixedT | EnumT | ArrayT | MapT | RecordT
+#: the kinds of node without children
+ScalarT = PrimitiveT | LogicalT | DecimalT | FixedT | EnumT
+T = TypeVar("T")
+#: the :class:`TypeVisitor` method of each kind of node
+VISITOR_METHODS: dict[type, str] = {
+    PrimitiveT: "primitive",
+    LogicalT: "logical",
+    DecimalT: "decimal",
+    FixedT: "fixed",
+    EnumT: "enum",
+    ArrayT: "array",
+    MapT: "map",
+    RecordT: "record",
+}
+
+
+class TypeVisitor(ABC, Generic[T]):
+    """A walk of the type tree that makes a ``T`` of each node: one method per kind of node.
+
+    :meth:`visit` calls the method of the node's kind; the methods of collections and records recurse with
+    ``self.visit`` where (and whether) they need their children. A kind of node added to :data:`TypeT` fails loudly
+    in every visitor: a node of a class :data:`VISITOR_METHODS` does not name raises :class:`UnknownNodeError`, and
+    a visitor that lacks the method of a kind cannot be created (every method is abstract here).
+    """
+
+    def visit(self, node: TypeT) -> T:
+        name = VISITOR_METHODS.get(type(node))
+        if name is None:
+            raise UnknownNodeError(f"{type(node).__name__} is not a kind of contract type node the visitors know")
+        result: T = getattr(self, name)(node)
+        return result
+
+    @abstractmethod
+    def primitive(self, node: PrimitiveT) -> T:
+        """boolean, int, long, float, double, bytes or string (``node.kind``)."""
+
+    @abstractmethod
+    def logical(self, node: LogicalT) -> T:
+        """A date, a time of day, an instant (``timestamp-*``), a local date-time (``local-timestamp-*``) or a uuid:
+        ``node.kind`` says which, and whether to the millisecond or to the microsecond."""
+
+    @abstractmethod
+    def decimal(self, node: DecimalT) -> T:
+        """A decimal of ``node.precision`` digits, ``node.scale`` of them after the point."""
+
+    @abstractmethod
+    def fixed(self, node: FixedT) -> T:
+        """``node.size`` bytes."""
+
+    @abstractmethod
+    def enum(self, node: EnumT) -> T:
+        """One of ``node.symbols``."""
+
+    @abstractmethod
+    def array(self, node: ArrayT) -> T:
+        """A list of ``node.items``, each of which may be null unless ``node.items_required``; a visitor that needs
+        the items' result calls ``self.visit(node.items)``."""
+
+    @abstractmethod
+    def map(self, node: MapT) -> T:
+        """String keys to ``node.values`` (null allowed unless ``node.values_required``)."""
+
+    @abstractmethod
+    def record(self, node: RecordT) -> T:
+        """``node.fields``, each with its own type."""
 
 
 class _Walker:

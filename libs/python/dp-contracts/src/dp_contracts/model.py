@@ -32,6 +32,11 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def domain_table(domain: str, name: str) -> str:
+    """A table's name in its namespace, ``<domain>__<name>``: every domain's tables share the namespaces."""
+    return f"{domain}__{name}"
+
+
 class ContractMeta(BaseModel):
     """The ``dp.*`` attributes of a contract record."""
 
@@ -94,7 +99,7 @@ class Contract:
 
     @property
     def table_stem(self) -> str:
-        return f"{self.domain}__{self.name}"
+        return domain_table(self.domain, self.name)
 
 
 def load_contract(path: Path, domain: str | None = None) -> Contract:
@@ -108,8 +113,13 @@ def load_contract(path: Path, domain: str | None = None) -> Contract:
     return Contract(name=path.stem, domain=domain or path.parent.name, path=path, schema=schema)
 
 
+def contracts_dir(repo_root: Path) -> Path:
+    """Where a checkout keeps its contracts, one folder per domain: ``<repo_root>/schemas/avro``."""
+    return repo_root / "schemas" / "avro"
+
+
 def load_contracts(root: Path) -> list[Contract]:
-    """Every contract under ``root`` (``schemas/avro``), by domain folder then name."""
+    """Every contract under ``root`` (:func:`contracts_dir`), by domain folder then name."""
     return [load_contract(p) for p in sorted(root.glob("*/*.avsc"))]
 
 

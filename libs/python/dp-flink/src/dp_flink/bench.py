@@ -24,11 +24,13 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from dp_contracts.lakehouse import lake_catalog
-from dp_contracts.model import Contract, load_contracts
+from dp_contracts.model import Contract, contracts_dir, load_contracts
 from dp_core.config import LoadedConfig, load_settings
+from dp_flink import names
 from dp_flink.errors import StreamJobFailedError
 from dp_flink.lag import group_lag
+from dp_flink.launch import flink_python, job_args
+from dp_lakehouse.pyiceberg import lake_catalog
 
 POLL_S = 0.25
 TICK_S = 0.01
@@ -77,8 +79,8 @@ def _watch(loaded: LoadedConfig, identifier: str, stop: threading.Event, out: Vi
 
 def _scratch(loaded: LoadedConfig, root: Path, domain: str) -> list[Contract]:
     shutil.copytree(loaded.config_dir, root / "config")
-    shutil.copytree(loaded.repo_root / "schemas" / "avro" / "commerce", root / "schemas" / "avro" / domain)
-    return load_contracts(root / "schemas" / "avro")
+    shutil.copytree(contracts_dir(loaded.repo_root) / "commerce", contracts_dir(root) / domain)
+    return load_contracts(contracts_dir(root))
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -96,11 +98,10 @@ def run(
     environ: dict[str, str],
     keep: bool = False,
 ) -> dict[str, Any]:
-    from dp_flink.cli import flink_python
     from dp_ingest.dlq import Source
     from dp_ingest.producer import EventProducer
     from dp_ingest.topics import provision, topic_specs
-    from dp_stream_ingestors.simulator import SimulationConfig, simulate
+    from dp_simulator import SimulationConfig, simulate
 
     domain = f"sbench{int(time.time())}"
     interval = checkpoint_interval_s or loaded.settings.stream.checkpoint_interval_s
@@ -128,11 +129,11 @@ def run(
         producer.flush(60)
         say(f"bench-stream: {domain}: reference data sent, {len(templates)} order templates; starting the enricher")
 
-        name = f"dp-enricher-{domain}"
-        log = root / "enricher.log"
+        name = names.job_name(names.ENRICHER, domain)
+        log = root / f"{names.ENRICHER}.log"
         with log.open("w") as handle:
             job = subprocess.Popen(
-                [str(flink_python(loaded)), "-m", "dp_flink_jobs", "run", "enricher", "--domain", domain],
+                [str(flink_python(loaded)), *job_args(names.ENRICHER, domain)],
                 cwd=root,
                 env=env,
                 stdout=handle,
@@ -148,7 +149,7 @@ def run(
 
             visibility = Visibility()
             stop = threading.Event()
-            identifier = f"{settings.iceberg.namespaces.silver}.{domain}__orders_enriched_rt"
+            identifier = f"{settings.iceberg.namespaces.silver}.{names.table(domain, names.ORDERS_ENRICHED)}"
             watcher = threading.Thread(target=_watch, args=(bench, identifier, stop, visibility), daemon=True)
             watcher.start()
 
@@ -228,11 +229,12 @@ def run(
 
 def _drop(loaded: LoadedConfig, contracts: list[Contract], domain: str) -> None:
     """The bench's topics and tables (a 5,000/s minute leaves ~300,000 orders in each of Kafka and Iceberg)."""
-    from dp_flink.names import enriched_topic
     from dp_ingest.topics import delete_topics, topic_specs
 
     settings = loaded.settings
-    delete_topics(settings, [s.name for s in topic_specs(contracts, settings)] + [enriched_topic(settings, domain)])
+    delete_topics(
+        settings, [s.name for s in topic_specs(contracts, settings)] + [names.enriched_topic(settings, domain)]
+    )
     catalog = lake_catalog(settings)
     silver = settings.iceberg.namespaces.silver
     for _, table in catalog.list_tables(silver):

@@ -1,4 +1,5 @@
-"""The Iceberg catalog as Flink SQL sees it, derived from the platform settings (pure: no Flink import)."""
+"""The Iceberg catalog as Flink SQL sees it, from the shared mapping of :mod:`dp_lakehouse.properties` (pure: no Flink
+or pyiceberg import, so it loads in the PyFlink environment too)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from dp_core.config import PlatformSettings
 from dp_flink.errors import FlinkSetupError
+from dp_lakehouse.properties import Properties, flink_catalog_properties
 
 #: Jars on HADOOP_CLASSPATH (Iceberg's Flink catalog loads Hadoop classes even with a REST catalog).
 HADOOP_JAR_PREFIX = "hadoop-client-"
@@ -15,26 +17,9 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def catalog_properties(settings: PlatformSettings) -> dict[str, str]:
-    """Flink's ``CREATE CATALOG ... WITH (...)`` properties for the shared Iceberg catalog."""
-    cat, storage = settings.iceberg.catalog, settings.storage
-    props = {"type": "iceberg", "catalog-type": cat.type, "warehouse": cat.warehouse}
-    if cat.type in ("rest", "sql"):
-        props["uri"] = cat.uri
-    props["io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"
-    props["client.region"] = storage.region
-    props["s3.path-style-access"] = str(storage.path_style_access).lower()
-    if storage.endpoint_url:
-        props["s3.endpoint"] = storage.endpoint_url
-    if storage.access_key_id and storage.secret_access_key:
-        props["s3.access-key-id"] = storage.access_key_id.get_secret_value()
-        props["s3.secret-access-key"] = storage.secret_access_key.get_secret_value()
-    if cat.token:
-        props["token"] = cat.token.get_secret_value()
-    if cat.credential:
-        props["credential"] = cat.credential.get_secret_value()
-    props.update(cat.properties)
-    return props
+def catalog_properties(settings: PlatformSettings) -> Properties:
+    """Flink's ``CREATE CATALOG ... WITH (...)`` properties for the shared Iceberg catalog (secrets hidden in repr)."""
+    return flink_catalog_properties(settings)
 
 
 def create_catalog_sql(settings: PlatformSettings) -> str:

@@ -19,6 +19,7 @@ class Checkpoint:
     """A completed checkpoint (its ``_metadata`` exists): the folder and its id."""
 
     path: Path
+    """The ``chk-<id>`` folder."""
     checkpoint_id: int
 
     @property

@@ -10,7 +10,6 @@ import json
 import subprocess
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import click
@@ -19,31 +18,12 @@ from dp_core.cli import CliContext, pass_cli
 from dp_core.config import LoadedConfig
 from dp_flink.checkpoints import checkpoints_base, is_local, latest_checkpoint, local_path
 from dp_flink.errors import FlinkSetupError, StreamJobFailedError
-
-JOBS = ("enricher", "aggregator")
-FLINK_ENV = "flink-jobs"
-
-
-def flink_python(loaded: LoadedConfig) -> Path:
-    python = loaded.runtime_dir / "venvs" / FLINK_ENV / "bin" / "python"
-    if not python.exists():
-        raise FlinkSetupError(f"the speed layer's environment is missing ({python}): run `make install`")
-    return python
+from dp_flink.launch import flink_python, job_args
+from dp_flink.names import AGGREGATOR, ENRICHER
 
 
 def cluster_address(loaded: LoadedConfig) -> str:
     return f"127.0.0.1:{loaded.settings.local.flink.ui_port}"
-
-
-def _job_args(job: str, domain: str | None, reset: bool, as_json: bool) -> list[str]:
-    args = ["-m", "dp_flink_jobs", "run", job]
-    if domain:
-        args += ["--domain", domain]
-    if reset:
-        args.append("--reset")
-    if as_json:
-        args.append("--json")
-    return args
 
 
 def _exec(cli: CliContext, args: list[str], what: str = "job") -> None:
@@ -62,7 +42,7 @@ def stream_group() -> None:
     """The speed layer on PyFlink: the event enricher and the real-time aggregator, exactly once into Iceberg."""
 
 
-_job = click.argument("job", type=click.Choice(JOBS))
+_job = click.argument("job", type=click.Choice((ENRICHER, AGGREGATOR)))
 _domain = click.option("--domain", help="Contract domain (default: the one domain with the job's contracts).")
 _reset = click.option("--reset", is_flag=True, help="Forget the job's checkpoints first (start from the group).")
 _json = click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -90,7 +70,7 @@ def run_cmd(
     Without --until-idle it runs until Ctrl-C or SIGTERM; with it, it stops once every input record is committed
     to Iceberg and nothing new arrived for SECONDS (at least the idle timeout plus two checkpoint intervals).
     """
-    args = _job_args(job, domain, reset, as_json)
+    args = job_args(job, domain, reset=reset, as_json=as_json)
     if until_idle is not None:
         args += ["--until-idle", str(until_idle)]
     if timeout is not None:
@@ -109,7 +89,7 @@ def submit_cmd(cli: CliContext, job: str, cluster: str | None, domain: str | Non
     """Submit JOB to the session cluster started by `make local-up` (detached; `dp stream status` follows it)."""
     address = cluster or cluster_address(cli.load())
     _get_json(f"http://{address}/overview")  # a clear error when no cluster is there
-    _exec(cli, [*_job_args(job, domain, reset, as_json), "--remote", address])
+    _exec(cli, [*job_args(job, domain, reset=reset, as_json=as_json), "--remote", address])
 
 
 def _get_json(url: str) -> Any:

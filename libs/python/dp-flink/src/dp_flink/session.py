@@ -37,11 +37,14 @@ class JobOptions:
     """How one streaming job runs: its name, checkpoints, where it restores from and where it runs."""
 
     name: str
+    """The job's name: its consumer group, transactional-id prefix and checkpoint folder."""
     checkpoint_dir: str
+    """The URI under which the job's checkpoints go."""
     checkpoint_interval_s: float
     restore_from: str | None = None
-    #: host:port of a session cluster's REST endpoint; None: an embedded MiniCluster
+    """A checkpoint's URI to restore from; None: a fresh start."""
     remote: str | None = None
+    """host:port of a session cluster's REST endpoint; None: an embedded MiniCluster."""
     parallelism: int = 1
 
 

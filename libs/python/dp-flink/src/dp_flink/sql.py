@@ -8,22 +8,14 @@ tracks it per partition. A view on top adds ``ev``, the record decoded by a Pyth
 
 from __future__ import annotations
 
-from dp_contracts.ir import ArrayT, DecimalT, EnumT, FixedT, LogicalT, MapT, PrimitiveT, RecordT, TypeT
+from dp_contracts.compiler import FlinkTypes
+from dp_contracts.ir import ArrayT, FixedT, LogicalT, MapT, RecordT, TypeT
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
 from dp_flink.wire import holds_record
 
 ERROR_FIELD = "_error"
 SCHEMA_ID_FIELD = "_schema_id"
-_PRIMITIVE = {
-    "boolean": "BOOLEAN",
-    "int": "INT",
-    "long": "BIGINT",
-    "float": "FLOAT",
-    "double": "DOUBLE",
-    "bytes": "BYTES",
-    "string": "STRING",
-}
 
 
 def quote(value: str) -> str:
@@ -36,6 +28,29 @@ def ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+class _BridgeTypes(FlinkTypes):
+    """The Flink type a decoded value has when it crosses the Python bridge: the Flink SQL type of the contract's
+    type (:class:`dp_contracts.compiler.FlinkTypes`) but for times and dates (numbers), fixed (bytes) and nullness
+    (no NOT NULL), and for records inside collections (JSON, see :func:`bridge_type`)."""
+
+    def logical(self, node: LogicalT) -> str:
+        return {"date": "INT", "uuid": "STRING"}.get(node.kind, "BIGINT")
+
+    def fixed(self, node: FixedT) -> str:
+        return "BYTES"
+
+    def array(self, node: ArrayT) -> str:
+        if isinstance(node.items, RecordT):
+            return "ARRAY<STRING>"
+        return "STRING" if holds_record(node) else f"ARRAY<{self.visit(node.items)}>"
+
+    def map(self, node: MapT) -> str:
+        return "STRING" if holds_record(node) else f"MAP<STRING, {self.visit(node.values)}>"
+
+    def record(self, node: RecordT) -> str:
+        return "ROW<" + ", ".join(f"{ident(f.name)} {self.visit(f.type)}" for f in node.fields) + ">"
+
+
 def bridge_type(node: TypeT) -> str:
     """The Flink type a decoded value has when it crosses the Python bridge (timestamps as BIGINT micros).
 
@@ -43,25 +58,7 @@ def bridge_type(node: TypeT) -> str:
     array of records crosses as an array of JSON objects (``ARRAY<STRING>``: SQL takes it apart with ``UNNEST`` and
     ``JSON_VALUE``, no Python table function), any other collection holding records as one JSON text.
     """
-    if isinstance(node, ArrayT) and isinstance(node.items, RecordT):
-        return "ARRAY<STRING>"
-    if isinstance(node, (ArrayT, MapT)) and holds_record(node):
-        return "STRING"
-    if isinstance(node, PrimitiveT):
-        return _PRIMITIVE[node.kind]
-    if isinstance(node, LogicalT):
-        return {"date": "INT", "uuid": "STRING"}.get(node.kind, "BIGINT")
-    if isinstance(node, DecimalT):
-        return f"DECIMAL({node.precision}, {node.scale})"
-    if isinstance(node, FixedT):
-        return "BYTES"
-    if isinstance(node, EnumT):
-        return "STRING"
-    if isinstance(node, ArrayT):
-        return f"ARRAY<{bridge_type(node.items)}>"
-    if isinstance(node, MapT):
-        return f"MAP<STRING, {bridge_type(node.values)}>"
-    return "ROW<" + ", ".join(f"{ident(f.name)} {bridge_type(f.type)}" for f in node.fields) + ">"
+    return _BridgeTypes().visit(node)
 
 
 def decode_result_type(record: RecordT) -> str:

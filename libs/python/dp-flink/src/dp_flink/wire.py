@@ -23,7 +23,19 @@ from typing import Any
 
 import fastavro
 
-from dp_contracts.ir import ArrayT, DecimalT, EnumT, FixedT, LogicalT, MapT, PrimitiveT, RecordT, TypeT
+from dp_contracts.ir import (
+    ArrayT,
+    DecimalT,
+    EnumT,
+    FixedT,
+    LogicalT,
+    MapT,
+    PrimitiveT,
+    RecordT,
+    ScalarT,
+    TypeT,
+    TypeVisitor,
+)
 from dp_flink.errors import RegistryAccessError, RegistryUnavailableError
 from dp_ingest.wire import HEADER, MAGIC_BYTE
 
@@ -86,73 +98,146 @@ def _micros(value: Any) -> int:
     return int(value)
 
 
-def _plain(node: TypeT) -> Convert:
-    """Decoded value -> JSON-ready value: records as objects, decimals as strings, times as epoch numbers."""
-    if isinstance(node, RecordT):
-        fields = [(f.name, _plain(f.type)) for f in node.fields]
-        return lambda v: {n: None if v.get(n) is None else c(v[n]) for n, c in fields}
-    if isinstance(node, ArrayT):
-        item = _plain(node.items)
-        return lambda v: [None if x is None else item(x) for x in v]
-    if isinstance(node, MapT):
-        val = _plain(node.values)
-        return lambda v: {k: None if x is None else val(x) for k, x in v.items()}
-    if isinstance(node, DecimalT):
+def _epoch_days(value: Any) -> int:
+    return (value - EPOCH_DAY).days if isinstance(value, dt.date) else int(value)
+
+
+def _time_micros(value: dt.time) -> int:
+    return (value.hour * 3600 + value.minute * 60 + value.second) * 1_000_000 + value.microsecond
+
+
+#: logical type -> its bridge value: uuids as text, dates as epoch days, times and timestamps in microseconds
+_LOGICAL: dict[str, Convert] = {
+    "uuid": str,
+    "date": _epoch_days,
+    "time-millis": _time_micros,
+    "time-micros": _time_micros,
+    **dict.fromkeys(
+        ("timestamp-millis", "timestamp-micros", "local-timestamp-millis", "local-timestamp-micros"), _micros
+    ),
+}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _hex(value: Any) -> str:
+    return bytes(value).hex()
+
+
+def _each(item: Convert) -> Convert:
+    """A list converted item by item (nulls stay null)."""
+    return lambda v: [None if x is None else item(x) for x in v]
+
+
+def _each_value(value: Convert) -> Convert:
+    """A map converted value by value (nulls stay null)."""
+    return lambda v: {k: None if x is None else value(x) for k, x in v.items()}
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class _Plain(TypeVisitor[Convert]):
+    """Decoded value -> JSON-ready value: records as objects, decimals as strings, bytes as hex, times as numbers."""
+
+    def primitive(self, node: PrimitiveT) -> Convert:
+        return _hex if node.kind == "bytes" else _same
+
+    def logical(self, node: LogicalT) -> Convert:
+        return _LOGICAL[node.kind]
+
+    def decimal(self, node: DecimalT) -> Convert:
         return str
-    if isinstance(node, FixedT) or (isinstance(node, PrimitiveT) and node.kind == "bytes"):
-        return lambda v: bytes(v).hex()
-    converted = _converter(node, tuple)
-    return converted if converted is not None else (lambda v: v)
+
+    def fixed(self, node: FixedT) -> Convert:
+        return _hex
+
+    def enum(self, node: EnumT) -> Convert:
+        return _same
+
+    def array(self, node: ArrayT) -> Convert:
+        return _each(self.visit(node.items))
+
+    def map(self, node: MapT) -> Convert:
+        return _each_value(self.visit(node.values))
+
+    def record(self, node: RecordT) -> Convert:
+        fields = [(f.name, self.visit(f.type)) for f in node.fields]
+        return lambda v: {n: None if v.get(n) is None else c(v[n]) for n, c in fields}
 
 
-def _converter(node: TypeT, make_row: Callable[[list[Any]], Any]) -> Convert | None:
+class _Bridge(TypeVisitor["Convert | None"]):
     """How one decoded value becomes a bridge value; None when it passes as it is. An array of records becomes a
-    list of JSON objects, other collections holding records one JSON text (see :func:`dp_flink.sql.bridge_type`)."""
-    if isinstance(node, ArrayT) and isinstance(node.items, RecordT):
-        plain_item = _plain(node.items)
-        return lambda v: [json.dumps(plain_item(x), separators=(",", ":")) for x in v]
-    if isinstance(node, (ArrayT, MapT)) and holds_record(node):
-        plain = _plain(node)
-        return lambda v: json.dumps(plain(v), separators=(",", ":"))
-    if isinstance(node, LogicalT):
-        if node.kind == "uuid":
-            return str
-        if node.kind == "date":
-            return lambda v: (v - EPOCH_DAY).days if isinstance(v, dt.date) else int(v)
-        if node.kind in ("timestamp-millis", "timestamp-micros", "local-timestamp-millis", "local-timestamp-micros"):
-            return _micros
-        if node.kind in ("time-millis", "time-micros"):
-            return lambda v: (v.hour * 3600 + v.minute * 60 + v.second) * 1_000_000 + v.microsecond
+    list of JSON objects, other collections holding records one JSON text (see :func:`dp_flink.sql.bridge_type`);
+    records elsewhere become ``make_row(values)``."""
+
+    def __init__(self, make_row: Callable[[list[Any]], Any]) -> None:
+        self.make_row = make_row
+
+    def _as_is(self, node: PrimitiveT | FixedT | EnumT) -> Convert | None:
         return None
-    if isinstance(node, DecimalT):
+
+    primitive = fixed = enum = _as_is
+
+    def logical(self, node: LogicalT) -> Convert | None:
+        return _LOGICAL[node.kind]
+
+    def decimal(self, node: DecimalT) -> Convert | None:
         return lambda v: v if isinstance(v, Decimal) else Decimal(v)
-    if isinstance(node, (PrimitiveT, EnumT, FixedT)):
-        return None
-    if isinstance(node, ArrayT):
-        item = _converter(node.items, make_row)
-        return None if item is None else (lambda v: [None if x is None else item(x) for x in v])
-    if isinstance(node, MapT):
-        val = _converter(node.values, make_row)
-        return None if val is None else (lambda v: {k: None if x is None else val(x) for k, x in v.items()})
-    return record_converter(node, make_row)
+
+    def array(self, node: ArrayT) -> Convert | None:
+        if isinstance(node.items, RecordT):
+            plain_item = _Plain().visit(node.items)
+            return lambda v: [_compact_json(plain_item(x)) for x in v]
+        return self._collection(node, node.items, _each)
+
+    def map(self, node: MapT) -> Convert | None:
+        return self._collection(node, node.values, _each_value)
+
+    def _collection(self, node: ArrayT | MapT, inner: TypeT, each: Callable[[Convert], Convert]) -> Convert | None:
+        """One JSON text when a record is inside; else each element (``each`` of the converter of ``inner``)."""
+        if holds_record(node):
+            plain = _Plain().visit(node)
+            return lambda v: _compact_json(plain(v))
+        converted = self.visit(inner)
+        return None if converted is None else each(converted)
+
+    def record(self, node: RecordT) -> Convert | None:
+        return record_converter(node, self.make_row)
+
+
+class _HoldsRecord(TypeVisitor[bool]):
+    """Whether a record appears anywhere inside a node."""
+
+    def _scalar(self, node: ScalarT) -> bool:
+        return False
+
+    primitive = logical = decimal = fixed = enum = _scalar
+
+    def array(self, node: ArrayT) -> bool:
+        return self.visit(node.items)
+
+    def map(self, node: MapT) -> bool:
+        return self.visit(node.values)
+
+    def record(self, node: RecordT) -> bool:
+        return True
 
 
 def holds_record(node: TypeT) -> bool:
     """True when a record appears anywhere inside ``node`` (such collections cross the bridge as JSON)."""
-    if isinstance(node, RecordT):
-        return True
-    if isinstance(node, ArrayT):
-        return holds_record(node.items)
-    if isinstance(node, MapT):
-        return holds_record(node.values)
-    return False
+    return _HoldsRecord().visit(node)
 
 
 def record_converter(
     record: RecordT, make_row: Callable[[list[Any]], Any], top: Callable[[list[Any]], Any] | None = None
 ) -> Callable[[dict[str, Any]], Any]:
     """Datum (dict) of ``record`` -> ``top(values)`` (default ``make_row``), nested records through ``make_row``."""
-    steps = [(f.name, _converter(f.type, make_row)) for f in record.fields]
+    bridge = _Bridge(make_row)
+    steps = [(f.name, bridge.visit(f.type)) for f in record.fields]
     wrap = top or make_row
 
     def convert(datum: dict[str, Any]) -> Any:

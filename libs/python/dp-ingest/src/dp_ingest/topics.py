@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +21,16 @@ ANY_TIMESTAMP = {"message.timestamp.after.max.ms": str(2**63 - 1), "message.time
 
 @dataclass(frozen=True)
 class TopicSpec:
+    """A topic as a contract (and config) asks for it."""
+
     name: str
     partitions: int
     replication_factor: int
     config: dict[str, str]
+    """Topic configs: retention, cleanup policy, timestamp bounds."""
     contract: str
-    role: str  # "events", "reference" or "dead letters"
+    role: str
+    """``"events"``, ``"reference"`` or ``"dead letters"``."""
 
 
 def topic_specs(contracts: list[Contract], settings: PlatformSettings) -> list[TopicSpec]:
@@ -117,14 +121,20 @@ def delete_topics(settings: PlatformSettings, topics: Iterable[str], timeout_s: 
     doomed = [t for t in topics if t in existing]
     if not doomed:
         return []
-    for topic, future in admin.delete_topics(doomed, operation_timeout=30).items():
-        try:
-            future.result()
-        except KafkaException as exc:
-            raise IngestError(f"cannot delete topic {topic}: {exc}") from None
+    await_admin(admin.delete_topics(doomed, operation_timeout=30), "delete topic")
     deadline = time.monotonic() + timeout_s
     while set(doomed) & set(admin.list_topics(timeout=15).topics):
         if time.monotonic() > deadline:
             raise IngestError(f"topics {', '.join(doomed)} still exist {timeout_s:.0f} s after their deletion")
         time.sleep(0.5)
     return doomed
+
+
+def await_admin(futures: Mapping[str, Any], action: str) -> None:
+    """Wait for every future of an admin request (name -> future); the first that failed raises an
+    :class:`IngestError` naming the action and the name: ``cannot delete topic t: <Kafka's reason>``."""
+    for name, future in futures.items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            raise IngestError(f"cannot {action} {name}: {exc}") from None

@@ -1,22 +1,38 @@
-"""pytest fixtures for tests on the real local stack (loaded by the repo's root conftest.py).
+"""pytest fixtures for tests on the real local stack (loaded by the repo's root conftest.py), and the helpers
+tests of several units share.
 
 ``local_stack`` starts the core services when they are not running (and leaves them running for the next test
-run); ``run_id`` gives each test run its own topic, namespace and key prefixes so reruns never collide.
+run); ``run_id`` gives each test run its own topic, namespace and key prefixes so reruns never collide;
+``repo_root`` is the checkout under test. :func:`scratch_checkout` makes a checkout whose contracts live in a domain
+of its own (its topics, subjects and tables are new), :func:`run_dp` runs the ``dp`` command there as a user does.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import shutil
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from dp_core.config import LoadedConfig, find_config_dir, load_settings
+from dp_core.config import LoadedConfig, find_config_dir, find_repo_root, load_settings
 from dp_localstack.layout import Layout
 from dp_localstack.stack import LocalStack
+
+#: the ``dp`` command of the environment the tests run in
+DP = str(Path(sys.executable).parent / "dp")
+
+
+@pytest.fixture(scope="session")
+def repo_root(pytestconfig: pytest.Config) -> Path:
+    """The checkout under test: the folder that holds ``config/`` and ``schemas/``."""
+    return find_repo_root(pytestconfig.rootpath)
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +53,61 @@ def local_stack(platform_config: LoadedConfig) -> Iterator[LocalStack]:
     stack = LocalStack(platform_config.settings, Layout.from_config(platform_config), echo=print)
     stack.up(core_only=True)
     yield stack
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def clean_environ(drop: tuple[str, ...] = ("DP_",), keep: Sequence[str] = ()) -> dict[str, str]:
+    """This process's environment without the variables that start with ``drop`` (the ``DP_*`` overrides), but for
+    those named in ``keep``: a checkout's own config then decides."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop) or k in keep}
+
+
+def run_command(
+    argv: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600.0
+) -> subprocess.CompletedProcess[str]:
+    """``argv`` run to its end in ``cwd`` with ``env`` (default: this process's), its output captured as text; a
+    non-zero exit is the caller's to check."""
+    return subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_dp(
+    cwd: Path, *args: str, env: Mapping[str, str] | None = None, timeout: float = 600.0
+) -> subprocess.CompletedProcess[str]:
+    """``dp args`` in the checkout ``cwd``, as :func:`run_command` runs a command."""
+    return run_command([DP, *args], cwd, env, timeout)
+
+
+def scratch_checkout(repo: Path, root: Path, domain: str) -> Path:
+    """``root`` made a checkout of its own: ``repo``'s ``config/`` and its commerce contracts under the domain
+    ``domain`` (``schemas/avro/<domain>``), so its topics, subjects, tables and consumer groups are new."""
+    shutil.copytree(repo / "config", root / "config")
+    shutil.copytree(repo / "schemas" / "avro" / "commerce", root / "schemas" / "avro" / domain)
+    return root
+
+
+def simulate_args(
+    count: int,
+    seed: int,
+    start: dt.datetime | None = None,
+    *,
+    manifest: Path | None = None,
+    fractions: Mapping[str, float] | None = None,
+) -> list[str]:
+    """The arguments of ``dp ingest simulate``: ``count`` events of the seed ``seed`` from ``start``, with
+    ``fractions`` (``late``, ``duplicates``, ``malformed``) and a ``manifest`` file when given."""
+    args = ["ingest", "simulate", "--count", str(count), "--seed", str(seed)]
+    if start is not None:
+        args += ["--start", start.strftime("%Y-%m-%dT%H:%M:%S%z")]
+    args += [f"--{name}={value}" for name, value in (fractions or {}).items()]
+    return args + ([f"--manifest={manifest}"] if manifest is not None else [])

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from dp_contracts.model import Contract, load_contracts
+from dp_contracts.model import Contract, contracts_dir, load_contracts
 from dp_core.config import LoadedConfig
 from dp_ingest.dlq import Source
 from dp_ingest.errors import FieldError
@@ -31,8 +31,11 @@ _JAVA_RESULT = re.compile(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) 
 
 @dataclass(frozen=True)
 class Figure:
+    """One measured run: how many events in how many seconds of wall-clock time."""
+
     events: int
     seconds: float
+    """Wall-clock seconds; 0 when nothing was measured (the rate is then 0)."""
 
     @property
     def per_second(self) -> float:
@@ -42,7 +45,7 @@ class Figure:
 def bench_contracts(loaded: LoadedConfig) -> list[Contract]:
     return [
         Contract(name=c.name, domain=BENCH_DOMAIN, path=c.path, schema=c.schema)
-        for c in load_contracts(loaded.repo_root / "schemas" / "avro")
+        for c in load_contracts(contracts_dir(loaded.repo_root))
     ]
 
 
@@ -62,7 +65,7 @@ def python_figures(loaded: LoadedConfig, events: int, seed: int) -> tuple[Figure
     """(pipeline, send-only, average framed value bytes) of the simulator through the producer core."""
     import datetime as dt
 
-    from dp_stream_ingestors.simulator import SimulationConfig, simulate
+    from dp_simulator import SimulationConfig, simulate
 
     contracts = bench_contracts(loaded)
     provision(loaded.settings, topic_specs(contracts, loaded.settings))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from dp_contracts.model import Contract, load_contracts
+from dp_contracts.model import Contract, contracts_dir, load_contracts
 from dp_core.cli import CliContext, pass_cli
 from dp_core.config import LoadedConfig
 from dp_ingest.dlq import Source
@@ -21,7 +21,7 @@ from dp_stream_ingestors.errors import IngestRunError
 
 
 def _contracts(loaded: LoadedConfig) -> list[Contract]:
-    return load_contracts(loaded.repo_root / "schemas" / "avro")
+    return load_contracts(contracts_dir(loaded.repo_root))
 
 
 class Progress:
@@ -124,7 +124,7 @@ def simulate_cmd(
     manifest: Path | None,
 ) -> None:
     """Send believable shop sessions (browse -> cart -> order -> payment, with abandonment) to Kafka."""
-    from dp_stream_ingestors.simulator import ManifestBuilder, SimulationConfig, simulate, write_manifest
+    from dp_simulator import ManifestBuilder, SimulationConfig, simulate, write_manifest
 
     if (count is None) == (duration is None):
         raise click.UsageError("give exactly one of --count and --duration")

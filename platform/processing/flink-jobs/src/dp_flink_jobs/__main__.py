@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dp_flink.names import JOBS
 from dp_flink_jobs.run import RunOptions, main_run
 
 
@@ -12,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dp_flink_jobs", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a speed-layer job")
-    run.add_argument("job", choices=["aggregator", "enricher"])
+    run.add_argument("job", choices=JOBS)
     run.add_argument("--until-idle", type=float, metavar="SECONDS", help="stop once caught up for this long")
     run.add_argument("--remote", metavar="HOST:PORT", help="submit to this session cluster (REST) and return")
     run.add_argument("--reset", action="store_true", help="forget the job's checkpoints first")
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="fail if not idle after this long")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     commits = sub.add_parser("commits", help="a job's newest checkpoints: snapshots, offsets, watermark")
-    commits.add_argument("job", choices=["aggregator", "enricher"])
+    commits.add_argument("job", choices=JOBS)
     commits.add_argument("--domain", help="contract domain (default: the one domain that has the job's contracts)")
     commits.add_argument("--last", type=int, default=5, metavar="N", help="how many checkpoints (default 5)")
     commits.add_argument("--json", action="store_true", help="print the result as JSON")

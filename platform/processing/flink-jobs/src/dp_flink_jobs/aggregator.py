@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 from dp_contracts.model import Contract, find_contract
 from dp_core.config import LoadedConfig, PlatformSettings
+from dp_flink import names
 from dp_flink.sql import ident, progress_insert, source_ddl
 from dp_flink_jobs import aggregator_sql as q
 
 if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment
 
-NAME = "aggregator"
+NAME = names.AGGREGATOR
 
 
 def inputs(contracts: list[Contract]) -> list[Contract]:

@@ -34,15 +34,6 @@ from dp_flink.sql import (
 from dp_flink_jobs.enricher_sql import order_lines
 
 
-def window_label(window_s: int) -> str:
-    """60 -> ``1m``, 3600 -> ``1h``, 30 -> ``30s``."""
-    if window_s % 3600 == 0:
-        return f"{window_s // 3600}h"
-    if window_s % 60 == 0:
-        return f"{window_s // 60}m"
-    return f"{window_s}s"
-
-
 @dataclass(frozen=True)
 class Tables:
     """Fully qualified names (catalog.namespace.table) of the aggregator's outputs."""
@@ -61,19 +52,14 @@ class Tables:
 
 
 def tables(settings: PlatformSettings, domain: str) -> Tables:
-    label = window_label(settings.stream.window_s)
-
     def fq(stem: str) -> str:
-        return silver_table(settings, f"{domain}__{stem}")
+        return silver_table(settings, names.table(domain, stem))
 
     return Tables(
-        orders=fq(f"orders_{label}_rt"),
-        revenue=fq(f"revenue_{label}_rt"),
-        page_views=fq(f"page_views_{label}_rt"),
-        funnel=fq(f"funnel_{label}_rt"),
-        late=fq("late_events_rt"),
-        rejects=fq("stream_rejects_rt"),
-        progress=silver_table(settings, names.progress_table("aggregator", domain)),
+        **{metric: fq(names.window_table(metric, settings.stream.window_s)) for metric in names.METRICS},
+        late=fq(names.LATE_EVENTS),
+        rejects=fq(names.STREAM_REJECTS),
+        progress=silver_table(settings, names.progress_table(names.AGGREGATOR, domain)),
     )
 
 
@@ -130,23 +116,23 @@ def stream_views(contract: Contract, columns: dict[str, str], window_s: int, lat
     ]
 
 
+def _insert_all(table: str, contracts: list[Contract], columns: str, view: str, where: str) -> str:
+    """One INSERT for every contract's rows of ``<contract>_<view>`` (one Iceberg committer per table: no concurrent
+    commits), each row starting with the contract's name."""
+    parts = [f"SELECT '{c.name}', {columns} FROM `{c.name}_{view}` WHERE {where}" for c in contracts]
+    return f"INSERT INTO {table} " + " UNION ALL ".join(parts)
+
+
 def late_insert(t: Tables, contracts: list[Contract]) -> str:
-    """One INSERT for every contract's late events (one Iceberg committer per table: no concurrent commits)."""
-    parts = [
-        f"SELECT '{c.name}', `event_id`, `event_time`, `w_start`, `w_end`, `wm`, `kafka_topic`, `kafka_partition`, "
-        f"`kafka_offset`, `value` FROM `{c.name}_tagged` WHERE `is_late`"
-        for c in contracts
-    ]
-    return f"INSERT INTO {t.late} " + " UNION ALL ".join(parts)
+    columns = (
+        "`event_id`, `event_time`, `w_start`, `w_end`, `wm`, `kafka_topic`, `kafka_partition`, `kafka_offset`, `value`"
+    )
+    return _insert_all(t.late, contracts, columns, "tagged", "`is_late`")
 
 
 def rejects_insert(t: Tables, contracts: list[Contract]) -> str:
-    parts = [
-        f"SELECT '{c.name}', `kafka_topic`, `kafka_partition`, `kafka_offset`, `schema_id`, `error`, `value` "
-        f"FROM `{c.name}_all` WHERE `error` IS NOT NULL"
-        for c in contracts
-    ]
-    return f"INSERT INTO {t.rejects} " + " UNION ALL ".join(parts)
+    columns = "`kafka_topic`, `kafka_partition`, `kafka_offset`, `schema_id`, `error`, `value`"
+    return _insert_all(t.rejects, contracts, columns, "all", "`error` IS NOT NULL")
 
 
 def tumble(view: str, window_s: int) -> str:

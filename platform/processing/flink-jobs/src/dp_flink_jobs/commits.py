@@ -8,7 +8,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from dp_contracts.lakehouse import lake_catalog
 from dp_core.config import LoadedConfig
 from dp_flink import names
 from dp_flink.errors import FlinkSetupError
@@ -16,6 +15,7 @@ from dp_flink.progress import Checkpoint, Commit, checkpoints, commits_of_table,
 from dp_flink.session import table_environment
 from dp_flink.sql import select_at_snapshot, silver_table
 from dp_flink_jobs.run import domain_contracts, job_modules, main
+from dp_lakehouse.pyiceberg import lake_catalog
 
 PROGRESS_COLUMNS = ("kafka_topic", "kafka_partition", "last_offset", "records", "max_event_time", "watermark")
 TIMES = ("max_event_time", "watermark")

@@ -17,7 +17,7 @@ from dp_flink_jobs import enricher_sql as q
 if TYPE_CHECKING:
     from pyflink.table import StatementSet, TableEnvironment
 
-NAME = "enricher"
+NAME = names.ENRICHER
 NEEDS = q.NEEDS
 #: the enricher's joins and aggregates read and write state per record; buffering input cuts that work (at 5,000
 #: orders/s on 2 cores: p95 event-to-queryable 15 s with it, 29 s without). Not for the aggregator: with mini-batch

@@ -68,7 +68,7 @@ def order_lines(order: Contract, source: str, keep: str) -> str:
 
 
 def enriched_table(settings: PlatformSettings, domain: str) -> str:
-    return silver_table(settings, f"{domain}__orders_enriched_rt")
+    return silver_table(settings, names.table(domain, names.ORDERS_ENRICHED))
 
 
 def enriched_topic(settings: PlatformSettings, domain: str) -> str:

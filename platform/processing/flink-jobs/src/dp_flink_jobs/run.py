@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
-from dp_contracts.model import Contract, load_contracts
+from dp_contracts.model import Contract, contracts_dir, load_contracts
 from dp_core.config import LoadedConfig
 from dp_core.errors import PlatformError
 from dp_flink import names
@@ -44,12 +44,12 @@ class RunOptions:
 def job_modules() -> dict[str, ModuleType]:
     from dp_flink_jobs import aggregator, enricher
 
-    return {"aggregator": aggregator, "enricher": enricher}
+    return {names.AGGREGATOR: aggregator, names.ENRICHER: enricher}
 
 
 def domain_contracts(loaded: LoadedConfig, domain: str | None, needed: tuple[str, ...]) -> list[Contract]:
     """The contracts of ``domain`` (or of the one domain that has every contract the job needs)."""
-    everything = load_contracts(loaded.repo_root / "schemas" / "avro")
+    everything = load_contracts(contracts_dir(loaded.repo_root))
     domains = sorted({c.domain for c in everything})
     if domain is None:
         candidates = [d for d in domains if set(needed) <= {c.name for c in everything if c.domain == d}]

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from dp_contracts.model import Contract, load_contracts
+from dp_contracts.model import Contract, contracts_dir, load_contracts
 from dp_core.config import LoadedConfig, load_settings
 from dp_spark_jobs.catalog import lake_catalog
 from dp_spark_jobs.errors import BatchJobFailed
@@ -26,7 +26,7 @@ def _produce(loaded: LoadedConfig, contracts: list[Contract], events: int, seed:
     from dp_ingest.errors import FieldError
     from dp_ingest.producer import EventProducer
     from dp_ingest.topics import provision, topic_specs
-    from dp_stream_ingestors.simulator import SimulationConfig, simulate
+    from dp_simulator import SimulationConfig, simulate
 
     provision(loaded.settings, topic_specs(contracts, loaded.settings))
     producer = EventProducer(loaded.settings, contracts)
@@ -45,7 +45,9 @@ def _produce(loaded: LoadedConfig, contracts: list[Contract], events: int, seed:
 
 def run(loaded: LoadedConfig, events: int, seed: int, master: str = "local[2]") -> dict[str, Any]:
     from dp_spark.session import build_session
-    from dp_spark_jobs.jobs import bronze, gold, silver
+    from dp_spark_jobs.bronze import job as bronze
+    from dp_spark_jobs.gold import job as gold
+    from dp_spark_jobs.silver import job as silver
 
     bench_loaded = load_settings(
         loaded.config_dir, {**os.environ, "DP_ICEBERG_NAMESPACES__GOLD": "bench_gold"}, env=loaded.env
@@ -53,7 +55,7 @@ def run(loaded: LoadedConfig, events: int, seed: int, master: str = "local[2]") 
     domain = f"bench{int(time.time())}"
     contracts = [
         Contract(name=c.name, domain=domain, path=c.path, schema=c.schema)
-        for c in load_contracts(loaded.repo_root / "schemas" / "avro")
+        for c in load_contracts(contracts_dir(loaded.repo_root))
     ]
     lake = lake_catalog(bench_loaded.settings)
     lake.create_namespace_if_not_exists("bench_gold")

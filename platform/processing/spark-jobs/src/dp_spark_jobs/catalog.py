@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pyiceberg.catalog import Catalog
 
-from dp_contracts.lakehouse import catalog_properties, lake_catalog
+from dp_lakehouse.properties import pyiceberg_properties as catalog_properties
+from dp_lakehouse.pyiceberg import lake_catalog
 
 __all__ = ["catalog_properties", "lake_catalog", "latest_summary"]
 

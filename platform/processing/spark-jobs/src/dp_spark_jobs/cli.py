@@ -8,7 +8,7 @@ import time
 
 import click
 
-from dp_contracts.model import find_contract, load_contracts
+from dp_contracts.model import contracts_dir, find_contract, load_contracts
 from dp_core.cli import CliContext, pass_cli
 from dp_spark_jobs.errors import BatchJobFailed
 from dp_spark_jobs.summary import TableRun
@@ -59,7 +59,7 @@ def run_cmd(
         raise click.UsageError("give --from and --to together")
     loaded = cli.load()
     settings = cli.settings
-    contracts = load_contracts(loaded.repo_root / "schemas" / "avro")
+    contracts = load_contracts(contracts_dir(loaded.repo_root))
     if contract_names:
         contracts = [find_contract(contracts, n) for n in contract_names]
     from dp_spark.session import build_session
@@ -70,15 +70,15 @@ def run_cmd(
     try:
         for current in LAYERS if layer == "all" else (layer,):
             if current == "bronze":
-                from dp_spark_jobs.jobs import bronze
+                from dp_spark_jobs.bronze import job as bronze
 
                 runs += bronze.run(spark, loaded, contracts)
             elif current == "silver":
-                from dp_spark_jobs.jobs import silver
+                from dp_spark_jobs.silver import job as silver
 
                 runs += silver.run(spark, loaded, contracts)
             else:
-                from dp_spark_jobs.jobs import gold
+                from dp_spark_jobs.gold import job as gold
 
                 days = (from_day.date(), to_day.date()) if from_day and to_day else None
                 lateness = dt.timedelta(seconds=settings.batch.gold.allowed_lateness_s)

@@ -6,6 +6,7 @@ from dp_core.config.loader import (
     available_environments,
     env_name,
     find_config_dir,
+    find_repo_root,
     load_settings,
 )
 from dp_core.config.models import (
@@ -34,6 +35,7 @@ __all__ = [
     "available_environments",
     "env_name",
     "find_config_dir",
+    "find_repo_root",
     "load_settings",
     "render_json",
     "render_text",

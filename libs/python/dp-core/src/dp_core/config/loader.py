@@ -89,6 +89,14 @@ def find_config_dir(start: Path, environ: Mapping[str, str]) -> Path:
     raise ConfigError(f"no config/base folder found in {start} or its parents; set DP_CONFIG_DIR")
 
 
+def find_repo_root(start: Path) -> Path:
+    """The checkout that holds ``start`` (a file or folder in it): the folder of the nearest ``config/base`` above it.
+
+    Unlike :func:`find_config_dir` it never reads ``DP_CONFIG_DIR``: tests and tools that ship with the checkout
+    find their own repository with it, whatever configuration the environment points at."""
+    return find_config_dir(start.resolve(), {}).parent
+
+
 def available_environments(config_dir: Path) -> list[str]:
     """Names of the environments that have a file under ``config/environments``."""
     return sorted(p.stem for p in (config_dir / "environments").glob("*.yaml"))

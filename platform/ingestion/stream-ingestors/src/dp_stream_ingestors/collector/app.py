@@ -1,4 +1,4 @@
-"""The FastAPI application: routes, the request middleware and the one translator from errors to answers.
+"""The FastAPI application: routes, the collector's words for errors, and the middleware of :mod:`dp_http`.
 
 Every answer carries ``X-Request-Id`` (the id also written into the dead letters of the request). Errors are
 JSON ``{"request_id", "error", "message", ...}``, never a traceback:
@@ -6,44 +6,38 @@ JSON ``{"request_id", "error", "message", ...}``, never a traceback:
 * the collector's own errors with their status (400, 408, 413, 415, 503), an unknown contract as 404 listing the
   known ones, any other :class:`~dp_core.errors.TransientError` (buffer full, registry unreachable) as 503;
   every 503 has ``Retry-After: ingest.collector.retry_after_s``, a 408 ``Connection: close``;
+* while the collector drains (after SIGTERM), every request is refused with a 503 and ``Connection: close``;
 * a client gone before the end of its body is nobody to answer: counted as 499 and logged at INFO, no traceback;
 * unknown routes and methods as 404/405, unparsable path parameters as 422;
 * anything unexpected as 500, logged with its traceback; the service keeps serving.
+
+The middleware (:func:`dp_http.install`) also feeds every request's latency to the metrics.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
 
 from dp_contracts.errors import UnknownContractError
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
 from dp_core.errors import PlatformError, TransientError
+from dp_http import ErrorStyle, RequestHooks, install
 from dp_stream_ingestors.collector.deps import HttpTuning
-from dp_stream_ingestors.collector.errors import ClientDisconnectedError, CollectorError, ServiceUnavailableError
+from dp_stream_ingestors.collector.errors import CollectorError, ServiceUnavailableError
 from dp_stream_ingestors.collector.metrics import route_of
 from dp_stream_ingestors.collector.routes import events, ops
 from dp_stream_ingestors.collector.service import BrokerProbe, Collector, ProducerFactory, Tuning, kafka_producer
 
 log = logging.getLogger(__name__)
-REQUEST_ID_HEADER = "X-Request-Id"
-#: the status counted for a request whose client went away before it could be answered (nginx's 499)
-CLIENT_CLOSED_REQUEST = ClientDisconnectedError.status_code
 
 
 def error_response(exc: BaseException, request_id: str, collector: Collector) -> JSONResponse:
@@ -68,97 +62,35 @@ def error_response(exc: BaseException, request_id: str, collector: Collector) ->
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
-def _request_id(request: Request) -> str:
-    return str(getattr(request.state, "request_id", "") or "")
+def http_error_body(status: int, phrase: str, request_id: str) -> dict[str, Any]:
+    """An unknown route or method: the phrase, and as ``error`` in snake case (``method_not_allowed``)."""
+    return {"request_id": request_id, "error": phrase.lower().replace(" ", "_"), "message": phrase}
 
 
-async def _platform_error(request: Request, exc: Exception) -> JSONResponse:
-    collector: Collector = request.app.state.collector
-    response = error_response(exc, _request_id(request), collector)
-    extra = {"request_id": _request_id(request), "path": request.url.path}
-    if response.status_code >= 500 and response.status_code != 503:
-        log.error("request failed: %s", exc, extra=extra)
-    elif response.status_code == 503:
-        # counted in dp_collector_requests_total; its cause (broker down...) is logged once, when it begins
-        log.debug("request refused: %s", exc, extra=extra)
-    elif response.status_code in (408, CLIENT_CLOSED_REQUEST):
-        # the client's doing (slow or gone), not a failure of the collector: no traceback
-        log.info("request cut short: %s", exc, extra=extra)
-    return response
+def invalid_request_body(problems: str, request_id: str) -> dict[str, Any]:
+    """A path parameter that does not parse."""
+    return {"request_id": request_id, "error": "invalid_request", "message": problems}
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
-    body = {"request_id": _request_id(request), "error": phrase.lower().replace(" ", "_"), "message": phrase}
-    return JSONResponse(body, status_code=status)
+def error_style(collector: Collector) -> ErrorStyle:
+    """The collector's error answers, for :func:`dp_http.install`."""
+    return ErrorStyle(
+        answer=lambda exc, request_id: error_response(exc, request_id, collector),
+        http_body=http_error_body,
+        invalid_body=invalid_request_body,
+        log=log,
+    )
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    problems = exc.errors() if isinstance(exc, RequestValidationError) else []
-    where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in problems)
-    body = {"request_id": _request_id(request), "error": "invalid_request", "message": where or str(exc)}
-    return JSONResponse(body, status_code=422)
-
-
-class CollectorMiddleware:
-    """Around every request: its id, 503 while shutting down, the latency metric, and the last-resort 500.
-
-    (Starlette's own last-resort handler answers, then re-raises into the server; this one ends the request.) A
-    client disconnection that reaches it (the events route turns its own into a 499 answer) is counted as 499 too.
-    """
-
-    def __init__(self, app: ASGIApp, collector: Collector) -> None:
-        self.app = app
-        self.collector = collector
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = str(uuid.uuid4())
-        scope.setdefault("state", {})["request_id"] = request_id
-        started = time.monotonic()
-        status = 500
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-                status = int(message["status"])
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
-            await send(message)
-
-        try:
-            if self.collector.draining:
-                refusal = error_response(
-                    ServiceUnavailableError("the collector is shutting down; retry against another instance"),
-                    request_id,
-                    self.collector,
-                )
-                refusal.headers["Connection"] = "close"
-                await refusal(scope, receive, tracking_send)
-                return
-            await self.app(scope, receive, tracking_send)
-        except ClientDisconnect:
-            status = CLIENT_CLOSED_REQUEST
-            log.info(
-                "request cut short: the client closed the connection",
-                extra={"request_id": request_id, "method": scope.get("method"), "path": scope["path"]},
-            )
-        except Exception as exc:
-            log.exception(
-                "unexpected error",
-                extra={"request_id": request_id, "method": scope.get("method"), "path": scope["path"]},
-            )
-            if not response_started:  # else too late for an error body; the server closes the connection
-                await error_response(exc, request_id, self.collector)(scope, receive, tracking_send)
-        finally:
-            self.collector.metrics.observe_request(route_of(scope["path"]), status, time.monotonic() - started)
+def refusal_while_draining(collector: Collector, request_id: str) -> Response | None:
+    """The 503 every request gets once the collector drains (None before): retry against another instance."""
+    if not collector.draining:
+        return None
+    refusal = error_response(
+        ServiceUnavailableError("the collector is shutting down; retry against another instance"), request_id, collector
+    )
+    refusal.headers["Connection"] = "close"
+    return refusal
 
 
 def create_app(
@@ -202,8 +134,9 @@ def create_app(
     app.state.http_tuning = http_tuning or HttpTuning()
     app.include_router(events.router)
     app.include_router(ops.router)
-    app.add_exception_handler(PlatformError, _platform_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_middleware(CollectorMiddleware, collector=collector)
+    hooks = RequestHooks(
+        gate=lambda request_id: refusal_while_draining(collector, request_id),
+        observe=lambda path, status, seconds: collector.metrics.observe_request(route_of(path), status, seconds),
+    )
+    install(app, error_style(collector), hooks)
     return app

@@ -1,4 +1,7 @@
-"""What the routes take from the application -- the collector, the HTTP tuning, the request id -- as aliases."""
+"""What the routes take from the application -- the collector, the HTTP tuning -- as aliases.
+
+(The request id is :data:`dp_http.RequestId`.)
+"""
 
 from __future__ import annotations
 
@@ -33,12 +36,5 @@ def get_http_tuning(request: Request) -> HttpTuning:
     return http_tuning
 
 
-def get_request_id(request: Request) -> str:
-    """The id the middleware gave this request (also in the ``X-Request-Id`` answer header)."""
-    request_id: str = request.state.request_id
-    return request_id
-
-
 CollectorDep = Annotated[Collector, Depends(get_collector)]
 HttpTuningDep = Annotated[HttpTuning, Depends(get_http_tuning)]
-RequestId = Annotated[str, Depends(get_request_id)]

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from dp_core.errors import PlatformError, TerminalError, TransientError
+from dp_http import CLIENT_CLOSED_REQUEST
 from dp_ingest.errors import IngestError
 
 
 class CollectorError(IngestError):
-    """Root of the collector's errors.
+    """Root of the collector's errors; a subclass declares its answer in its bases: ``status=``, ``error=``, ``close=``.
 
     Attributes:
         status_code: the HTTP status of the answer.
@@ -23,85 +24,67 @@ class CollectorError(IngestError):
         details: extra fields of the JSON body (the line of a bad NDJSON line, counts of a partial request...).
     """
 
-    status_code = 500
-    error = "internal"
-    close_connection = False
+    status_code: int = 500
+    error: str = "internal"
+    close_connection: bool = False
+
+    def __init_subclass__(
+        cls, *, status: int | None = None, error: str | None = None, close: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status_code = status or cls.status_code
+        cls.error = error or cls.error
+        cls.close_connection = close or cls.close_connection
 
     def __init__(self, message: str, **details: Any) -> None:
         self.details = details
         super().__init__(message)
 
 
-class MalformedBodyError(CollectorError, TerminalError):
+class MalformedBodyError(CollectorError, TerminalError, status=400, error="malformed_body"):
     """The body cannot be parsed (not UTF-8, not JSON, an NDJSON line that is not JSON): nothing was produced."""
 
-    status_code = 400
-    error = "malformed_body"
 
-
-class TooDeeplyNestedError(MalformedBodyError):
+class TooDeeplyNestedError(MalformedBodyError, error="too_deeply_nested"):
     """The body (or one NDJSON line) nests arrays and objects deeper than the collector parses: nothing was produced."""
 
-    error = "too_deeply_nested"
 
-
-class BodyTimeoutError(CollectorError, TransientError):
+class BodyTimeoutError(CollectorError, TransientError, status=408, error="body_timeout", close=True):
     """The body was not complete within the body-read deadline (a client announcing more than it sends, or too slow).
 
     Nothing was produced; the connection is closed. Resending may succeed.
     """
 
-    status_code = 408
-    error = "body_timeout"
-    close_connection = True
 
-
-class ClientDisconnectedError(CollectorError):
+class ClientDisconnectedError(CollectorError, status=CLIENT_CLOSED_REQUEST, error="client_closed_request"):
     """The client closed the connection before the end of its body: nothing was produced, nobody is answered.
 
     Counted under status 499 ("client closed request", the status nginx logs for it), logged without a traceback.
     """
 
-    status_code = 499
-    error = "client_closed_request"
 
-
-class BodyTooLargeError(CollectorError, TerminalError):
+class BodyTooLargeError(CollectorError, TerminalError, status=413, error="body_too_large"):
     """The body is larger than ``ingest.collector.max_body_bytes``."""
 
-    status_code = 413
-    error = "body_too_large"
 
-
-class TooManyEventsError(CollectorError, TerminalError):
+class TooManyEventsError(CollectorError, TerminalError, status=413, error="too_many_events"):
     """The body holds more events than ``ingest.collector.max_events_per_request``."""
 
-    status_code = 413
-    error = "too_many_events"
 
-
-class UnsupportedMediaTypeError(CollectorError, TerminalError):
+class UnsupportedMediaTypeError(CollectorError, TerminalError, status=415, error="unsupported_media_type"):
     """A content type (or charset, or content encoding) the collector does not read."""
 
-    status_code = 415
-    error = "unsupported_media_type"
 
-
-class ServiceUnavailableError(CollectorError, TransientError):
+class ServiceUnavailableError(CollectorError, TransientError, status=503, error="unavailable"):
     """The collector cannot take events now (shutting down, broker unreachable, buffer full): retry later."""
 
-    status_code = 503
-    error = "unavailable"
 
-
-class RequestInterruptedError(CollectorError):
+class RequestInterruptedError(CollectorError, error="interrupted"):
     """A request failed after some of its events were produced; the details say exactly which.
 
     Events ``[0, processed)`` were taken (accepted ones are on their way to Kafka, rejected ones to the
     dead-letter topic); events from index ``processed`` on were not: the client resends those only.
     """
-
-    error = "interrupted"
 
     def __init__(self, cause: PlatformError, processed: int, accepted: int, rejected: int, **details: Any) -> None:
         self.cause = cause

@@ -48,6 +48,7 @@ class RequestSlots:
 
     in_flight: int
     limit: int
+    """``Tuning.max_concurrent_requests``."""
 
     @property
     def saturated(self) -> bool:

@@ -1,4 +1,4 @@
-"""The collector's metrics in the Prometheus text exposition format (version 0.0.4), written by hand.
+"""The collector's metrics in the Prometheus text exposition format (version 0.0.4; see :mod:`dp_http.prometheus`).
 
 Counters only ever grow; the records identity holds at any time::
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+from dp_http.prometheus import Exposition, Histogram
+
 #: request latency buckets, in seconds
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 ROUTES = ("events", "healthz", "metrics", "other")
@@ -28,26 +28,6 @@ def route_of(path: str) -> str:
     return "other"
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(pairs: Iterable[tuple[str, str]]) -> str:
-    body = ",".join(f'{name}="{_escape(value)}"' for name, value in pairs)
-    return "{" + body + "}" if body else ""
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-@dataclass
-class _Histogram:
-    counts: list[int]
-    total: float = 0.0
-    count: int = 0
-
-
 class Metrics:
     """Counters and a latency histogram, updated from the request and delivery threads."""
 
@@ -58,7 +38,7 @@ class Metrics:
         self.produced = 0
         self.delivery_failures = 0
         self.requests: dict[tuple[str, str], int] = {}
-        self._latency = {route: _Histogram([0] * len(BUCKETS)) for route in ROUTES}
+        self._latency = {route: Histogram(BUCKETS) for route in ROUTES}
 
     def count_events(self, contract: str, accepted: int, rejected: int) -> None:
         with self._lock:
@@ -76,65 +56,42 @@ class Metrics:
         with self._lock:
             key = (route, str(status))
             self.requests[key] = self.requests.get(key, 0) + 1
-            histogram = self._latency[route]
-            histogram.count += 1
-            histogram.total += seconds
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    histogram.counts[i] += 1
+            self._latency[route].observe(seconds)
 
     def render(self, gauges: Mapping[str, tuple[str, float]]) -> str:
         """The exposition text; ``gauges`` maps a metric name to (help, value)."""
+        text = Exposition()
         with self._lock:
-            lines: list[str] = []
-
-            def family(name: str, kind: str, help_text: str) -> None:
-                lines.append(f"# HELP {name} {help_text}")
-                lines.append(f"# TYPE {name} {kind}")
-
-            family(
+            text.counter(
                 "dp_collector_events_accepted_total",
-                "counter",
                 "Events that passed their contract and were handed to the producer.",
+                [({"contract": contract}, value) for contract, value in sorted(self.accepted.items())],
             )
-            for contract, value in sorted(self.accepted.items()):
-                lines.append(f"dp_collector_events_accepted_total{_labels([('contract', contract)])} {value}")
-            family(
+            text.counter(
                 "dp_collector_events_rejected_total",
-                "counter",
                 "Events that broke their contract and were handed to the producer for the dead-letter topic.",
+                [({"contract": contract}, value) for contract, value in sorted(self.rejected.items())],
             )
-            for contract, value in sorted(self.rejected.items()):
-                lines.append(f"dp_collector_events_rejected_total{_labels([('contract', contract)])} {value}")
-            family(
+            text.counter(
                 "dp_collector_records_produced_total",
-                "counter",
                 "Records (events and dead letters) acknowledged by Kafka.",
+                self.produced,
             )
-            lines.append(f"dp_collector_records_produced_total {self.produced}")
-            family(
+            text.counter(
                 "dp_collector_delivery_failures_total",
-                "counter",
                 "Records Kafka never acknowledged (delivery timeout or a permanent error).",
+                self.delivery_failures,
             )
-            lines.append(f"dp_collector_delivery_failures_total {self.delivery_failures}")
-            family(
+            text.counter(
                 "dp_collector_requests_total",
-                "counter",
                 "HTTP requests answered, by route and status (499: the client closed the connection first).",
+                [({"route": r, "status": s}, value) for (r, s), value in sorted(self.requests.items())],
             )
-            for (route, status), value in sorted(self.requests.items()):
-                lines.append(f"dp_collector_requests_total{_labels([('route', route), ('status', status)])} {value}")
             for name, (help_text, level) in gauges.items():
-                family(name, "gauge", help_text)
-                lines.append(f"{name} {_number(level)}")
-            family("dp_collector_request_seconds", "histogram", "Time to answer an HTTP request, by route.")
-            for route, histogram in self._latency.items():
-                for bound, bucket_count in zip(BUCKETS, histogram.counts, strict=True):
-                    labels = _labels([("route", route), ("le", _number(bound))])
-                    lines.append(f"dp_collector_request_seconds_bucket{labels} {bucket_count}")
-                labels = _labels([("route", route), ("le", "+Inf")])
-                lines.append(f"dp_collector_request_seconds_bucket{labels} {histogram.count}")
-                lines.append(f"dp_collector_request_seconds_sum{_labels([('route', route)])} {histogram.total!r}")
-                lines.append(f"dp_collector_request_seconds_count{_labels([('route', route)])} {histogram.count}")
-        return "\n".join(lines) + "\n"
+                text.gauge(name, help_text, level)
+            text.histogram(
+                "dp_collector_request_seconds",
+                "Time to answer an HTTP request, by route.",
+                [({"route": route}, histogram) for route, histogram in self._latency.items()],
+            )
+        return text.text()

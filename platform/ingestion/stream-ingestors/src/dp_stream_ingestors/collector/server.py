@@ -24,15 +24,13 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import FrameType
 
-import uvicorn
-
-from dp_contracts.model import load_contracts
+from dp_contracts.model import contracts_dir, load_contracts
 from dp_core import net
 from dp_core.config import LoadedConfig
+from dp_http import ServeOptions, on_stop_signals, serve_app
 from dp_stream_ingestors.collector.app import create_app
 from dp_stream_ingestors.collector.errors import StartupError
 from dp_stream_ingestors.collector.service import Collector, Summary
@@ -40,7 +38,6 @@ from dp_stream_ingestors.collector.service import Collector, Summary
 log = logging.getLogger("dp_stream_ingestors.collector")
 GRACEFUL_REQUESTS_S = 30
 FLUSH_MARGIN_S = 5.0
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def claim_port(host: str, port: int) -> socket.socket:
@@ -51,38 +48,6 @@ def claim_port(host: str, port: int) -> socket.socket:
         hint="ingest.collector.port sets the port; DP_INGEST_COLLECTOR__PORT overrides it",
         error=StartupError,
     )
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, telling the collector to refuse new requests the moment a stop signal arrives."""
-
-    def __init__(self, config: uvicorn.Config, collector: Collector) -> None:
-        super().__init__(config)
-        self.collector = collector
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.collector.begin_drain()
-        super().handle_exit(sig, frame)
-
-
-@contextmanager
-def _on_stop_signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
-    """Install ``handler`` for SIGINT/SIGTERM (main thread only; elsewhere signals are not ours to take)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _drop_color_message(record: logging.LogRecord) -> bool:
-    # uvicorn attaches an ANSI-coloured copy of some messages, which our formatters would print as an extra
-    record.__dict__.pop("color_message", None)
-    return True
 
 
 def _print(line: str) -> None:
@@ -102,7 +67,7 @@ def serve(loaded: LoadedConfig, *, echo: Callable[[str], None] = _print) -> int:
     """
     settings = loaded.settings
     limits = settings.ingest.collector
-    contracts = load_contracts(loaded.repo_root / "schemas" / "avro")
+    contracts = load_contracts(contracts_dir(loaded.repo_root))
     if not contracts:
         raise StartupError(f"no contracts under {loaded.repo_root / 'schemas' / 'avro'}")
     app = create_app(settings, contracts)
@@ -110,19 +75,6 @@ def serve(loaded: LoadedConfig, *, echo: Callable[[str], None] = _print) -> int:
     collector.warm_up()
     sock = claim_port(limits.host, limits.port)
     try:
-        logging.getLogger("uvicorn.error").addFilter(_drop_color_message)
-        server = _Server(
-            uvicorn.Config(
-                app,
-                host=limits.host,
-                port=limits.port,
-                log_config=None,
-                access_log=False,
-                lifespan="on",
-                timeout_graceful_shutdown=GRACEFUL_REQUESTS_S,
-            ),
-            collector,
-        )
         log.info(
             "collector listening",
             extra={
@@ -131,12 +83,12 @@ def serve(loaded: LoadedConfig, *, echo: Callable[[str], None] = _print) -> int:
                 "kafka": settings.kafka.bootstrap_servers,
             },
         )
-        # after its graceful shutdown uvicorn re-raises the stop signal to the handler it found: make that a no-op
-        with _on_stop_signals(lambda *_: None):
-            server.run(sockets=[sock])
+        options = ServeOptions(limits.host, limits.port, lifespan="on", graceful_shutdown_s=GRACEFUL_REQUESTS_S)
+        # the collector refuses new requests (503) the moment a stop signal arrives
+        started = serve_app(app, sock, options, on_stop=collector.begin_drain)
     finally:
         sock.close()
-    if not server.started:
+    if not started:
         collector.drain(0)
         raise StartupError("the HTTP server did not start; see the log above")
     summary = _drain(collector, settings.ingest.delivery_timeout_ms / 1000 + FLUSH_MARGIN_S)
@@ -152,7 +104,7 @@ def _drain(collector: Collector, timeout_s: float) -> Summary:
         abandon.set()
 
     log.info("flushing the producer (up to %.0f s; a second signal stops waiting)", timeout_s)
-    with _on_stop_signals(give_up):
+    with on_stop_signals(give_up):
         return collector.drain(timeout_s, abandon)
 
 

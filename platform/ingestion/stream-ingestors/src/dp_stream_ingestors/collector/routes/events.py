@@ -20,8 +20,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from dp_http import RequestId
 from dp_stream_ingestors.collector.body import body_format, check_declared_length, read_body
-from dp_stream_ingestors.collector.deps import CollectorDep, HttpTuningDep, RequestId
+from dp_stream_ingestors.collector.deps import CollectorDep, HttpTuningDep
 from dp_stream_ingestors.collector.errors import ServiceUnavailableError
 from dp_stream_ingestors.collector.health import RequestSlots
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
+from dp_http.prometheus import CONTENT_TYPE
 from dp_stream_ingestors.collector.deps import CollectorDep
 from dp_stream_ingestors.collector.health import BrokerStatus, RequestSlots, SlotsState
-from dp_stream_ingestors.collector.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
 

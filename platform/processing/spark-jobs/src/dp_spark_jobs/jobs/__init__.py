@@ -1,1 +1,0 @@
-"""The jobs: one module per layer, each a thin edge over pure DataFrame transforms."""
