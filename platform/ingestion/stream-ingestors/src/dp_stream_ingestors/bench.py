@@ -14,8 +14,7 @@ import re
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from dp_contracts.model import Contract, contracts_dir, load_contracts
 from dp_core.config import LoadedConfig
@@ -29,8 +28,7 @@ BENCH_DOMAIN = "bench"
 _JAVA_RESULT = re.compile(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\)")
 
 
-@dataclass(frozen=True)
-class Figure:
+class Figure(NamedTuple):
     """One measured run: how many events in how many seconds of wall-clock time."""
 
     events: int

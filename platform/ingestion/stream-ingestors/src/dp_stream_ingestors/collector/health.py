@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from confluent_kafka import KafkaError
 
@@ -42,8 +42,7 @@ class BrokerStatus:
         return self.state != "down"
 
 
-@dataclass(frozen=True)
-class RequestSlots:
+class RequestSlots(NamedTuple):
     """The POSTs being processed (``in_flight``) against the most taken at once (``Tuning.max_concurrent_requests``)."""
 
     in_flight: int
