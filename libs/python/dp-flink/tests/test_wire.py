@@ -133,6 +133,31 @@ def test_nested_records_go_through_make_row_and_the_top_level_stays_a_list() -> 
     assert got.values == [("row", 1), ['{"n":2}', '{"n":3}']]  # an array of records: one JSON object each
 
 
+def test_a_null_element_of_an_array_of_nullable_records_stays_null() -> None:
+    inner = {"type": "record", "name": "Inner", "fields": [{"name": "n", "type": "int"}]}
+    schema = {
+        "type": "record",
+        "name": "Outer",
+        "fields": [{"name": "many", "type": {"type": "array", "items": ["null", inner]}}],
+    }
+    decoder = WireDecoder(schema, from_avro(schema), Registry({1: schema}))
+    got = decoder.decode(framed(schema, {"many": [{"n": 2}, None, {"n": 3}]}, 1))
+    assert got == Decoded([['{"n":2}', None, '{"n":3}']], 1, None)  # one field: the array, its null kept
+
+
+def test_a_value_the_bridge_cannot_carry_rejects_the_record_instead_of_raising() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "n", "type": "int"}]}
+
+    def make_row(values: list[Any]) -> Any:
+        raise OverflowError("no bridge type for this")
+
+    outer = {"type": "record", "name": "Outer", "fields": [{"name": "r", "type": schema}]}
+    decoder = WireDecoder(outer, from_avro(outer), Registry({7: outer}), make_row=make_row)
+    got = decoder.decode(framed(outer, {"r": {"n": 1}}, 7))
+    assert got.values is None and got.schema_id == 7
+    assert got.reason == "not convertible with schema id 7: OverflowError: no bridge type for this"
+
+
 def test_reference_record_dates_enums_and_booleans(contracts: list[Contract]) -> None:
     customer = find_contract(contracts, "customer")
     datum = {

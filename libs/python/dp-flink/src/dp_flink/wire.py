@@ -191,7 +191,7 @@ class _Bridge(TypeVisitor["Convert | None"]):
     def array(self, node: ArrayT) -> Convert | None:
         if isinstance(node.items, RecordT):
             plain_item = _Plain().visit(node.items)
-            return lambda v: [_compact_json(plain_item(x)) for x in v]
+            return lambda v: [None if x is None else _compact_json(plain_item(x)) for x in v]
         return self._collection(node, node.items, _each)
 
     def map(self, node: MapT) -> Convert | None:
@@ -292,4 +292,8 @@ class WireDecoder:
             return Decoded(None, schema_id, f"undecodable with schema id {schema_id}: {type(exc).__name__}: {exc}")
         if not isinstance(datum, dict):
             return Decoded(None, schema_id, f"schema id {schema_id} does not decode to a record")
-        return Decoded(self._top(datum), schema_id, None)
+        try:
+            values = self._top(datum)
+        except Exception as exc:  # noqa: BLE001 -- a value the bridge cannot carry rejects its record, never the job
+            return Decoded(None, schema_id, f"not convertible with schema id {schema_id}: {type(exc).__name__}: {exc}")
+        return Decoded(values, schema_id, None)
