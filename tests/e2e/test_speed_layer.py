@@ -339,7 +339,7 @@ def test_aggregator_killed_mid_stream_equals_an_uninterrupted_run(
 def read_topic(checkout: Checkout, topic: str) -> dict[int, list[tuple[int, bytes, int]]]:
     """partition -> [(offset, value, timestamp ms)] of every record in ``topic``, read to its end."""
     out: dict[int, list[tuple[int, bytes, int]]] = collections.defaultdict(list)
-    for message in read_to_end(checkout.loaded.settings, [topic]).records:
+    for message in read_to_end(checkout.loaded.settings, [topic], missing_ok=False).records:
         out[message.partition()].append((message.offset(), message.value() or b"", message.timestamp()[1]))
     return dict(out)
 

@@ -62,7 +62,7 @@ def test_kafka_round_trip(local_stack: LocalStack, platform_config: LoadedConfig
 
 def consume_all(config: LoadedConfig, topic: str) -> list[tuple[bytes | None, bytes | None]]:
     """The keys and values of every record of ``topic``, read to its end."""
-    return [(m.key(), m.value()) for m in read_to_end(config.settings, [topic]).records]
+    return [(m.key(), m.value()) for m in read_to_end(config.settings, [topic], missing_ok=False).records]
 
 
 def test_s3_put_and_get(local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from dp_ingest.errors import IngestError
-from dp_ingest.readback import ReadBackTimeoutError, read_back
+from dp_ingest.readback import MissingTopicError, ReadBackTimeoutError, read_back
 
 
 def record(topic: str, partition: int, offset: int, error: KafkaError | None = None) -> Any:
@@ -101,6 +101,13 @@ def test_topics_that_do_not_exist_or_hold_nothing_read_as_empty() -> None:
     consumer = FakeConsumer({("empty", 0): (7, 7)}, [])
     back = read_back(consumer, ["missing", "empty"])
     assert (back.records, back.ends, consumer.assigned) == ([], {}, [])
+
+
+def test_a_topic_that_must_exist_and_does_not_is_an_error_naming_it() -> None:
+    consumer = FakeConsumer({("t", 0): (0, 1)}, [[record("t", 0, 0)]])
+    with pytest.raises(MissingTopicError, match="topic missing does not exist"):
+        read_back(consumer, ["t", "missing"], missing_ok=False)
+    assert consumer.assigned == []
 
 
 def test_several_topics_are_read_together_and_sorted() -> None:

@@ -213,3 +213,19 @@ def test_properties_behave_as_a_read_only_dict() -> None:
     assert repr(props) == f"Properties({{'a': '1', 's3.secret-access-key': '{REDACTED}'}})"
     with pytest.raises(TypeError):
         props["a"] = "2"  # type: ignore[index]
+
+
+def test_a_uri_carrying_a_password_and_an_authorization_header_are_secrets() -> None:
+    shown = lake.Properties(
+        {
+            "uri": "postgresql://lake:pw-77e1@db.internal:5432/catalog",
+            "header.Authorization": "Bearer abc-123",
+            "plain": "http://db.internal:5432/catalog",
+            "at-sign": "user@example.com",
+        }
+    )
+    text = repr(shown)
+    assert "pw-77e1" not in text and "abc-123" not in text
+    assert "http://db.internal:5432/catalog" in text and "user@example.com" in text
+    assert lake.is_secret("uri", "postgresql://lake:pw@db/catalog")
+    assert not lake.is_secret("uri", "postgresql://lake@db/catalog")  # a user name alone is no secret

@@ -13,7 +13,7 @@ from confluent_kafka.admin import AdminClient
 from dp_core.config import PlatformSettings
 from dp_demo.errors import DemoError
 from dp_demo.workload import RUN_HEADER, SEQ_HEADER
-from dp_ingest.errors import BrokerUnavailableError
+from dp_ingest.errors import IngestError
 from dp_ingest.kafka import client_conf
 from dp_ingest.readback import ReadBackTimeoutError, read_to_end
 from dp_ingest.topics import await_admin
@@ -53,7 +53,7 @@ def read_topics(
         back = read_to_end(settings, names, timeout_s, group_prefix="dp-demo-readback")
     except ReadBackTimeoutError:
         raise DemoError(f"reading back the demo's topics took longer than {timeout_s:.0f} s") from None
-    except BrokerUnavailableError as exc:
+    except IngestError as exc:  # Kafka unreachable, a fatal consumer error
         raise DemoError(str(exc)) from None
     for msg in back.records:
         found = contents[str(msg.topic())]

@@ -194,7 +194,7 @@ def shared_server(checkout: Checkout) -> Iterator[Server]:
 def read_topic(settings: PlatformSettings, topic: str) -> list[Message]:
     """Every record of every partition of ``topic``, from the start to the end as of now, each once
     (:mod:`dp_ingest.readback`); the topic is this run's, so its offsets start at 0 with no gaps."""
-    back = read_to_end(settings, [topic])
+    back = read_to_end(settings, [topic], missing_ok=False)
     per_partition = collections.Counter(m.partition() for m in back.records)
     assert all(per_partition[p] == end for (_, p), end in back.ends.items()), f"{topic}: offsets missing"
     return back.records

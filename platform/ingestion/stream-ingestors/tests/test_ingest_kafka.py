@@ -61,7 +61,7 @@ def page_view_of(checkout: Path) -> Contract:
 
 def drain(settings: PlatformSettings, topic: str) -> list[Any]:
     """Every record of every partition of ``topic``, from the start to the end as of now, each once."""
-    return read_to_end(settings, [topic]).records
+    return read_to_end(settings, [topic], missing_ok=False).records
 
 
 def test_simulated_events_reconcile_exactly_with_the_manifest(

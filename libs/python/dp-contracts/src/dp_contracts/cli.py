@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from dp_contracts.compiler import to_flink_columns, to_iceberg, to_json_schema, to_spark
+from dp_contracts.dbt import to_dbt_sources
 from dp_contracts.errors import ContractError
 from dp_contracts.evolution import Change, check_change
 from dp_contracts.gate import GateResult, git_baseline, git_ref_exists, run_gate
@@ -15,8 +16,10 @@ from dp_contracts.lint import Violation
 from dp_contracts.model import Contract, contracts_dir, find_contract, load_contracts
 from dp_contracts.registry import latest_text, register, registry_client, registry_says_compatible
 from dp_core.cli import CliContext, pass_cli
+from dp_core.config import PlatformSettings
+from dp_lakehouse.tables import SILVER_INGESTED_AT, SILVER_METADATA_DOCS
 
-FORMATS = ("avro", "iceberg", "spark", "flink", "json-schema")
+FORMATS = ("avro", "iceberg", "spark", "flink", "json-schema", "dbt-source")
 
 
 def contracts_root(cli: CliContext) -> Path:
@@ -61,13 +64,33 @@ def render(contract: Contract, fmt: str) -> str:
     return json.dumps(to_json_schema(record, title=contract.name), indent=2)
 
 
+def dbt_sources(contracts: list[Contract], settings: PlatformSettings, command: str) -> str:
+    """The dbt ``sources:`` document of ``contracts``' Silver tables, laid out as the lakehouse lays them out."""
+    return to_dbt_sources(
+        contracts,
+        schema=settings.iceberg.namespaces.silver,
+        metadata_columns=SILVER_METADATA_DOCS,
+        loaded_at_field=SILVER_INGESTED_AT,
+        warn_after_hours=settings.transform.source_freshness_warn_hours,
+        error_after_hours=settings.transform.source_freshness_error_hours,
+        command=command,
+    )
+
+
 @contracts_group.command("show")
 @click.argument("name")
 @click.option("--as", "fmt", type=click.Choice(FORMATS), default="avro", show_default=True, help="What to print.")
 @pass_cli
 def show(cli: CliContext, name: str, fmt: str) -> None:
-    """Print contract NAME (e.g. order_placed) as Avro, or compiled to Iceberg, Spark, Flink SQL or JSON Schema."""
-    click.echo(render(find_contract(_contracts(cli), name), fmt))
+    """Print contract NAME (e.g. order_placed) as Avro, or compiled to Iceberg, Spark, Flink SQL, JSON Schema or the
+    dbt source of its Silver table."""
+    contract = find_contract(_contracts(cli), name)
+    if fmt == "dbt-source":
+        click.echo(
+            dbt_sources([contract], cli.settings, f"dp contracts show {contract.name} --as dbt-source"), nl=False
+        )
+        return
+    click.echo(render(contract, fmt))
 
 
 def _report(result: GateResult, against: str) -> None:
@@ -149,4 +172,4 @@ def register_cmd(cli: CliContext) -> None:
         click.echo(f"{reg.subject:<40} id {reg.schema_id:<5} version {reg.version}")
 
 
-__all__ = ["Change", "check_change", "contracts_group", "render"]
+__all__ = ["Change", "check_change", "contracts_group", "dbt_sources", "render"]

@@ -34,6 +34,10 @@ class ReadBackTimeoutError(IngestError):
     """Topics were not read to their end offsets before the deadline."""
 
 
+class MissingTopicError(IngestError):
+    """A topic that had to exist (``missing_ok=False``) does not."""
+
+
 class ReadableConsumer(Protocol):
     """The part of ``confluent_kafka.Consumer`` a read-back uses."""
 
@@ -57,13 +61,16 @@ class ReadBack:
     ends: dict[Partition, int]
 
 
-def end_offsets(consumer: ReadableConsumer, topics: Iterable[str]) -> dict[Partition, int]:
-    """The end offset of every partition of ``topics`` that holds records now (topics that do not exist: none)."""
+def end_offsets(consumer: ReadableConsumer, topics: Iterable[str], missing_ok: bool = True) -> dict[Partition, int]:
+    """The end offset of every partition of ``topics`` that holds records now (topics that do not exist: none, or
+    :class:`MissingTopicError` when not ``missing_ok``)."""
     metadata = consumer.list_topics(timeout=REQUEST_TIMEOUT_S)
     ends: dict[Partition, int] = {}
     for topic in dict.fromkeys(topics):
         meta = metadata.topics.get(topic)
         if meta is None or meta.error is not None:
+            if not missing_ok:
+                raise MissingTopicError(f"topic {topic} does not exist")
             continue
         for partition in sorted(meta.partitions):
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=REQUEST_TIMEOUT_S)
@@ -77,14 +84,17 @@ def read_back(
     topics: Iterable[str],
     timeout_s: float = 120.0,
     clock: Callable[[], float] = time.monotonic,
+    missing_ok: bool = True,
 ) -> ReadBack:
     """Every record of ``topics`` from the beginning to the end offsets of now, each (partition, offset) once.
+    A topic that does not exist reads as empty, unless ``missing_ok`` is false.
 
     Raises:
         ReadBackTimeoutError: a partition was not read to its end offset within ``timeout_s``, naming it.
+        MissingTopicError: a topic does not exist and ``missing_ok`` is false.
         IngestError: the consumer reported a fatal error.
     """
-    ends = end_offsets(consumer, topics)
+    ends = end_offsets(consumer, topics, missing_ok)
     if not ends:
         return ReadBack([], {})
     consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for topic, partition in ends])
@@ -124,13 +134,17 @@ def _timed_out(
 
 
 def read_to_end(
-    settings: PlatformSettings, topics: Iterable[str], timeout_s: float = 120.0, group_prefix: str = "dp-readback"
+    settings: PlatformSettings,
+    topics: Iterable[str],
+    timeout_s: float = 120.0,
+    group_prefix: str = "dp-readback",
+    missing_ok: bool = True,
 ) -> ReadBack:
     """:func:`read_back` with a consumer of its own (a group of its own, nothing committed), closed at the end.
 
     Raises:
         BrokerUnavailableError: Kafka did not answer.
-        ReadBackTimeoutError: see :func:`read_back`.
+        ReadBackTimeoutError, MissingTopicError, IngestError: see :func:`read_back`.
     """
     conf = client_conf(settings) | {
         "group.id": f"{group_prefix}-{uuid.uuid4().hex[:8]}",
@@ -139,7 +153,7 @@ def read_to_end(
     }
     consumer = Consumer(conf)
     try:
-        return read_back(consumer, topics, timeout_s)
+        return read_back(consumer, topics, timeout_s, missing_ok=missing_ok)
     except KafkaException as exc:
         raise BrokerUnavailableError(f"Kafka at {settings.kafka.bootstrap_servers} unreachable: {exc}") from None
     finally:

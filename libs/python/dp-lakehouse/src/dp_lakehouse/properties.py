@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from dp_core.config import PlatformSettings
 from dp_core.config.render import REDACTED
@@ -47,17 +48,27 @@ URI_CATALOG_TYPES = frozenset({"rest", "sql"})
 #: takes it as ``AUTHORIZATION_TYPE 'sigv4'``.
 SIGV4_ENABLED = "rest.sigv4-enabled"
 #: Key fragments that mark a property as secret (case-insensitive), whatever the form's naming.
-_SECRET_MARKERS = ("secret", "token", "credential", "password", "key-id", "key_id", "client_id")
+_SECRET_MARKERS = ("secret", "token", "credential", "password", "key-id", "key_id", "client_id", "authorization")
 #: pyiceberg's names for the neutral properties it spells differently; ``None``: a property pyiceberg has no use for
 #: (``io-impl`` names a Java class; pyiceberg picks its FileIO from the warehouse scheme or ``py-io-impl``).
 _PYICEBERG_NAMES: Mapping[str, str | None] = {"client.region": "s3.region", "io-impl": None}
 _PYICEBERG_TYPES = {java: python for python, java in JAVA_CATALOG_TYPES.items()}
 
 
-def is_secret(key: str) -> bool:
-    """Whether the property ``key`` holds a secret (S3 keys, tokens, credentials, in any form's naming)."""
+def is_secret(key: str, value: str = "") -> bool:
+    """Whether the property ``key`` holds a secret (S3 keys, tokens, credentials, in any form's naming), or its
+    ``value`` is a URI carrying a password (``postgresql://user:password@host/db`` of a SQL catalog)."""
     lowered = key.lower()
-    return any(marker in lowered for marker in _SECRET_MARKERS)
+    return any(marker in lowered for marker in _SECRET_MARKERS) or _has_password(value)
+
+
+def _has_password(value: str) -> bool:
+    if "@" not in value or "://" not in value:
+        return False
+    try:
+        return urlsplit(value).password is not None
+    except ValueError:  # not a URI after all
+        return False
 
 
 class Properties(Mapping[str, str]):
@@ -81,7 +92,7 @@ class Properties(Mapping[str, str]):
         return len(self._items)
 
     def __repr__(self) -> str:
-        shown = {k: REDACTED if is_secret(k) else v for k, v in self._items.items()}
+        shown = {k: REDACTED if is_secret(k, v) else v for k, v in self._items.items()}
         return f"Properties({shown!r})"
 
 

@@ -1,12 +1,7 @@
-"""Names and layouts of the batch layer's tables, and the snapshot-summary keys that carry its progress.
+"""The batch layer's table layouts: Bronze's pyiceberg schema and partitioning.
 
-Every table name follows one scheme: ``bronze.<domain>__<entity>``, ``silver.<domain>__<entity>``,
-``silver.<domain>__<entity>__rejected``, ``gold.fct_<event>``, ``gold.agg_<metric>_<grain>``. Progress travels in the
-same Iceberg snapshot as the data it describes, so a crash can never separate the two:
-
-* Bronze snapshots carry ``dp.kafka.offsets``: the next offset to read per topic partition, as JSON.
-* Silver snapshots carry ``dp.bronze.snapshot-id``: the Bronze snapshot up to which Bronze has been processed.
-* Gold snapshots carry ``dp.silver.batch-id`` (the highest Silver ``_batch_id`` folded in) and ``dp.watermark``.
+Table names, Silver's metadata columns and the snapshot-summary keys are the lakehouse's (:mod:`dp_lakehouse.tables`)
+and are re-exported here for the jobs.
 """
 
 from __future__ import annotations
@@ -25,36 +20,19 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
-from dp_contracts.model import Contract
-from dp_core.config import PlatformSettings
-
-OFFSETS_KEY = "dp.kafka.offsets"
-BRONZE_SNAPSHOT_KEY = "dp.bronze.snapshot-id"
-SILVER_BATCH_KEY = "dp.silver.batch-id"
-WATERMARK_KEY = "dp.watermark"
-JOB_KEY = "dp.job"
-
-
-def bronze_table(settings: PlatformSettings, contract: Contract) -> str:
-    return f"{settings.iceberg.namespaces.bronze}.{contract.table_stem}"
-
-
-def bronze_dlq_table(settings: PlatformSettings, contract: Contract) -> str:
-    """Dead letters land in Bronze too, beside their topic's table."""
-    return f"{settings.iceberg.namespaces.bronze}.{contract.table_stem}__dlq"
-
-
-def silver_table(settings: PlatformSettings, contract: Contract) -> str:
-    return f"{settings.iceberg.namespaces.silver}.{contract.table_stem}"
-
-
-def rejected_table(settings: PlatformSettings, contract: Contract) -> str:
-    return f"{settings.iceberg.namespaces.silver}.{contract.table_stem}__rejected"
-
-
-def gold_table(settings: PlatformSettings, name: str) -> str:
-    return f"{settings.iceberg.namespaces.gold}.{name}"
-
+from dp_lakehouse.tables import (
+    BRONZE_SNAPSHOT_KEY,
+    JOB_KEY,
+    OFFSETS_KEY,
+    SILVER_BATCH_KEY,
+    SILVER_METADATA_COLUMNS,
+    WATERMARK_KEY,
+    bronze_dlq_table,
+    bronze_table,
+    gold_table,
+    rejected_table,
+    silver_table,
+)
 
 #: Bronze: the Kafka record unchanged, with its coordinates; partitioned by the day it was ingested.
 BRONZE_SCHEMA = Schema(
@@ -83,12 +61,18 @@ BRONZE_SCHEMA = Schema(
 )
 BRONZE_PARTITIONING = PartitionSpec(PartitionField(9, 1000, DayTransform(), "ingested_day"))
 
-#: Columns Silver adds after the contract's own: where each row came from and in which batch it arrived.
-SILVER_METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("_source_topic", "string"),
-    ("_source_partition", "int"),
-    ("_source_offset", "bigint"),
-    ("_schema_id", "int"),
-    ("_ingested_at", "timestamp"),
-    ("_batch_id", "bigint"),
-)
+__all__ = [
+    "BRONZE_PARTITIONING",
+    "BRONZE_SCHEMA",
+    "BRONZE_SNAPSHOT_KEY",
+    "JOB_KEY",
+    "OFFSETS_KEY",
+    "SILVER_BATCH_KEY",
+    "SILVER_METADATA_COLUMNS",
+    "WATERMARK_KEY",
+    "bronze_dlq_table",
+    "bronze_table",
+    "gold_table",
+    "rejected_table",
+    "silver_table",
+]

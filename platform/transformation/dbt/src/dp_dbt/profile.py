@@ -107,7 +107,7 @@ def _hide(params: Mapping[str, str], secrets: dict[str, str]) -> dict[str, str]:
     """``params`` with each secret value replaced by an ``env_var`` reference, the value moved into ``secrets``."""
     shown: dict[str, str] = {}
     for key, value in params.items():
-        if is_secret(key):
+        if is_secret(key, value):
             name = secret_env_name(key)
             secrets[name] = value
             shown[key] = env_var_ref(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -265,6 +265,23 @@ class StreamSettings(Section):
     )
 
 
+class TransformSettings(Section):
+    """The dbt layer (platform/transformation/dbt): Gold built from Silver."""
+
+    source_freshness_warn_hours: int = Field(
+        1, ge=1, description="A Silver source whose newest _ingested_at is older than this many hours warns"
+    )
+    source_freshness_error_hours: int = Field(
+        6, ge=1, description="A Silver source whose newest _ingested_at is older than this many hours fails"
+    )
+
+    @model_validator(mode="after")
+    def _error_after_warn(self) -> TransformSettings:
+        if self.source_freshness_error_hours <= self.source_freshness_warn_hours:
+            raise ValueError("source_freshness_error_hours must be greater than source_freshness_warn_hours")
+        return self
+
+
 class DemoSettings(Section):
     """`make demo` / `dp demo`: the seeded shop workload run through both layers and reconciled."""
 
@@ -294,4 +311,5 @@ class PlatformSettings(Section):
     logging: LoggingSettings = LoggingSettings()
     batch: BatchSettings = BatchSettings()
     stream: StreamSettings = StreamSettings()
+    transform: TransformSettings = TransformSettings()
     demo: DemoSettings = DemoSettings()

@@ -1,0 +1,82 @@
+"""The contracts as dbt sources: the ``sources:`` document of the Silver tables, with their docs and data tests.
+
+A compiler target like :mod:`dp_contracts.compiler`, pure: the caller passes what the lakehouse decides (Silver's
+namespace, the columns Silver adds after the contract's own, which of them holds the ingestion time) and the
+freshness thresholds from config. One source ``silver``; one table per contract, named by its Silver table name
+without the namespace (``<domain>__<entity>``) and described by the record's ``doc``; its columns are the
+contract's top-level fields (their ``doc``; ``not_null`` on a required field, ``accepted_values`` with the symbols
+on an enum, ``unique`` and ``not_null`` on the event id ``dp.event_id``) followed by the metadata columns. Freshness
+is measured on the ingestion column; ``loaded_at_field`` and ``freshness`` sit under the source's ``config`` and
+generic tests take ``arguments``, as dbt 1.10's property schema wants them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from dp_contracts import ir
+from dp_contracts.model import Contract
+
+SOURCE_NAME = "silver"
+
+
+def _column_tests(contract: Contract, field: ir.FieldT) -> list[Any]:
+    tests: list[Any] = []
+    if field.name == contract.meta.event_id:
+        tests.append("unique")
+    if field.required or field.name == contract.meta.event_id:
+        tests.append("not_null")
+    if isinstance(field.type, ir.EnumT):
+        tests.append({"accepted_values": {"arguments": {"values": list(field.type.symbols)}}})
+    return tests
+
+
+def _column(contract: Contract, field: ir.FieldT) -> dict[str, Any]:
+    column: dict[str, Any] = {"name": field.name, "description": field.doc or ""}
+    tests = _column_tests(contract, field)
+    if tests:
+        column["data_tests"] = tests
+    return column
+
+
+def dbt_source_table(contract: Contract, metadata_columns: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """One contract's entry in the source's ``tables``; ``metadata_columns``: (name, description) Silver adds."""
+    columns = [_column(contract, field) for field in contract.record.fields]
+    columns += [{"name": name, "description": doc} for name, doc in metadata_columns]
+    return {"name": contract.table_stem, "description": contract.record.doc or "", "columns": columns}
+
+
+def to_dbt_sources(
+    contracts: Sequence[Contract],
+    *,
+    schema: str,
+    metadata_columns: Sequence[tuple[str, str]],
+    loaded_at_field: str,
+    warn_after_hours: int,
+    error_after_hours: int,
+    command: str,
+) -> str:
+    """The dbt ``sources:`` YAML of ``contracts``' Silver tables (sorted by name), headed by the ``command`` that
+    generates it. ``schema`` is Silver's namespace; the thresholds warn and fail on the newest ``loaded_at_field``."""
+    tables = sorted(
+        (dbt_source_table(c, metadata_columns) for c in contracts),
+        key=lambda table: str(table["name"]),
+    )
+    source = {
+        "name": SOURCE_NAME,
+        "description": "Silver: the contracts' events, validated and deduplicated, with where each row came from",
+        "schema": schema,
+        "config": {
+            "loaded_at_field": loaded_at_field,
+            "freshness": {
+                "warn_after": {"count": warn_after_hours, "period": "hour"},
+                "error_after": {"count": error_after_hours, "period": "hour"},
+            },
+        },
+        "tables": tables,
+    }
+    body = yaml.safe_dump({"version": 2, "sources": [source]}, sort_keys=False, allow_unicode=True, width=120)
+    return f"# Generated from the data contracts (schemas/avro) by `{command}`: do not edit.\n{body}"
