@@ -34,16 +34,16 @@ from dp_flink.names import ORDERS_ENRICHED
 Say = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DemoOptions:
     """One run of the demo, as the command line asks for it."""
 
     workload: Workload
+    reset: bool = False
+    """Drop the domain's topics, tables and checkpoints first."""
     domain: str
     report: Path
     """Where the JSON report is written."""
-    reset: bool = False
-    """Drop the domain's topics, tables and checkpoints first."""
     stage_timeout_s: float = 900.0
 
 

@@ -38,18 +38,6 @@ def contracts_group() -> None:
     """Data contracts: the Avro schemas in schemas/avro/<domain>/<name>.avsc and what derives from them."""
 
 
-@contracts_group.command("list")
-@pass_cli
-def list_(cli: CliContext) -> None:
-    """One line per contract: name, kind, topic, key, event time, owner."""
-    rows = [("NAME", "KIND", "TOPIC", "KEY", "EVENT TIME", "COMPATIBILITY")]
-    for c in _contracts(cli):
-        rows.append((c.name, c.meta.kind, c.topic, c.meta.key, c.meta.event_time, c.meta.compatibility.value))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-
-
 def render(contract: Contract, fmt: str) -> str:
     """One contract in one of the FORMATS."""
     record = contract.record
@@ -91,6 +79,18 @@ def show(cli: CliContext, name: str, fmt: str) -> None:
         )
         return
     click.echo(render(contract, fmt))
+
+
+@contracts_group.command("list")
+@pass_cli
+def list_(cli: CliContext) -> None:
+    """One line per contract: name, kind, topic, key, event time, owner."""
+    rows = [("NAME", "KIND", "TOPIC", "KEY", "EVENT TIME", "COMPATIBILITY")]
+    for c in _contracts(cli):
+        rows.append((c.name, c.meta.kind, c.topic, c.meta.key, c.meta.event_time, c.meta.compatibility.value))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _report(result: GateResult, against: str) -> None:

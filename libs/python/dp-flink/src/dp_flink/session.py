@@ -41,11 +41,11 @@ class JobOptions:
     checkpoint_dir: str
     """The URI under which the job's checkpoints go."""
     checkpoint_interval_s: float
+    parallelism: int = 1
     restore_from: str | None = None
     """A checkpoint's URI to restore from; None: a fresh start."""
     remote: str | None = None
     """host:port of a session cluster's REST endpoint; None: an embedded MiniCluster."""
-    parallelism: int = 1
 
 
 def log_dir(loaded: LoadedConfig) -> Path:

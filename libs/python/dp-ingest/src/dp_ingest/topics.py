@@ -19,18 +19,19 @@ from dp_ingest.kafka import client_conf
 ANY_TIMESTAMP = {"message.timestamp.after.max.ms": str(2**63 - 1), "message.timestamp.before.max.ms": str(2**63 - 1)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TopicSpec:
     """A topic as a contract (and config) asks for it."""
 
     name: str
+    contract: str
+    """The contract whose records it holds (or the job output it is)."""
+    role: str
+    """``"events"``, ``"reference"``, ``"dead letters"`` or ``"derived"`` (a job's output)."""
     partitions: int
     replication_factor: int
     config: dict[str, str]
     """Topic configs: retention, cleanup policy, timestamp bounds."""
-    contract: str
-    role: str
-    """``"events"``, ``"reference"`` or ``"dead letters"``."""
 
 
 def topic_specs(contracts: list[Contract], settings: PlatformSettings) -> list[TopicSpec]:
@@ -56,15 +57,24 @@ def topic_specs(contracts: list[Contract], settings: PlatformSettings) -> list[T
                 **ANY_TIMESTAMP,
             }
             role = "events"
-        specs.append(TopicSpec(c.topic, defaults.partitions, defaults.replication_factor, config, c.name, role))
         specs.append(
             TopicSpec(
-                c.dlq_topic,
-                1,
-                defaults.replication_factor,
-                {"cleanup.policy": "delete", "retention.ms": str(settings.ingest.dlq_retention_ms)},
-                c.name,
-                "dead letters",
+                name=c.topic,
+                contract=c.name,
+                role=role,
+                partitions=defaults.partitions,
+                replication_factor=defaults.replication_factor,
+                config=config,
+            )
+        )
+        specs.append(
+            TopicSpec(
+                name=c.dlq_topic,
+                contract=c.name,
+                role="dead letters",
+                partitions=1,
+                replication_factor=defaults.replication_factor,
+                config={"cleanup.policy": "delete", "retention.ms": str(settings.ingest.dlq_retention_ms)},
             )
         )
     return specs

@@ -98,7 +98,15 @@ def java_figure(loaded: LoadedConfig, events: int, record_size: int) -> Figure:
     topic = f"{BENCH_DOMAIN}.producer_performance"
     # the broker does not auto-create topics: without this the tool waits for metadata, record after record
     defaults = settings.kafka.topics
-    provision(settings, [TopicSpec(topic, defaults.partitions, defaults.replication_factor, {}, "bench", "events")])
+    spec = TopicSpec(
+        name=topic,
+        contract="bench",
+        role="events",
+        partitions=defaults.partitions,
+        replication_factor=defaults.replication_factor,
+        config={},
+    )
+    provision(settings, [spec])
     props = [
         f"bootstrap.servers={settings.kafka.bootstrap_servers}",
         "acks=all",

@@ -54,12 +54,12 @@ def ensure_topic(settings: PlatformSettings, domain: str) -> None:
 
     topics = settings.kafka.topics
     spec = TopicSpec(
-        q.enriched_topic(settings, domain),
-        topics.partitions,
-        topics.replication_factor,
-        {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
-        "orders_enriched",
-        "derived",
+        name=q.enriched_topic(settings, domain),
+        contract="orders_enriched",
+        role="derived",
+        partitions=topics.partitions,
+        replication_factor=topics.replication_factor,
+        config={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
     )
     provision(settings, [spec])
 
