@@ -52,6 +52,14 @@ help: ## Show this help
 demo: install ## The whole flow, reconciled: stack, topics, speed + batch layers, report (DEMO_REPORT, DEMO_ARGS)
 	@$(DP) demo $(if $(DEMO_REPORT),--report "$(DEMO_REPORT)") $(DEMO_ARGS)
 
+.PHONY: chaos
+chaos: install ## Kill -9 every component under load (10 seeded rounds), then reconcile every layer exactly (CHAOS_ARGS)
+	@$(DP) chaos $(CHAOS_ARGS)
+
+.PHONY: soak
+soak: install ## The platform at a steady rate (30 min; SOAK_ARGS="--minutes 10"): memory and checkpoints must stay flat
+	@$(DP) soak $(SOAK_ARGS)
+
 ##@ Install and build
 .PHONY: install
 install: $(STAMPS)/main-env $(foreach d,$(PRESENT_ENGINE_ENVS),$(STAMPS)/env-$(notdir $(d))) $(STAMPS)/local-artifacts ## Install everything (idempotent; a second run does no network work)

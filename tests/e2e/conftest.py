@@ -10,6 +10,8 @@ from pyiceberg.catalog import Catalog
 
 from dp_contracts.model import Contract
 from dp_core.config import LoadedConfig
+from dp_localstack.stack import LocalStack
+from dp_localstack.testing import clean_environ
 from dp_spark_jobs.bronze import job as bronze
 from dp_spark_jobs.gold import job as gold
 from dp_spark_jobs.silver import job as silver
@@ -31,3 +33,20 @@ def _run_batch_layer(spark: Any, loaded: LoadedConfig, contracts: list[Contract]
 def batch_layer() -> BatchLayer:
     """Runs Bronze, Silver and Gold once each, in that order, in the given session; returns every table's run."""
     return _run_batch_layer
+
+
+@pytest.fixture
+def demo_domain_env(local_stack: LocalStack) -> Callable[..., dict[str, str]]:
+    """The environment of a `dp demo` / `dp chaos` run in a scratch checkout: this stack's runtime folder, the demo
+    domain given with a Gold namespace of its own (Gold's tables are not named by domain), plus more ``DP_*``
+    settings as keywords."""
+
+    def env(domain: str, **settings: str) -> dict[str, str]:
+        return clean_environ(drop=("DP_", "DEMO_")) | {
+            "DP_LOCAL_RUNTIME_DIR": str(local_stack.layout.runtime),
+            "DP_DEMO_DOMAIN": domain,
+            "DP_ICEBERG_NAMESPACES__GOLD": f"{domain}_gold",
+            **settings,
+        }
+
+    return env

@@ -13,13 +13,13 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dp_localstack.stack import LocalStack
-from dp_localstack.testing import DP, clean_environ, run_dp, scratch_checkout, simulate_args
+from dp_localstack.testing import DP, run_dp, scratch_checkout, simulate_args
 
 pytestmark = pytest.mark.e2e
 EVENTS, RATE = 3000, 250
@@ -47,20 +47,17 @@ def check_report(report: dict[str, Any], domain: str) -> None:
 
 
 def test_demo_killed_half_way_then_rerun_reconciles_and_a_third_run_changes_nothing(
-    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
+    demo_domain_env: Callable[..., dict[str, str]], tmp_path: Path, run_id: str, repo_root: Path
 ) -> None:
     domain = f"demo{run_id}"
     scratch_checkout(repo_root, tmp_path, domain)
-    env = clean_environ(drop=("DP_", "DEMO_"))
-    env |= {
-        "DP_LOCAL_RUNTIME_DIR": str(local_stack.layout.runtime),
-        "DP_DEMO_DOMAIN": domain,
-        "DP_DEMO_EVENTS": str(EVENTS),
-        "DP_DEMO_RATE": str(RATE),
-        "DP_ICEBERG_NAMESPACES__GOLD": f"{domain}_gold",  # Gold's tables are not named by domain
-        "DP_STREAM_CHECKPOINT_INTERVAL_S": "2",
-        "DP_STREAM_IDLE_TIMEOUT_S": "5",
-    }
+    env = demo_domain_env(
+        domain,
+        DP_DEMO_EVENTS=str(EVENTS),
+        DP_DEMO_RATE=str(RATE),
+        DP_STREAM_CHECKPOINT_INTERVAL_S="2",
+        DP_STREAM_IDLE_TIMEOUT_S="5",
+    )
 
     # records the demo did not send are in the way: a clear refusal, no traceback
     assert run_dp(tmp_path, "ingest", "topics", env=env, timeout=900).returncode == 0

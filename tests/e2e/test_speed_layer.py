@@ -6,6 +6,9 @@
 * A run SIGKILLed mid-stream and restarted from its checkpoint ends with exactly the tables of an uninterrupted run.
 * The enricher, SIGKILLed mid-stream and restarted, writes one row per valid order event, with the latest product
   and customer attributes and the order's latest payment, and the same in its compacted topic.
+* With a state TTL of seconds, both jobs forget an order (a duplicate past the TTL passes as new: written again by
+  the enricher, in the late table of the aggregator) but keep the reference data (a product last changed before the
+  TTL still enriches a new order).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -570,3 +574,183 @@ def test_submit_runs_the_aggregator_on_the_session_cluster(
             True,
         )
     assert extra
+
+
+#: the state TTL test: events forgotten after a few seconds, fast checkpoints, a partition idle after a second
+TTL_ENV = {"DP_STREAM_DEDUP_TTL_S": "10", "DP_STREAM_CHECKPOINT_INTERVAL_S": "1", "DP_STREAM_IDLE_TIMEOUT_S": "1"}
+#: the topics each job reads (its consumer group's lag says when it has read and committed everything)
+JOB_INPUTS = {
+    names.ENRICHER: ("order_placed", "product", "customer", "payment_processed"),
+    names.AGGREGATOR: ("page_view", "cart_updated", "order_placed", "product"),
+}
+
+
+class Shop:
+    """Hand-made events of one customer and its orders, sent one at a time; event times are seconds from ``start``."""
+
+    CUSTOMER = "C-TTL-1"
+
+    def __init__(self, checkout: Checkout, start: dt.datetime) -> None:
+        self.start = start
+        self.producer = EventProducer(checkout.loaded.settings, load_contracts(contracts_dir(checkout.root)))
+
+    def at(self, seconds: float) -> str:
+        return (self.start + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def send(self, contract: str, payload: dict[str, Any]) -> dict[str, Any]:
+        assert self.producer.send(contract, payload, Source("test", {})) == ()
+        assert self.producer.flush(30) == 0 and self.producer.stats.failed == 0
+        return payload
+
+    def product(self, product_id: str, category: str, seconds: float) -> None:
+        self.send("product", {"product_id": product_id, "name": f"{product_id} ({category})", "category": category,
+                              "brand": None, "price": "10.00", "currency": "EUR", "active": True,
+                              "updated_at": self.at(seconds)})  # fmt: skip
+
+    def customer(self, seconds: float) -> None:
+        self.send("customer", {"customer_id": self.CUSTOMER, "email": "ttl@example.com", "full_name": "T. Tl",
+                               "country": "NL", "segment": "VIP", "signup_date": "2020-01-01",
+                               "marketing_opt_in": False, "updated_at": self.at(seconds)})  # fmt: skip
+
+    def order(self, product_id: str, seconds: float) -> dict[str, Any]:
+        line = {"line_number": 1, "product_id": product_id, "quantity": 1, "unit_price": "10.00", "line_total": "10.00"}
+        return self.send("order_placed", {
+            "event_id": str(uuid.uuid4()), "order_id": str(uuid.uuid4()), "session_id": str(uuid.uuid4()),
+            "customer_id": self.CUSTOMER, "lines": [line], "subtotal": "10.00", "shipping": "0.00", "tax": "0.00",
+            "total": "10.00", "currency": "EUR", "shipping_country": "NL", "attributes": {},
+            "occurred_at": self.at(seconds),
+        })  # fmt: skip
+
+
+def wait_for(what: str, check: Any, timeout_s: float = 120) -> Any:
+    """``check()`` once it returns something true, polled every second; fails the test after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not (got := check()):
+        assert time.monotonic() < deadline, f"no {what} within {timeout_s:.0f} s"
+        time.sleep(1)
+    return got
+
+
+def job_started(process: subprocess.Popen[bytes], log: Path) -> bool:
+    """Whether the job ``dp stream run`` runs has been submitted (it printed its state TTL), or fail if it exited."""
+    assert process.poll() is None, log.read_text()[-3000:]
+    return ": state TTL: " in log.read_text()
+
+
+def caught_up(checkout: Checkout) -> None:
+    """Both jobs have read and committed every input record (plus two checkpoints for the sinks' commits)."""
+    settings, domain = checkout.loaded.settings, checkout.domain
+
+    def lag(job: str) -> int:
+        topics = [f"{domain}.{c}.v1" for c in JOB_INPUTS[job]]
+        return sum(group_lag(settings, names.job_name(job, domain), topics).values())
+
+    wait_for("caught-up jobs", lambda: all(lag(job) == 0 for job in JOB_INPUTS))
+    time.sleep(2 * settings.stream.checkpoint_interval_s)
+
+
+def enriched_records(checkout: Checkout) -> dict[str, list[dict[str, Any]]]:
+    """event id -> every committed record of the enriched topic for it, oldest first."""
+    out: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    topic = names.enriched_topic(checkout.loaded.settings, checkout.domain)
+    for message in read_to_end(checkout.loaded.settings, [topic]).records:  # read_committed: librdkafka's default
+        out[json.loads(message.key())["event_id"]].append(json.loads(message.value() or b"{}"))
+    return dict(out)
+
+
+def line_category(record: dict[str, Any]) -> tuple[bool, str | None]:
+    (line,) = record["lines"]
+    return line["product_known"], line["category"]
+
+
+def test_state_ttl_forgets_events_and_keeps_reference_data(
+    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
+) -> None:
+    """Both jobs with a TTL of seconds: past it, an order no longer follows its product's changes and a duplicate of
+    it passes as a new event (the enricher writes its row again, the aggregator counts it in the late table, its
+    window being written), while a product last changed before the TTL still enriches a new order."""
+    checkout = Checkout(repo_root, tmp_path, f"st{run_id}", local_stack.layout.runtime)
+    checkout.env |= TTL_ENV
+    checkout.loaded = load_settings(checkout.root / "config", checkout.env)
+    ttl_s = checkout.loaded.settings.stream.dedup_ttl_s
+    checkout.dp("ingest", "topics")
+    now = dt.datetime.now(dt.UTC)
+    shop = Shop(checkout, now.replace(second=0, microsecond=0) - dt.timedelta(hours=1))  # a window's start
+    started: dict[str, subprocess.Popen[bytes]] = {}
+    logs = {job: tmp_path / f"{job}.log" for job in JOB_INPUTS}
+    try:
+        for job, log in logs.items():
+            with log.open("w") as err:
+                started[job] = subprocess.Popen(  # each with a Flink log of its own
+                    [DP, "stream", "run", job], cwd=checkout.root, stdout=subprocess.DEVNULL, stderr=err,
+                    env=checkout.env | {"FLINK_LOG_DIR": str(tmp_path / job)}, start_new_session=True,
+                )  # fmt: skip
+        for job, log in logs.items():
+            wait_for(f"start of {job}", lambda job=job, log=log: job_started(started[job], log))
+        # the reference data and an order in the first window; once its partition is idle, an order five minutes
+        # on that closes that window (sent together, both partitions could fall idle at once: no watermark then)
+        shop.product("SKU-A", "a-1", -600)
+        shop.product("SKU-B", "b-1", -600)
+        shop.customer(-600)
+        first = shop.order("SKU-A", 1)
+        caught_up(checkout)
+        closer = shop.order("SKU-B", 300)
+
+        def first_enriched() -> list[dict[str, Any]] | None:
+            records = enriched_records(checkout)
+            mine = records.get(first["event_id"], [])
+            done = mine and line_category(mine[-1]) == (True, "a-1") and mine[-1]["customer_known"]
+            return mine if done and closer["event_id"] in records else None
+
+        before = wait_for("enriched first order", first_enriched)
+        orders_table = names.window_table("orders", WINDOW_S)
+        wait_for("first window", lambda: checkout.table(orders_table))
+        time.sleep(ttl_s + 2)  # every state of the first order was last written before its row was committed
+
+        # past the TTL the order's join state is gone: a change of its product no longer reaches its row
+        shop.product("SKU-A", "a-2", 360)
+        caught_up(checkout)
+        assert enriched_records(checkout)[first["event_id"]] == before
+        # a duplicate of the first order (its deduplication state expired) and a new order for product B (last
+        # changed before the TTL: reference data is kept), then an order that closes the windows of both
+        shop.send("order_placed", first)
+        second = shop.order("SKU-B", 420)
+        caught_up(checkout)
+        last = shop.order("SKU-B", 1200)
+        wait_for("closed windows", lambda: len(checkout.table(orders_table)) == 3)
+        caught_up(checkout)
+    finally:
+        for job, process in started.items():
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+            shutil.rmtree(local_path(checkpoint_root(checkout.loaded, names.job_name(job, checkout.domain))), True)
+    for job, log in logs.items():  # the split of the real plans (see dp_flink.state_ttl)
+        split = {names.ENRICHER: "11 of 16 states expire after 10 s; kept for good: 4 reference data, 1 progress "
+                 "per partition", names.AGGREGATOR: "9 of 11 states expire after 10 s; kept for good: 1 progress "
+                 "per partition, 1 reference data"}[job]  # fmt: skip
+        assert f"state TTL: {split}" in log.read_text()
+
+    # the enricher: one more record for the duplicate, enriched with the product as it is now, from its own offset
+    records = enriched_records(checkout)
+    assert sorted(records) == sorted(o["event_id"] for o in (first, closer, second, last))
+    again = records[first["event_id"]]
+    assert again[:-1] == before and line_category(again[-1]) == (True, "a-2")
+    duplicate_offset = max(o for p, rs in read_topic(checkout, f"{checkout.domain}.order_placed.v1").items()
+                           for o, v, _ in rs if p == again[-1]["kafka_partition"]
+                           and str(checkout.decode_order(v)["event_id"]) == first["event_id"])  # fmt: skip
+    assert again[-1]["kafka_offset"] == duplicate_offset > before[-1]["kafka_offset"]
+    # product B was last changed more than the TTL before the new order: still known, with its category
+    (new,) = records[second["event_id"]]
+    assert line_category(new) == (True, "b-1") and new["customer_known"] and new["customer_country"] == "NL"
+
+    # the aggregator: each order once in its window; the duplicate, its window written, in the late table
+    window = shop.start
+    counts = {utc(r["window_start"]): r["orders"] for r in checkout.table(orders_table)}
+    minutes = {window + dt.timedelta(minutes=m): 1 for m in (0, 5, 7)}
+    assert counts == minutes
+    late = checkout.table(names.LATE_EVENTS)
+    assert [(r["event_id"], utc(r["window_start"])) for r in late] == [(first["event_id"], window)]
+    categories = {(utc(r["window_start"]), r["category"]): r["orders"]
+                  for r in checkout.table(names.window_table("revenue", WINDOW_S))}  # fmt: skip
+    assert categories == {(window, "a-1"): 1, (window + dt.timedelta(minutes=5), "b-1"): 1,
+                          (window + dt.timedelta(minutes=7), "b-1"): 1}  # fmt: skip

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+
 from dp_core.config import LoadedConfig
 from dp_localstack.layout import Layout
 from dp_localstack.services import all_services, host_port, kafka_server_properties
@@ -70,3 +77,22 @@ def test_kafka_listeners_follow_bootstrap_servers(tmp_config: LoadedConfig) -> N
     assert "controller.quorum.bootstrap.servers=127.0.0.1:9093" in props
     assert "offsets.topic.replication.factor=1" in props
     assert f"log.dirs={tmp_config.runtime_dir / 'data' / 'kafka'}" in props
+
+
+def test_a_stale_postmaster_lock_is_cleared_only_when_its_postmaster_is_gone(tmp_path: Path) -> None:
+    from dp_localstack.services.postgres_server import clear_stale_lock
+
+    lock = tmp_path / "postmaster.pid"
+    lock.write_text(f"{os.getpid()}\n{tmp_path}\n", encoding="utf-8")
+    assert not clear_stale_lock(lock) and lock.exists()  # a live process: PostgreSQL says what is in the way
+    zombie = subprocess.Popen(["true"])  # exits, and stays a zombie until waited for (as an unreaped postmaster)
+    deadline = time.monotonic() + 10
+    while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lock.write_text(f"{zombie.pid}\n{tmp_path}\n", encoding="utf-8")
+    assert clear_stale_lock(lock) and not lock.exists()
+    zombie.wait()
+    lock.write_text(f"{zombie.pid}\n{tmp_path}\n", encoding="utf-8")  # reaped: no such process
+    assert clear_stale_lock(lock) and not lock.exists()
+    lock.write_text("not a pid\n", encoding="utf-8")
+    assert not clear_stale_lock(lock) and lock.exists()

@@ -13,6 +13,18 @@ from dp_core.cli import CliContext, pass_cli
 from dp_demo.errors import ReconciliationFailed
 
 
+def render_lines(lines: list[dict[str, Any]], *, subject: int, number: int) -> list[str]:
+    """The PASS/FAIL lines of a report as a table (column widths of the subject and of the numbers)."""
+    out = [f"  {'':6}{'layer':<24}{'subject':<{subject}}{'expected':>{number}}{'observed':>{number}}  detail"]
+    for line in lines:
+        observed = "-" if line["observed"] is None else line["observed"]
+        out.append(
+            f"  {line['status']:<6}{line['layer']:<24}{line['subject']:<{subject}}{line['expected']!s:>{number}}"
+            f"{observed!s:>{number}}  {line['detail']}"
+        )
+    return out
+
+
 def render(report: dict[str, Any]) -> str:
     """The report as text: what was sent, every reconciled line, the windows, throughput, latency, where to look."""
     out: list[str] = []
@@ -31,13 +43,7 @@ def render(report: dict[str, Any]) -> str:
         )
     out.append("")
     out.append("Reconciliation (expected from the manifest, observed in each layer)")
-    out.append(f"  {'':6}{'layer':<24}{'subject':<40}{'expected':>12}{'observed':>12}  detail")
-    for line in report["lines"]:
-        observed = "-" if line["observed"] is None else line["observed"]
-        out.append(
-            f"  {line['status']:<6}{line['layer']:<24}{line['subject']:<40}{line['expected']!s:>12}"
-            f"{observed!s:>12}  {line['detail']}"
-        )
+    out += render_lines(report["lines"], subject=40, number=12)
     windows = report["windows"]
     out.append("")
     out.append("Speed layer vs batch layer: orders per closed 1-minute window (difference = batch - speed)")
@@ -155,7 +161,12 @@ def demo_cmd(
         stage_timeout_s=demo.stage_timeout_s,
     )
     result = run_demo(loaded, options, dict(cli.environ), lambda line: click.echo(line, err=True))
-    click.echo(json.dumps(result, indent=2, default=str) if as_json else render(result))
+    emit(result, path, render(result), as_json, f"{result['failed']} line(s) of the report do not reconcile")
+
+
+def emit(result: dict[str, Any], path: Path, text: str, as_json: bool, failure: str) -> None:
+    """Print a run's report (JSON or ``text``), say where its file is; exit 3 with ``failure`` unless it passed."""
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else text)
     click.echo(f"report written to {path}", err=True)
     if result["status"] != "PASS":
-        raise ReconciliationFailed(f"{result['failed']} line(s) of the report do not reconcile (see above)")
+        raise ReconciliationFailed(failure)

@@ -59,19 +59,36 @@ def domain_contracts(loaded: LoadedConfig, domain: str) -> list[Contract]:
     return contracts
 
 
-def _topics(contracts: list[Contract]) -> dict[str, tuple[str, str]]:
+def provision_domain(loaded: LoadedConfig, contracts: list[Contract], catalog: Any) -> None:
+    """The domain's topics (and dead-letter topics), its contracts in the schema registry, the lakehouse's
+    namespaces; each step leaves what exists alone."""
+    from dp_contracts.registry import register, registry_client
+    from dp_ingest.topics import provision, topic_specs
+
+    settings = loaded.settings
+    provision(settings, topic_specs(contracts, settings))
+    client = registry_client(settings)
+    for contract in contracts:
+        register(client, settings.registry.url, contract)
+    for ns in (
+        settings.iceberg.namespaces.bronze,
+        settings.iceberg.namespaces.silver,
+        settings.iceberg.namespaces.gold,
+    ):
+        catalog.create_namespace_if_not_exists(ns)
+
+
+def topic_pairs(contracts: list[Contract]) -> dict[str, tuple[str, str]]:
     return {c.name: (c.topic, c.dlq_topic) for c in contracts}
 
 
 def _read_back(loaded: LoadedConfig, contracts: list[Contract], workload: Workload) -> dict[str, TopicContents]:
-    return read_topics(loaded.settings, [t for pair in _topics(contracts).values() for t in pair], workload.id)
+    return read_topics(loaded.settings, [t for pair in topic_pairs(contracts).values() for t in pair], workload.id)
 
 
 def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, str], say: Say) -> dict[str, Any]:
     """Run the demo and return its report (also written to ``options.report``)."""
-    from dp_contracts.registry import register, registry_client
     from dp_flink.launch import flink_python
-    from dp_ingest.topics import provision, topic_specs
     from dp_lakehouse.pyiceberg import lake_catalog
     from dp_localstack.layout import Layout
     from dp_localstack.stack import LocalStack
@@ -102,16 +119,7 @@ def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, s
         say(f"  resetting the demo's topics, tables and checkpoints ({why})")
         reset_domain(loaded, catalog, contracts, domain, state_dir, say)
         previous = None
-    provision(settings, topic_specs(contracts, settings))
-    client = registry_client(settings)
-    for contract in contracts:
-        register(client, settings.registry.url, contract)
-    for ns in (
-        settings.iceberg.namespaces.bronze,
-        settings.iceberg.namespaces.silver,
-        settings.iceberg.namespaces.gold,
-    ):
-        catalog.create_namespace_if_not_exists(ns)
+    provision_domain(loaded, contracts, catalog)
     kafka_before = _read_back(loaded, contracts, workload)
     foreign = {t: c.foreign + sum(c.other_workloads.values()) for t, c in kafka_before.items()}
     if previous is None and any(foreign.values()):
@@ -155,7 +163,7 @@ def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, s
     layers, enriched = run_batch(loaded, contracts, say, lambda spark: read_enriched(spark, enriched_table))
 
     _stage(say, 6, "reconciling every layer with the simulator's manifest")
-    topics = _topics(contracts)
+    topics = topic_pairs(contracts)
     kafka = _read_back(loaded, contracts, workload)
     wanted = expected(workload, workload.events(), topics, "unknown")
     seen = observe(catalog, settings, contracts, domain)

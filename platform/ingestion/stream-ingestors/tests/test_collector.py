@@ -12,9 +12,11 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from starlette.types import Message
 from dp_contracts.model import Contract, contracts_dir, find_contract, load_contracts
 from dp_contracts.testing import page_view
 from dp_core.config import PlatformSettings, find_config_dir, load_settings
+from dp_core.errors import ConfigError
 from dp_ingest.codec import ContractCodec
 from dp_ingest.dlq import read_dead_letter
 from dp_ingest.producer import EventProducer, record_size
@@ -47,7 +50,7 @@ from dp_stream_ingestors.collector.deps import HttpTuning
 from dp_stream_ingestors.collector.health import BrokerHealth, RequestSlots
 from dp_stream_ingestors.collector.memory import InMemoryProducer
 from dp_stream_ingestors.collector.metrics import Metrics
-from dp_stream_ingestors.collector.service import _ranges
+from dp_stream_ingestors.collector.service import RequestDelivery, _ranges
 
 CONFIG_DIR = find_config_dir(Path(__file__).resolve().parent, {})
 REPO = CONFIG_DIR.parent
@@ -60,6 +63,9 @@ BUFFER = 10
 RETRY_AFTER = 7
 NDJSON = {"content-type": "application/x-ndjson"}
 JSON = {"content-type": "application/json"}
+#: today's behaviour: a 202 once the records are in the producer's buffer (tests of what happens before delivery)
+BUFFERED = {"DP_INGEST_COLLECTOR__ACK": "buffered"}
+TIMED_OUT = KafkaError(KafkaError._MSG_TIMED_OUT, "Local: Message timed out")
 FAST = Tuning(stall_s=30.0, send_block_s=0.05, poll_interval_s=0.01, probe_interval_s=0.02, probe_timeout_s=0.1)
 DEFAULT_HTTP = HttpTuning()
 
@@ -71,6 +77,7 @@ def limited_settings(**env: str) -> PlatformSettings:
         "DP_INGEST_COLLECTOR__MAX_EVENTS_PER_REQUEST": str(MAX_EVENTS),
         "DP_INGEST_COLLECTOR__RETRY_AFTER_S": str(RETRY_AFTER),
         "DP_INGEST_MAX_BUFFERED_MESSAGES": str(BUFFER),
+        "DP_INGEST_COLLECTOR__ACK_TIMEOUT_S": "5",  # a request waiting for reports that never come fails fast
         **env,
     }
     return load_settings(CONFIG_DIR, environ, env="local").settings
@@ -93,9 +100,23 @@ class Harness:
         )
         self.collector: Collector = self.app.state.collector
         self.client = TestClient(self.app)
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-post")
 
     def post(self, events: Any, contract: str = "page_view", **kwargs: Any) -> Any:
         return self.client.post(f"/v1/events/{contract}", json=events, **kwargs)
+
+    def post_waiting(self, events: Any, produced: int) -> Future[Any]:
+        """Post from another thread; return once the request has produced ``produced`` records (it may be waiting
+        for their delivery reports now)."""
+        answer = self.pool.submit(self.post, events)
+        self.wait_for(lambda: len(self.fake) == produced or answer.done(), f"{produced} records produced")
+        return answer
+
+    def ack_waits(self) -> dict[str, float]:
+        """``dp_collector_ack_wait_seconds_count`` by outcome."""
+        metric = "dp_collector_ack_wait_seconds_count"
+        values = self.metrics()
+        return {o: values[f'{metric}{{outcome="{o}"}}'] for o in ("delivered", "not_delivered", "delivery_pending")}
 
     def async_client(self) -> httpx.AsyncClient:
         """A client calling the app in the test's own event loop (the lifespan runs in ``client``'s)."""
@@ -132,7 +153,7 @@ HarnessFactory = Callable[..., Harness]
 
 @pytest.fixture
 def make_harness() -> Iterator[HarnessFactory]:
-    clients: list[TestClient] = []
+    harnesses: list[Harness] = []
 
     def make(
         capacity: int | None = None,
@@ -143,12 +164,13 @@ def make_harness() -> Iterator[HarnessFactory]:
     ) -> Harness:
         harness = Harness(InMemoryProducer(capacity, auto_deliver), limited_settings(**env), tuning, http_tuning)
         harness.client.__enter__()
-        clients.append(harness.client)
+        harnesses.append(harness)
         return harness
 
     yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    for harness in harnesses:
+        harness.client.__exit__(None, None, None)
+        harness.pool.shutdown(cancel_futures=True)
 
 
 @pytest.fixture
@@ -452,7 +474,7 @@ def test_a_full_buffer_is_503_with_retry_after_and_nothing_of_the_request_is_tak
 ) -> None:
     harness = make_harness(auto_deliver=False)
     first = [page_view() for _ in range(7)]
-    assert harness.post(first).status_code == 202
+    waiting = harness.post_waiting(first, 7)  # waits for Kafka, its 7 records in the buffer
     second = [page_view() for _ in range(4)]  # 7 + 4 > 10
 
     refused = harness.post(second)
@@ -464,11 +486,10 @@ def test_a_full_buffer_is_503_with_retry_after_and_nothing_of_the_request_is_tak
     assert body["buffered"] == 7 and body["capacity"] == BUFFER
     assert "nothing of it was taken" in body["message"]
     assert len(harness.fake) == 7
-    harness.fake.deliver()  # Kafka catches up
-    harness.settle()
+    assert not waiting.done()
+    harness.fake.auto_deliver = True  # Kafka catches up
+    assert waiting.result(5).status_code == 202
     assert harness.post(second).status_code == 202
-    harness.fake.deliver()
-    harness.settle()
     assert harness.ids() == [e["event_id"] for e in first + second]
 
 
@@ -568,6 +589,7 @@ def test_records_waiting_with_no_delivery_for_stall_s_is_503(make_harness: Harne
     harness = make_harness(
         auto_deliver=False,
         tuning=Tuning(stall_s=0.5, send_block_s=0.05, poll_interval_s=0.01, probe_interval_s=0.02),
+        **BUFFERED,
     )
     assert harness.post([page_view()]).status_code == 202
     assert harness.post([page_view()]).status_code == 202  # not stalled yet
@@ -614,6 +636,143 @@ def test_a_request_in_flight_when_the_shutdown_begins_is_finished(harness: Harne
     summary = harness.collector.drain(5.0)
     assert summary.ok and summary.delivered == 5
     assert harness.ids() == [e["event_id"] for e in events]
+
+
+# ---------------------------------------------------------------------------------------- ack: delivered / buffered
+
+
+def test_a_202_waits_until_kafka_has_every_record_of_the_request(make_harness: HarnessFactory) -> None:
+    harness = make_harness(auto_deliver=False)  # ack: delivered, the default
+    events = [page_view(), page_view(url=None), page_view()]
+
+    waiting = harness.post_waiting(events, 3)
+    time.sleep(0.2)
+    assert not waiting.done() and harness.collector.in_flight == 1  # waiting for Kafka, in its request slot
+    assert harness.fake.topics == {}
+    harness.fake.auto_deliver = True  # the poll thread serves the delivery reports
+    response = waiting.result(5)
+
+    assert response.status_code == 202, response.text
+    assert (response.json()["accepted"], response.json()["rejected"]) == (2, 1)
+    # at answer time Kafka has every record of the request, event and dead letter
+    assert harness.ids() == [events[0]["event_id"], events[2]["event_id"]]
+    assert [letter["source"]["index"] for letter in harness.dead_letters()] == [1]
+    assert harness.collector.records_pending() == 0 and harness.collector.in_flight == 0
+    event = page_view()
+    assert harness.post([event]).status_code == 202
+    assert harness.ids()[-1] == event["event_id"]  # no settle(): answered after its delivery
+    assert harness.post([]).status_code == 202  # nothing to wait for
+    assert harness.ack_waits() == {"delivered": 3, "not_delivered": 0, "delivery_pending": 0}
+
+
+def delivery_503(waiting: Future[Any]) -> dict[str, Any]:
+    """The answer of a request that waited for its delivery reports: a 503 with ``Retry-After``; its body without
+    ``request_id`` (checked against ``X-Request-Id``) and ``retry_after_s`` (checked)."""
+    response = waiting.result(5)
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == str(RETRY_AFTER)
+    body: dict[str, Any] = response.json()
+    assert body.pop("request_id") == response.headers["x-request-id"]
+    assert body.pop("retry_after_s") == RETRY_AFTER
+    return body
+
+
+def test_records_kafka_refuses_are_a_503_naming_exactly_their_events(make_harness: HarnessFactory) -> None:
+    harness = make_harness(auto_deliver=False)
+    events = [page_view(), page_view(url=None), page_view(), page_view(), page_view()]
+    waiting = harness.post_waiting(events, 5)
+    for error in (None, TIMED_OUT, None, TIMED_OUT, None):  # the reports, in produce order
+        harness.fake.deliver(1, error=error)
+
+    answer = delivery_503(waiting)
+
+    assert answer == {
+        "error": "not_delivered",
+        "message": "Kafka did not take the record(s) of 2 event(s) of this request; the others are written: "
+        "resend only the events listed in undelivered",
+        "accepted": 4,
+        "rejected": 1,
+        "errors": [{"index": 1, "errors": [{"path": "url", "rule": "null", "message": "must not be null"}]}],
+        "undelivered": [1, 3],  # the dead letter of event 1, event 3
+    }
+    assert harness.ids() == [events[i]["event_id"] for i in (0, 2, 4)]
+    assert harness.dead_letters() == []
+    collector = harness.collector
+    assert (collector.accepted, collector.rejected, collector.delivered, collector.failed) == (4, 1, 3, 2)
+    assert harness.ack_waits() == {"delivered": 0, "not_delivered": 1, "delivery_pending": 0}
+    assert harness.metrics()['dp_collector_requests_total{route="events",status="503"}'] == 1
+
+
+def test_a_cluster_that_stops_acknowledging_is_a_503_naming_the_pending_events(make_harness: HarnessFactory) -> None:
+    harness = make_harness(auto_deliver=False, DP_INGEST_COLLECTOR__ACK_TIMEOUT_S="0.3")
+    events = [page_view() for _ in range(5)]
+    waiting = harness.post_waiting(events, 5)
+    harness.fake.deliver(2)
+    harness.fake.take_down()  # the rest wait in the producer, which keeps retrying them
+
+    answer = delivery_503(waiting)
+
+    assert answer == {
+        "error": "delivery_pending",
+        "message": "Kafka has not acknowledged the record(s) of 3 event(s) of this request after 0.3 s "
+        "(ingest.collector.ack_timeout_s); the producer retries them until ingest.delivery_timeout_ms, so they "
+        "will most likely be written: resending the events listed in pending may write them twice",
+        "accepted": 5,
+        "rejected": 0,
+        "errors": [],
+        "pending": [2, 3, 4],
+    }
+    assert harness.ids() == [e["event_id"] for e in events[:2]]
+    assert harness.collector.records_pending() == 3  # still in the ledger...
+    harness.fake.bring_back()
+    harness.fake.auto_deliver = True
+    harness.settle()
+    assert harness.ids() == [e["event_id"] for e in events]  # ...and written after all, once each
+    assert harness.collector.failed == 0
+    assert harness.ack_waits() == {"delivered": 0, "not_delivered": 0, "delivery_pending": 1}
+
+
+def test_ack_buffered_answers_once_the_records_are_in_the_producer_buffer(make_harness: HarnessFactory) -> None:
+    harness = make_harness(auto_deliver=False, **BUFFERED)
+    events = [page_view(), page_view(url=None)]
+
+    response = harness.post(events)
+
+    assert response.status_code == 202 and (response.json()["accepted"], response.json()["rejected"]) == (1, 1)
+    assert harness.fake.topics == {} and harness.collector.records_pending() == 2  # not in Kafka yet
+    harness.fake.auto_deliver = True
+    harness.settle()
+    assert harness.ids() == [events[0]["event_id"]] and len(harness.dead_letters()) == 1
+    assert harness.ack_waits() == {"delivered": 0, "not_delivered": 0, "delivery_pending": 0}
+
+
+def test_ack_settings() -> None:
+    collector = limited_settings().ingest.collector
+    assert (collector.ack, collector.ack_timeout_s) == ("delivered", 5)
+    assert load_settings(CONFIG_DIR, {}, env="local").settings.ingest.collector.ack_timeout_s == 30
+    for key, value, problem in [
+        ("ACK", "sometimes", "ingest.collector.ack: Input should be 'delivered' or 'buffered'"),
+        ("ACK_TIMEOUT_S", "0", "ingest.collector.ack_timeout_s: Input should be greater than 0"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(problem)):
+            limited_settings(**{f"DP_INGEST_COLLECTOR__{key}": value})
+
+
+def test_request_delivery_completes_once_sealed_and_every_report_is_in() -> None:
+    calls: list[str] = []
+    delivery = RequestDelivery(lambda: calls.append("done"), pending={0, 1, 2})
+    delivery.report(1, ok=False)
+    delivery.report(0, ok=True)
+    assert not calls  # index 2 still waits
+    delivery.report(2, ok=True)
+    assert not calls  # the request is still producing
+    delivery.seal()
+    assert calls == ["done"] and delivery.done and delivery.undelivered == [1]
+    delivery.report(2, ok=True)
+    assert calls == ["done"]  # once
+    empty = RequestDelivery(lambda: calls.append("empty"))
+    empty.seal()
+    assert calls == ["done", "empty"]
 
 
 # ------------------------------------------------------------------------------------ slow and vanished clients
@@ -781,11 +940,11 @@ def test_every_request_gets_its_own_id(harness: Harness) -> None:
 
 
 def test_metrics_count_accepted_rejected_produced_failures_and_latency(make_harness: HarnessFactory) -> None:
-    harness = make_harness(auto_deliver=False)
+    harness = make_harness(auto_deliver=False, **BUFFERED)
     assert harness.post([page_view(), page_view(), page_view(url=None)]).status_code == 202
     assert harness.post([page_view()], contract="nope").status_code == 404
     harness.fake.deliver(2)
-    harness.fake.deliver(1, error=KafkaError(KafkaError._MSG_TIMED_OUT, "Local: Message timed out"))
+    harness.fake.deliver(1, error=TIMED_OUT)
     assert harness.post([page_view(occurred_at="yesterday")]).status_code == 202
     harness.wait_for(lambda: harness.collector.records_pending() == 1, "the delivery reports")
 
@@ -828,11 +987,11 @@ def test_healthz_says_ok_when_connected(harness: Harness) -> None:
 
 
 def test_drain_reports_what_was_delivered_and_what_was_not(make_harness: HarnessFactory) -> None:
-    harness = make_harness(auto_deliver=False)
+    harness = make_harness(auto_deliver=False, **BUFFERED)
     first = harness.post([page_view(), page_view(url=None), page_view()]).json()
     second = harness.post([page_view(), page_view(), page_view(), page_view()]).json()
     harness.fake.deliver(3)  # the first request
-    harness.fake.deliver(2, error=KafkaError(KafkaError._MSG_TIMED_OUT, "Local: Message timed out"))
+    harness.fake.deliver(2, error=TIMED_OUT)
 
     summary = harness.collector.drain(0.05)
 
@@ -853,7 +1012,8 @@ def test_drain_reports_what_was_delivered_and_what_was_not(make_harness: Harness
     assert harness.post([page_view()]).status_code == 503  # drained: no new requests
 
 
-def test_drain_flushes_everything_and_is_ok(harness: Harness) -> None:
+def test_drain_flushes_everything_and_is_ok(make_harness: HarnessFactory) -> None:
+    harness = make_harness(**BUFFERED)
     harness.fake.auto_deliver = False
     assert harness.post([page_view() for _ in range(5)]).status_code == 202
     harness.fake.auto_deliver = True  # the flush delivers

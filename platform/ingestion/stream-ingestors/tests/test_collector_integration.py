@@ -4,7 +4,9 @@ The server runs in a subprocess on a free port, in a checkout of its own whose c
 this run (``col<run id>``), so its topics and subjects are new and the counts exact. What arrived is read back
 with a plain consumer from the start of every partition to its end, values decoded by ``AvroDeserializer``.
 
-The outage test stops the local Kafka (only that service) and always starts it again.
+The outage test stops the local Kafka (only that service) and always starts it again. The SIGKILL test kills a
+collector of its own right after its last 202 and finds every acknowledged event in Kafka once
+(``ingest.collector.ack: delivered``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,15 +104,20 @@ def checkout(
             registry.delete_subject(contract.subject, permanent=True)
 
 
-class Server:
-    """``serve`` in a subprocess of the checkout, on a free port."""
+#: the shared server's ingest.collector.ack_timeout_s: a request whose records wait when Kafka stops is answered
+#: (503 delivery_pending) after this long, not after the default 30 s
+SHARED_ACK_TIMEOUT_S = 5
 
-    def __init__(self, checkout: Checkout) -> None:
+
+class Server:
+    """``serve`` in a subprocess of the checkout, on a free port; ``env``: ``DP_*`` settings of its own."""
+
+    def __init__(self, checkout: Checkout, env: Mapping[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.out = checkout.root / f"collector-{self.port}.out"
         self.err = checkout.root / f"collector-{self.port}.err"
-        env = {**checkout_environ(), "DP_INGEST_COLLECTOR__PORT": str(self.port)}
+        env = {**checkout_environ(), **(env or {}), "DP_INGEST_COLLECTOR__PORT": str(self.port)}
         with self.out.open("w") as out, self.err.open("w") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", LAUNCHER], cwd=checkout.root, env=env, stdout=out, stderr=err
@@ -158,17 +165,19 @@ class Server:
 
 
 @pytest.fixture
-def start_server(checkout: Checkout) -> Iterator[Callable[[], Server]]:
+def start_server(checkout: Checkout) -> Iterator[Callable[..., Server]]:
+    """Starts a collector of the test's own: ``start_server(DP_SOME_KEY="value", ...)``."""
     servers: list[Server] = []
 
-    def start() -> Server:
-        server = Server(checkout)
+    def start(**env: str) -> Server:
+        server = Server(checkout, env)
         servers.append(server)
         server.wait_healthy()
         return server
 
     yield start
     for server in servers:
+        server.http.close()
         if server.proc.poll() is None:
             server.proc.send_signal(signal.SIGTERM)
             try:
@@ -179,7 +188,7 @@ def start_server(checkout: Checkout) -> Iterator[Callable[[], Server]]:
 
 @pytest.fixture(scope="module")
 def shared_server(checkout: Checkout) -> Iterator[Server]:
-    server = Server(checkout)
+    server = Server(checkout, {"DP_INGEST_COLLECTOR__ACK_TIMEOUT_S": str(SHARED_ACK_TIMEOUT_S)})
     try:
         server.wait_healthy()
         yield server
@@ -365,6 +374,18 @@ def test_status_codes_of_the_real_server(shared_server: Server) -> None:
     assert all(r.headers["x-request-id"] for r in (bad_json, bad_line, health))
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One answer a :class:`Poster` got: when its request was sent, how long it took, its status, ``Retry-After``
+    and ``error``."""
+
+    sent: float
+    took: float
+    status: int
+    retry_after: str | None
+    error: str | None
+
+
 class Poster(threading.Thread):
     """Posts batches of valid page views until halted, keeping the fate of every event id."""
 
@@ -372,11 +393,12 @@ class Poster(threading.Thread):
         super().__init__(daemon=True)
         self.server, self.marker, self.batch, self.pause = server, marker, batch, pause
         self.halt = threading.Event()
-        self.acked: list[str] = []  # answered 202 (or taken before an interruption)
-        self.refused: list[str] = []  # answered 503: not taken
+        self.acked: list[str] = []  # answered 202 (or taken before an interruption, or written before a 503)
+        self.refused: list[str] = []  # answered 503: not taken, or not delivered (undelivered)
+        self.pending: list[str] = []  # answered 503 delivery_pending: most likely written later, at most once
         self.unknown: list[str] = []  # the connection failed: fate unknown
         self.unexpected: list[str] = []
-        self.answers: list[tuple[float, float, int, str | None]] = []  # sent at, took, status, Retry-After
+        self.answers: list[Answer] = []
 
     def run(self) -> None:
         failures = 0
@@ -394,11 +416,22 @@ class Poster(threading.Thread):
                     continue
                 failures = 0
                 took = time.monotonic() - sent
-                self.answers.append((sent, took, response.status_code, response.headers.get("retry-after")))
-                if response.status_code == 202 and response.json()["accepted"] == len(ids):
+                body = response.json()
+                error = body.get("error")
+                self.answers.append(
+                    Answer(sent, took, response.status_code, response.headers.get("retry-after"), error)
+                )
+                if response.status_code == 202 and body["accepted"] == len(ids):
                     self.acked.extend(ids)
+                elif response.status_code == 503 and error in ("not_delivered", "delivery_pending"):
+                    undelivered, pending = set(body.get("undelivered", [])), set(body.get("pending", []))
+                    for index, event_id in enumerate(ids):
+                        fate = (
+                            self.refused if index in undelivered else self.pending if index in pending else self.acked
+                        )
+                        fate.append(event_id)
                 elif response.status_code == 503:
-                    taken = response.json().get("processed", 0)
+                    taken = body.get("processed", 0)
                     self.acked.extend(ids[:taken])
                     self.refused.extend(ids[taken:])
                 else:
@@ -407,7 +440,7 @@ class Poster(threading.Thread):
                 time.sleep(self.pause)
 
     def statuses_after(self, since: float) -> list[int]:
-        return [status for sent, _, status, _ in self.answers if sent >= since]
+        return [a.status for a in self.answers if a.sent >= since]
 
     def wait(self, condition: Callable[[], bool], what: str, timeout: float) -> float:
         deadline = time.monotonic() + timeout
@@ -444,22 +477,28 @@ def test_broker_outage_is_503_and_every_acknowledged_event_lands_exactly_once(
     poster.join(30)
     shared_server.wait_delivered()
 
-    during = [(took, status, retry) for sent, took, status, retry in poster.answers if stopping <= sent <= restarted]
-    assert any(status == 503 for _, status, _ in during)
-    assert all(retry == "5" for _, status, retry in during if status == 503)  # ingest.collector.retry_after_s
-    assert max(took for took, _, _ in during) < 5, "a request hung during the outage"
-    assert refused_at - stopped < 15, f"the outage was noticed after {refused_at - stopped:.1f} s"
+    during = [a for a in poster.answers if stopping <= a.sent <= restarted]
+    assert any(a.status == 503 for a in during)
+    assert all(a.retry_after == "5" for a in during if a.status == 503)  # ingest.collector.retry_after_s
+    # refused at once while Kafka is down; a request whose records were waiting when it stopped waits at most
+    # ack_timeout_s for them (then 202, or 503 delivery_pending)
+    assert max(a.took for a in during if a.error == "unavailable") < 5, "a refusal was slow during the outage"
+    assert max(a.took for a in during) < SHARED_ACK_TIMEOUT_S + 3, "a request hung during the outage"
+    assert refused_at - stopped < 15 + SHARED_ACK_TIMEOUT_S, (
+        f"the outage was noticed after {refused_at - stopped:.1f} s"
+    )
     assert not poster.unknown and not poster.unexpected
 
     found = ids_in_kafka(checkout, marker)
     assert {i: found[i] for i in poster.acked if found[i] != 1} == {}, "acknowledged events lost or duplicated"
     assert not [i for i in poster.refused if i in found], "events answered 503 were produced"
-    assert sum(found.values()) == len(poster.acked)
+    assert {i: found[i] for i in poster.pending if found[i] > 1} == {}, "pending events duplicated"
+    assert sum(found.values()) == len(poster.acked) + sum(found[i] for i in poster.pending)
     assert shared_server.metrics()["dp_collector_delivery_failures_total"] == 0
 
 
 def test_sigterm_under_load_delivers_every_acknowledged_event(
-    start_server: Callable[[], Server], checkout: Checkout
+    start_server: Callable[..., Server], checkout: Checkout
 ) -> None:
     server = start_server()
     marker = f"sigterm-{uuid.uuid4().hex[:8]}"
@@ -477,7 +516,7 @@ def test_sigterm_under_load_delivers_every_acknowledged_event(
     assert not [u for p in posters for u in p.unexpected]
     acked = [i for p in posters for i in p.acked]
     refused = [i for p in posters for i in p.refused]
-    unknown = {i for p in posters for i in p.unknown}
+    unknown = {i for p in posters for i in [*p.unknown, *p.pending]}
     found = ids_in_kafka(checkout, marker)
     assert {i: found[i] for i in acked if found[i] != 1} == {}, "acknowledged events lost or duplicated"
     assert not [i for i in refused if i in found], "events answered 503 were produced"
@@ -489,3 +528,24 @@ def test_sigterm_under_load_delivers_every_acknowledged_event(
         "undeliverable 0"
     ], server.stdout()
     assert "shutting down: new requests get 503" in server.stderr()
+
+
+def test_every_event_answered_202_is_in_kafka_once_after_a_sigkill_right_after_the_answer(
+    start_server: Callable[..., Server], checkout: Checkout
+) -> None:
+    # batches linger half a second in the producer: with ack: buffered the records of the last requests would still
+    # be in the collector's memory at the kill (and lost); with ack: delivered each 202 waits for Kafka's acks=all
+    server = start_server(DP_KAFKA_PRODUCER=json.dumps({"linger.ms": 500}))
+    marker = f"sigkill-{uuid.uuid4().hex[:8]}"
+    acked: list[str] = []
+    for _ in range(5):
+        events = [page_view(marker) for _ in range(100)]
+        response = server.post("page_view", events)
+        assert response.status_code == 202, response.text
+        assert (response.json()["accepted"], response.json()["rejected"]) == (100, 0)
+        acked.extend(e["event_id"] for e in events)
+
+    server.proc.kill()  # SIGKILL: no drain, no flush
+    assert server.proc.wait(timeout=30) == -signal.SIGKILL
+
+    assert ids_in_kafka(checkout, marker) == collections.Counter(acked)  # each of the 500 exactly once

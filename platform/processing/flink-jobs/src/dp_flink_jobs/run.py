@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dp_contracts.model import Contract, contracts_dir, load_contracts
 from dp_core.config import LoadedConfig
@@ -28,8 +28,18 @@ from dp_flink.errors import FlinkSetupError, StreamJobFailedError
 from dp_flink.failure import LogWatch, root_cause
 from dp_flink.lag import group_lag
 from dp_flink.session import JobOptions, log_dir, register_decoders, table_environment
+from dp_flink.sql import source_table
+from dp_flink.state_ttl import StateTtl, describe, set_state_ttl
+
+if TYPE_CHECKING:
+    from pyflink.table import StatementSet, TableEnvironment, TableResult
 
 TERMINAL = {"FAILED", "CANCELED", "FINISHED"}
+
+
+def status_name(status: object) -> str:
+    """A job status as its bare name: PyFlink's ``JobStatus`` prints as ``JobStatus.FAILED``."""
+    return str(status).rsplit(".", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,26 @@ def domain_contracts(loaded: LoadedConfig, domain: str | None, needed: tuple[str
     if missing:
         raise FlinkSetupError(f"domain {domain!r} lacks the contracts {', '.join(sorted(missing))}")
     return chosen
+
+
+def execute(
+    t_env: TableEnvironment, statements: StatementSet, ttl_s: int, inputs: list[Contract]
+) -> tuple[TableResult, list[StateTtl]]:
+    """Run ``statements`` from their compiled plan, each state's TTL set first (:mod:`dp_flink.state_ttl`: the
+    events' state expires after ``ttl_s``, the reference topics' latest records are kept). PyFlink 2.0.2 has no
+    Python API for compiled plans: they go through its Java objects."""
+    from pyflink.java_gateway import get_gateway
+    from pyflink.table import TableResult
+
+    # catalog tables by identifier only: Iceberg's catalog names a table's primary key anew on each lookup, so a
+    # plan holding the schema would not match it when loaded (and the plan then carries no catalog credentials)
+    t_env.get_config().set("table.plan.compile.catalog-objects", "IDENTIFIER")
+    compiled = statements._j_statement_set.compilePlan().asJsonString()
+    reference = [source_table(c) for c in inputs if c.meta.kind == "reference"]
+    plan, states = set_state_ttl(compiled, ttl_s * 1000, reference)
+    t_env._before_execute()  # what StatementSet.execute does first: the pipeline's jars into the configuration
+    j_plan = t_env._j_tenv.loadPlan(get_gateway().jvm.org.apache.flink.table.api.PlanReference.fromJsonString(plan))
+    return TableResult(j_plan.execute()), states
 
 
 def _cause(exc: BaseException) -> str:
@@ -106,13 +136,18 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
         register_decoders(t_env, loaded, job.inputs(contracts))
         statements = job.build(t_env, loaded, contracts, name)
         started = time.monotonic()
-        result = statements.execute()
+        result, states = execute(t_env, statements, settings.stream.dedup_ttl_s, job.inputs(contracts))
         client = result.get_job_client()
     except PlatformError:
         raise
     except Exception as exc:  # noqa: BLE001 -- a Java failure while planning or submitting: its cause, no traceback
-        raise failed("could not start", exc) from None
+        error = failed("could not start", exc)
+        if restored is not None and "Cannot map checkpoint/savepoint state" in str(error):
+            # e.g. a checkpoint of the jobs from before they ran from a compiled plan with state TTLs (README)
+            error = StreamJobFailedError(f"{error}; the checkpoint is of another plan of the job: run it with --reset")
+        raise error from None
     job_id = str(client.get_job_id())
+    say(f"{name}: state TTL: {describe(states)}")
     summary: dict[str, Any] = {
         "job": name,
         "job_id": job_id,
@@ -138,7 +173,7 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
     try:
         while True:
             try:
-                status = str(client.get_job_status().result())
+                status = status_name(client.get_job_status().result())
             except Exception as exc:  # noqa: BLE001 -- the MiniCluster shut down after the job gave up
                 raise failed("failed", exc) from None
             if status in TERMINAL:
@@ -170,7 +205,7 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
         for s, handler in previous.items():
             signal.signal(s, handler)
         with contextlib.suppress(Exception):  # a MiniCluster already shut down has nothing left to cancel
-            if str(client.get_job_status().result()) not in TERMINAL:
+            if status_name(client.get_job_status().result()) not in TERMINAL:
                 client.cancel().result()
     summary["seconds"] = round(time.monotonic() - started, 1)
     latest = latest_checkpoint(local_path(root)) if is_local(root) else None

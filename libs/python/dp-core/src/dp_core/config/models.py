@@ -118,6 +118,15 @@ class CollectorSettings(Section):
     max_body_bytes: int = Field(5 * 2**20, ge=1024, description="Larger request bodies are refused with 413")
     max_events_per_request: int = Field(10_000, ge=1)
     retry_after_s: int = Field(5, ge=1, description="Retry-After of a 503 answer")
+    ack: Literal["delivered", "buffered"] = Field(
+        "delivered",
+        description="When a 202 is answered: delivered = once Kafka acknowledged every record of the request "
+        "(acks=all; survives a crash of the collector); buffered = once they are in the producer's buffer "
+        "(faster; a SIGKILL or machine crash loses the buffer)",
+    )
+    ack_timeout_s: float = Field(
+        30.0, gt=0, description="How long a request waits for its delivery reports (ack: delivered), else 503"
+    )
 
 
 class IngestSettings(Section):
@@ -257,6 +266,12 @@ class StreamSettings(Section):
         30.0, gt=0, description="An input partition silent this long (wall clock) stops holding windows open"
     )
     parallelism: int = Field(1, ge=1, description="Default operator parallelism")
+    dedup_ttl_s: int = Field(
+        86400,
+        gt=0,
+        description="How long the jobs keep an event's state (its id, the enricher's orders and payments) after its "
+        "last change; reference data is kept for good",
+    )
     flink: dict[str, str] = Field(
         default_factory=dict, description="Extra Flink configuration for the speed-layer jobs, e.g. state backend"
     )

@@ -9,6 +9,8 @@ import shutil
 import signal
 from pathlib import Path
 
+import psutil
+
 from dp_core.config import PlatformSettings
 from dp_localstack import health
 from dp_localstack.errors import MissingToolError
@@ -40,6 +42,29 @@ def postgres_socket_dir(layout: Layout) -> Path:
     return layout.run / "postgres"
 
 
+def clear_stale_lock(lock: Path) -> bool:
+    """Remove a PostgreSQL lock file (``postmaster.pid`` in the data folder, ``.s.PGSQL.<port>.lock`` beside the
+    socket) when the postmaster it names is gone or a zombie; whether it was removed.
+
+    PostgreSQL refuses to start while the PID in a lock file answers ``kill(pid, 0)``, which a zombie does: a
+    postmaster killed with SIGKILL whose parent (here, usually PID 1 of a container) has not reaped it yet blocks
+    the restart ("lock file ... already exists"). A live postmaster's lock file is left alone (PostgreSQL then says
+    what is in the way)."""
+    try:
+        pid = int(lock.read_text(encoding="utf-8").split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    try:
+        if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            return False
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.Error:
+        return False
+    lock.unlink(missing_ok=True)
+    return True
+
+
 def postgres(settings: PlatformSettings, layout: Layout) -> ServiceSpec:
     pg = settings.postgres
     data = layout.data("postgres")
@@ -57,6 +82,8 @@ def postgres(settings: PlatformSettings, layout: Layout) -> ServiceSpec:
             shutil.chown(data, os_user, os_user)
             data.chmod(0o700)
         if (data / "PG_VERSION").exists():
+            clear_stale_lock(data / "postmaster.pid")
+            clear_stale_lock(sockets / f".s.PGSQL.{pg.port}.lock")
             return
         pwfile = layout.run / "postgres.pwfile"
         pwfile.write_text(reveal(pg.password) or "postgres", encoding="utf-8")

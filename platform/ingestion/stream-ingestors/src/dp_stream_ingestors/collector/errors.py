@@ -99,5 +99,58 @@ class RequestInterruptedError(CollectorError, error="interrupted"):
         )
 
 
+class NotDeliveredError(CollectorError, TransientError, status=503, error="not_delivered"):
+    """``ack: delivered``: Kafka refused some records of the request (a delivery report with an error).
+
+    Every event was taken, the ones listed in ``undelivered`` (their event or dead letter) are not in Kafka: the
+    client resends those only.
+    """
+
+    def __init__(self, undelivered: list[int], accepted: int, rejected: int, **details: Any) -> None:
+        super().__init__(
+            f"Kafka did not take the record(s) of {len(undelivered)} event(s) of this request; the others are "
+            "written: resend only the events listed in undelivered",
+            accepted=accepted,
+            rejected=rejected,
+            undelivered=undelivered,
+            **details,
+        )
+
+
+class DeliveryPendingError(CollectorError, TransientError, status=503, error="delivery_pending"):
+    """``ack: delivered``: some records of the request were not acknowledged within ``ingest.collector.ack_timeout_s``.
+
+    The producer keeps retrying them until ``ingest.delivery_timeout_ms``: they will most likely be written, so a
+    resend of the events listed in ``pending`` may write them twice. Records that failed before the timeout are
+    listed in ``undelivered`` (only when there are some). Every event in neither list is written.
+    """
+
+    def __init__(
+        self,
+        pending: list[int],
+        timeout_s: float,
+        accepted: int,
+        rejected: int,
+        undelivered: list[int] | None = None,
+        **details: Any,
+    ) -> None:
+        failed = (
+            f"; Kafka refused the record(s) of the {len(undelivered)} event(s) listed in undelivered: resend those"
+            if undelivered
+            else ""
+        )
+        super().__init__(
+            f"Kafka has not acknowledged the record(s) of {len(pending)} event(s) of this request after "
+            f"{timeout_s:g} s (ingest.collector.ack_timeout_s); the producer retries them until "
+            "ingest.delivery_timeout_ms, so they will most likely be written: resending the events listed in "
+            f"pending may write them twice{failed}",
+            accepted=accepted,
+            rejected=rejected,
+            pending=pending,
+            **({"undelivered": undelivered} if undelivered else {}),
+            **details,
+        )
+
+
 class StartupError(CollectorError, TerminalError):
     """The collector cannot start (port taken, no contracts, registry unreachable...)."""

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from typing import Literal
 
 from dp_http.prometheus import Exposition, Histogram
 
 #: request latency buckets, in seconds
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 ROUTES = ("events", "healthz", "metrics", "other")
+#: how a request waiting for its delivery reports (``ack: delivered``) ended: 202, or one of the two 503s
+AckOutcome = Literal["delivered", "not_delivered", "delivery_pending"]
+ACK_OUTCOMES: tuple[AckOutcome, ...] = ("delivered", "not_delivered", "delivery_pending")
+#: the wait is bounded by ingest.collector.ack_timeout_s (30 s by default)
+ACK_BUCKETS = (*BUCKETS, 30.0, 60.0)
 
 
 def route_of(path: str) -> str:
@@ -39,6 +45,7 @@ class Metrics:
         self.delivery_failures = 0
         self.requests: dict[tuple[str, str], int] = {}
         self._latency = {route: Histogram(BUCKETS) for route in ROUTES}
+        self._ack_wait = {outcome: Histogram(ACK_BUCKETS) for outcome in ACK_OUTCOMES}
 
     def count_events(self, contract: str, accepted: int, rejected: int) -> None:
         with self._lock:
@@ -57,6 +64,11 @@ class Metrics:
             key = (route, str(status))
             self.requests[key] = self.requests.get(key, 0) + 1
             self._latency[route].observe(seconds)
+
+    def observe_ack(self, outcome: AckOutcome, seconds: float) -> None:
+        """A request waited ``seconds`` for its delivery reports, with ``outcome`` (one of :data:`ACK_OUTCOMES`)."""
+        with self._lock:
+            self._ack_wait[outcome].observe(seconds)
 
     def render(self, gauges: Mapping[str, tuple[str, float]]) -> str:
         """The exposition text; ``gauges`` maps a metric name to (help, value)."""
@@ -93,5 +105,11 @@ class Metrics:
                 "dp_collector_request_seconds",
                 "Time to answer an HTTP request, by route.",
                 [({"route": route}, histogram) for route, histogram in self._latency.items()],
+            )
+            text.histogram(
+                "dp_collector_ack_wait_seconds",
+                "Time a POST waited for the delivery reports of its records (ack: delivered), by outcome: "
+                "delivered (202), not_delivered or delivery_pending (503).",
+                [({"outcome": outcome}, histogram) for outcome, histogram in self._ack_wait.items()],
             )
         return text.text()

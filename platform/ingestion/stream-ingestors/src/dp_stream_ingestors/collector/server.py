@@ -11,7 +11,7 @@ Shutdown, on the first SIGTERM or SIGINT:
 2. the producer is flushed until every record is acknowledged or ``ingest.delivery_timeout_ms`` (+ a margin)
    has passed -- librdkafka fails a record after that time anyway, so the wait is bounded; a second signal
    stops waiting at once;
-3. a summary is logged and printed: accepted, rejected, delivered, and every record answered 202 that Kafka did
+3. a summary is logged and printed: accepted, rejected, delivered, and every record taken that Kafka did
    not acknowledge (request id, contract, event indexes, reason).
 
 The return value is the exit code: 0 when everything taken was delivered, 1 otherwise.
@@ -120,9 +120,7 @@ def _report(summary: Summary, echo: Callable[[str], None]) -> None:
     if summary.ok:
         log.info("collector stopped: everything taken was delivered", extra=extra)
     else:
-        log.error(
-            "collector stopped: %d record(s) answered 202 were not delivered", summary.undeliverable_count, extra=extra
-        )
+        log.error("collector stopped: %d record(s) taken were not delivered", summary.undeliverable_count, extra=extra)
         for line in lines[1:]:
             log.error(line.strip())
     for line in lines:

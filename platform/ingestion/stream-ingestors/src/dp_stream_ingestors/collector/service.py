@@ -15,6 +15,12 @@
 * **Nothing acknowledged is forgotten.** Each record is in a ledger from ``produce`` until its delivery report:
   successes are counted, failures are counted, logged and kept (request id, contract, index, reason), and at
   shutdown :meth:`Collector.drain` flushes, then reports what was delivered and what was not.
+* **A 202 means "in Kafka"** (``ingest.collector.ack: delivered``, the default). A request's records also point
+  to its :class:`RequestDelivery` -- the indexes still waiting for a report, those Kafka refused -- which calls the
+  request back when its last report arrives; the route awaits that call (bounded by
+  ``ingest.collector.ack_timeout_s``) and :meth:`Collector.conclude` turns what arrived into the 202 or a 503
+  naming the events to resend (``not_delivered``) or still on their way (``delivery_pending``). With
+  ``ack: buffered`` nothing waits: the 202 is answered once the records are in the producer's buffer.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from dp_ingest.kafka import client_conf
 from dp_ingest.producer import EventProducer
 from dp_stream_ingestors.collector.body import Batch, Format, parse_body
 from dp_stream_ingestors.collector.errors import (
+    DeliveryPendingError,
+    NotDeliveredError,
     RequestInterruptedError,
     ServiceUnavailableError,
     StartupError,
@@ -80,6 +88,46 @@ def kafka_probe(settings: PlatformSettings, topic: str) -> BrokerProbe:
     return probe
 
 
+@dataclass(eq=False)
+class RequestDelivery:
+    """The delivery reports one request waits for (``ack: delivered``): its records' indexes still waiting, and
+    those Kafka refused (one record per event: the event or its dead letter).
+
+    Only touched under :attr:`Collector._lock`. Once the request has produced all its records (``sealed``) and the
+    last report arrived, ``notify`` is called, once, from the thread serving the reports.
+    """
+
+    notify: Callable[[], None]
+    pending: set[int] = field(default_factory=set)
+    undelivered: list[int] = field(default_factory=list)
+    sealed: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.sealed and not self.pending
+
+    def seal(self) -> None:
+        """Every record of the request is produced: from now on the last report completes it."""
+        self.sealed = True
+        self._notify_if_done()
+
+    def report(self, index: int, ok: bool) -> None:
+        """The delivery report of the record of the event at ``index``."""
+        self.pending.discard(index)
+        if not ok:
+            self.undelivered.append(index)
+        self._notify_if_done()
+
+    def _notify_if_done(self) -> None:
+        if self.done:
+            notify, self.notify = self.notify, _nothing
+            notify()
+
+
+def _nothing() -> None:
+    pass
+
+
 @dataclass(slots=True)
 class PendingRecord:
     """One record handed to the producer and not yet reported on."""
@@ -89,6 +137,7 @@ class PendingRecord:
     index: int
     event_id: str | None
     dead_letter: bool = False
+    delivery: RequestDelivery | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +158,8 @@ class Outcome:
     accepted: int
     rejected: int
     errors: list[EventErrors]
+    #: the request's delivery reports, when it waits for them (``ack: delivered``)
+    delivery: RequestDelivery | None = None
 
 
 @dataclass
@@ -167,7 +218,7 @@ class Summary:
         if not self.ok:
             out.append(
                 f"  {self.failed} record(s) failed and {self.still_waiting} were still waiting for Kafka "
-                "(answered 202 but not in Kafka):"
+                "(taken from requests but not in Kafka):"
             )
             for group in self.undeliverable:
                 noun = "index" if len(group.indexes) == 1 else "indexes"
@@ -344,12 +395,19 @@ class Collector:
         if not status.available:
             raise ServiceUnavailableError(f"Kafka is not taking records: {status.detail}", broker=status.state)
 
-    def ingest(self, contract: str, body: bytes, fmt: Format, request_id: str) -> Outcome:
+    def ingest(
+        self, contract: str, body: bytes, fmt: Format, request_id: str, notify: Callable[[], None] | None = None
+    ) -> Outcome:
         """Parse a request body and submit its events (runs in a worker thread)."""
-        return self.submit(contract, parse_body(body, fmt, self.limits.max_events_per_request), request_id)
+        batch = parse_body(body, fmt, self.limits.max_events_per_request)
+        return self.submit(contract, batch, request_id, notify)
 
-    def submit(self, contract: str, batch: Batch, request_id: str) -> Outcome:
+    def submit(self, contract: str, batch: Batch, request_id: str, notify: Callable[[], None] | None = None) -> Outcome:
         """Validate and produce every event of a batch: valid ones to the topic, the others to the DLQ.
+
+        Args:
+            notify: when given, the outcome's :class:`RequestDelivery` calls it (from the thread serving the
+                delivery reports) once every record of the request has its report; see :meth:`conclude`.
 
         Raises:
             ServiceUnavailableError: Kafka unavailable, or no room for the whole batch (nothing was produced).
@@ -376,14 +434,17 @@ class Collector:
                 )
             accepted = rejected = 0
             errors: list[EventErrors] = []
+            delivery = RequestDelivery(notify) if notify is not None else None
             for index, event in enumerate(batch.events):
                 line = batch.line_of(index)
                 coordinates: dict[str, Any] = {"request_id": request_id, "index": index}
                 if line is not None:
                     coordinates["line"] = line
                 seq = next(self._seq)
-                record = PendingRecord(contract, request_id, index, _event_id(event, codec.id_field))
+                record = PendingRecord(contract, request_id, index, _event_id(event, codec.id_field), delivery=delivery)
                 self._pending[seq] = record
+                if delivery is not None:
+                    delivery.pending.add(index)
                 try:
                     problems = self.producer.send(
                         contract,
@@ -393,7 +454,8 @@ class Collector:
                         block_s=self.tuning.send_block_s,
                     )
                 except Exception as exc:
-                    # this record was not produced; the ones before it were, and stay tracked
+                    # this record was not produced; the ones before it were, and stay tracked (the answer says
+                    # how far the request got: it does not wait for their reports, its delivery is never sealed)
                     del self._pending[seq]
                     self._count(contract, accepted, rejected)
                     self.health.on_pending(len(self._pending), self.clock())
@@ -417,7 +479,41 @@ class Collector:
                     accepted += 1
             self._count(contract, accepted, rejected)
             self.health.on_pending(len(self._pending), self.clock())
-        return Outcome(request_id, contract, accepted, rejected, errors)
+            if delivery is not None:
+                delivery.seal()
+        return Outcome(request_id, contract, accepted, rejected, errors, delivery)
+
+    def conclude(self, outcome: Outcome, waited_s: float) -> None:
+        """After a request waited for its delivery reports (``ack: delivered``): a 202, or the 503 saying which
+        events are not in Kafka. The request is no longer called back.
+
+        Args:
+            outcome: what :meth:`submit` returned (with its ``delivery``).
+            waited_s: how long the request waited (for the ``dp_collector_ack_wait_seconds`` histogram).
+
+        Raises:
+            NotDeliveredError: Kafka refused some records; they are named, the others are written.
+            DeliveryPendingError: some records were still waiting for their report after ``ack_timeout_s``.
+        """
+        delivery = outcome.delivery
+        if delivery is None:
+            return
+        with self._lock:
+            delivery.notify = _nothing
+            pending, undelivered = sorted(delivery.pending), sorted(delivery.undelivered)
+        errors = [_error_dict(e) for e in outcome.errors]
+        where = {"request_id": outcome.request_id, "contract": outcome.contract}
+        if pending:
+            self.metrics.observe_ack("delivery_pending", waited_s)
+            log.warning("answered 503: %d record(s) not acknowledged after %.1f s", len(pending), waited_s, extra=where)
+            raise DeliveryPendingError(
+                pending, self.limits.ack_timeout_s, outcome.accepted, outcome.rejected, undelivered, errors=errors
+            )
+        if undelivered:
+            self.metrics.observe_ack("not_delivered", waited_s)
+            log.warning("answered 503: %d record(s) not delivered", len(undelivered), extra=where)
+            raise NotDeliveredError(undelivered, outcome.accepted, outcome.rejected, errors=errors)
+        self.metrics.observe_ack("delivered", waited_s)
 
     def _count(self, contract: str, accepted: int, rejected: int) -> None:
         self.accepted += accepted
@@ -427,8 +523,14 @@ class Collector:
     # ------------------------------------------------------------------------------------------------ deliveries
 
     def _on_delivery(self, seq: int, ok: bool, error: str | None) -> None:
-        """A delivery report (served by poll/flush, so under the lock)."""
+        """A delivery report (served by poll/flush, so under the lock): the ledger, then the request waiting."""
         record = self._pending.pop(seq, None)
+        self._account(record, ok, error)
+        if record is not None and record.delivery is not None:
+            record.delivery.report(record.index, ok)
+
+    def _account(self, record: PendingRecord | None, ok: bool, error: str | None) -> None:
+        """Count a delivery report; keep and log a failure."""
         self.metrics.count_delivery(ok)
         if ok:
             self.health.on_delivery(self.clock())
@@ -448,7 +550,7 @@ class Collector:
             self._kept_failures += 1
         if self.failed <= MAX_LOGGED_FAILURES:
             log.error(
-                "a record answered 202 was not delivered: %s",
+                "a record taken from a request was not delivered: %s",
                 reason,
                 extra={
                     "request_id": record.request_id,

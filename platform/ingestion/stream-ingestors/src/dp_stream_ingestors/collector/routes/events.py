@@ -6,14 +6,21 @@ length fits (413); Kafka is available and the process is not shutting down (503)
 (``HttpTuning.body_timeout_s``, 408; the slot is freed); parsed (400) into at most ``max_events_per_request``
 events (413); room in the producer buffer for all of them (503, nothing taken). Then every event is produced --
 valid ones to the contract's topic, the others (an event larger than Kafka takes too, rule ``size``) to its
-dead-letter topic -- and the answer is 202 with the counts and the errors of each rejected event. A client gone
-before the end of its body is counted as 499 (nobody to answer).
+dead-letter topic. With ``ingest.collector.ack: delivered`` (the default) the request then waits, holding its slot
+but not the event loop, until Kafka has acknowledged every one of its records (at most
+``ingest.collector.ack_timeout_s``): the answer is 202 with the counts and the errors of each rejected event, or
+503 naming the events Kafka refused (``not_delivered``) or has not acknowledged yet (``delivery_pending``). With
+``ack: buffered`` the 202 comes as soon as the records are in the producer's buffer. A client gone before the end
+of its body is counted as 499 (nobody to answer).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -25,6 +32,7 @@ from dp_stream_ingestors.collector.body import body_format, check_declared_lengt
 from dp_stream_ingestors.collector.deps import CollectorDep, HttpTuningDep
 from dp_stream_ingestors.collector.errors import ServiceUnavailableError
 from dp_stream_ingestors.collector.health import RequestSlots
+from dp_stream_ingestors.collector.service import Collector, Outcome
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"])
@@ -74,7 +82,11 @@ class ErrorBody(BaseModel):
         408: {"model": ErrorBody, "description": "The body was not complete in time (nothing taken)"},
         413: {"model": ErrorBody, "description": "Body too large or too many events"},
         415: {"model": ErrorBody, "description": "Unsupported content type"},
-        503: {"model": ErrorBody, "description": "Kafka unavailable, buffer full or shutting down (Retry-After)"},
+        503: {
+            "model": ErrorBody,
+            "description": "Kafka unavailable, buffer full or shutting down (nothing taken); records not delivered "
+            "(undelivered) or not acknowledged in time (pending); Retry-After",
+        },
     },
 )
 async def post_events(
@@ -94,7 +106,12 @@ async def post_events(
     collector.in_flight += 1
     try:
         body = await read_body(request.stream(), limit, http_tuning.body_timeout_s)
-        outcome = await run_in_threadpool(collector.ingest, contract, body, fmt, request_id)
+        if collector.limits.ack == "delivered":
+            delivered, notify = _completion()
+            outcome = await run_in_threadpool(collector.ingest, contract, body, fmt, request_id, notify)
+            await _await_delivery(collector, outcome, delivered)
+        else:
+            outcome = await run_in_threadpool(collector.ingest, contract, body, fmt, request_id)
     finally:
         collector.in_flight -= 1
     log.info(
@@ -117,3 +134,29 @@ async def post_events(
         ],
     )
     return JSONResponse(receipt.model_dump(exclude_none=True), status_code=202)
+
+
+def _completion() -> tuple[asyncio.Future[None], Callable[[], None]]:
+    """A future of the running event loop and the callback, safe from any thread, that completes it."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+
+    def complete() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    def notify() -> None:  # on the thread serving the delivery reports
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(complete)
+
+    return future, notify
+
+
+async def _await_delivery(collector: Collector, outcome: Outcome, delivered: asyncio.Future[None]) -> None:
+    """Wait until every record of the request has its delivery report, at most ``ack_timeout_s``; then
+    :meth:`Collector.conclude` raises the 503 if Kafka does not have them all."""
+    started = time.monotonic()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(delivered, collector.limits.ack_timeout_s)
+    # in a worker thread: it takes the producer's lock, which another request's produce may hold for a while
+    await run_in_threadpool(collector.conclude, outcome, time.monotonic() - started)

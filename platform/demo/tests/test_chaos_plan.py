@@ -1,0 +1,111 @@
+"""The chaos run's pure core: the seeded schedule covers every component, and the Kafka check tells a lost or
+duplicated record from a copy a resend of an unknown outcome may have written."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+
+import pytest
+
+from dp_demo import chaos_plan as cp
+from dp_demo.chaos_cli import render
+
+
+def test_ten_rounds_kill_every_component_in_a_seeded_order() -> None:
+    faults = cp.plan(7, 10, jobs=("enricher", "aggregator"))
+    assert [f.round for f in faults] == list(range(1, 11))
+    assert set(cp.COMPONENTS) == {f.component for f in faults}
+    assert all(2.0 <= f.down_s <= 6.0 for f in faults)
+    assert all(a.component != b.component for a, b in itertools.pairwise(faults))
+    assert {f.target for f in faults if f.component == "flink"} <= {"enricher", "aggregator"}
+    assert all(f.target for f in faults if f.component == "flink")
+    assert cp.plan(7, 10, jobs=("enricher", "aggregator")) == faults
+    assert cp.plan(8, 10, jobs=("enricher", "aggregator")) != faults
+
+
+def test_a_subset_of_components() -> None:
+    faults = cp.plan(1, 4, ("kafka", "collector"))
+    assert collections.Counter(f.component for f in faults) == {"kafka": 2, "collector": 2}
+
+
+@pytest.mark.parametrize(("rounds", "components"), [(0, cp.COMPONENTS), (3, ()), (3, ("kafka", "disk"))])
+def test_a_plan_that_cannot_run_is_refused(rounds: int, components: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match=r"round|component"):
+        cp.plan(1, rounds, components)
+
+
+def _ledger(acked: dict[int, int], unknown: dict[int, int] | None = None) -> cp.Ledger:
+    ledger = cp.Ledger()
+    for seq, n in acked.items():
+        for _ in range(n):
+            ledger.ack(seq, accepted=True)
+    ledger.uncertain(seq for seq, n in (unknown or {}).items() for _ in range(n))
+    return ledger
+
+
+def test_each_acknowledged_event_once_is_ok() -> None:
+    # seq 3 re-sends the event of seq 1 (a simulator duplicate): two acknowledged copies of one id
+    sent = {1: "a", 2: "b", 3: "a"}
+    check = cp.check_topic("t", sent, {"a": 2, "b": 1}, _ledger({1: 1, 2: 1, 3: 1}))
+    assert check == cp.TopicCheck("t", acknowledged=3, records=3, lost=0, duplicated=0, resent=0, unexplained=0)
+    assert check.ok
+
+
+@pytest.mark.parametrize(
+    ("found", "lost", "duplicated", "resent", "unexplained"),
+    [
+        ({"a": 1}, 1, 0, 0, 0),  # b acknowledged, missing
+        ({"a": 2, "b": 1}, 0, 1, 0, 0),  # a acknowledged once, no unknown send: written twice
+        ({"a": 1, "b": 2}, 0, 0, 1, 0),  # b was also sent once with an unknown outcome: a second copy is allowed
+        ({"a": 1, "b": 3}, 0, 1, 1, 0),  # ... but not a third
+        ({"a": 1, "b": 1, "z": 1}, 0, 0, 0, 1),  # a record nobody sent
+    ],
+)
+def test_lost_duplicated_and_resent_copies(
+    found: dict[str, int], lost: int, duplicated: int, resent: int, unexplained: int
+) -> None:
+    check = cp.check_topic("t", {1: "a", 2: "b"}, found, _ledger({1: 1, 2: 1}, {2: 1}))
+    assert (check.lost, check.duplicated, check.resent, check.unexplained) == (lost, duplicated, resent, unexplained)
+    assert check.ok == (lost == duplicated == unexplained == 0)
+
+
+def test_figures_and_their_text() -> None:
+    faults = cp.plan(3, 3, ("kafka", "collector", "spark"))
+    recoveries = [cp.Recovery(f, 10.0 * f.round, f.down_s, None if f.component == "spark" else 4.0) for f in faults]
+    ledger = _ledger({1: 1, 2: 1}, {2: 1})
+    ledger.answer("kafka", "503")
+    ledger.answer("kafka", "503")
+    ledger.answer("", "202")
+    checks = [cp.check_topic("t", {1: "a", 2: "b"}, {"a": 1, "b": 2}, ledger)]
+    numbers = cp.figures(recoveries, checks, ledger)
+    assert numbers["components"]["kafka"] == {
+        "faults": 1,
+        "recovered": 1,
+        "recovery_s_max": 4.0,
+        "recovery_s_mean": 4.0,
+        "answers_while_down": {"503": 2},
+    }
+    assert numbers["components"]["spark"]["recovered"] == 0
+    assert numbers["events"] == {
+        "acknowledged": 2,
+        "lost": 0,
+        "duplicated": 0,
+        "resent_after_unknown_outcome": 1,
+        "unexplained": 0,
+        "unknown_outcome_sends": 1,
+        "refused_400_not_json": 0,
+    }
+    text = "\n".join(cp.render_figures(numbers))
+    assert "kafka" in text and "503: 2" in text and "lost 0, duplicated 0" in text
+    report = {
+        "seed": 3, "rounds": 3, "events_sent": 10, "rate_per_s": 5.0, "seconds": 12.0, "status": "PASS",
+        "passed": 1, "failed": 0, "figures": numbers, "restarts_after_a_lost_dependency": {"enricher": 1},
+        "batch_runs": {"completed": 2, "failed_or_killed": 1},
+        "faults": [{"round": r.fault.round, "component": r.fault.component, "target": r.fault.target,
+                    "at_s": r.at_s, "down_s": r.down_s, "recovery_s": r.recovery_s, "note": r.note}
+                   for r in recoveries],
+        "lines": [{"status": "PASS", "layer": "kafka", "subject": "t", "expected": 2, "observed": 3, "detail": "ok"}],
+    }  # fmt: skip
+    rendered = render(report)
+    assert "enricher 1x" in rendered and "PASS: 1 line(s) reconciled" in rendered

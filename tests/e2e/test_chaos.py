@@ -1,0 +1,45 @@
+"""`dp chaos`, short: four faults (the Kafka broker, the collector, a Flink job, the running Spark job) killed with
+SIGKILL while the simulator sends through the collector and both layers run, in a domain of its own; then every
+layer reconciles exactly. `make chaos` runs the full ten rounds over every component."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dp_localstack.testing import run_dp, scratch_checkout
+
+pytestmark = pytest.mark.e2e
+COMPONENTS = ("kafka", "collector", "flink", "spark")
+
+
+def test_four_faults_under_load_lose_and_duplicate_nothing(
+    demo_domain_env: Callable[..., dict[str, str]], tmp_path: Path, run_id: str, repo_root: Path
+) -> None:
+    domain = f"chaos{run_id}"
+    scratch_checkout(repo_root, tmp_path, domain)
+    env = demo_domain_env(
+        domain, DP_INGEST_COLLECTOR__PORT="18093", DP_STREAM_CHECKPOINT_INTERVAL_S="2", DP_STREAM_IDLE_TIMEOUT_S="5"
+    )
+    report_file = tmp_path / "chaos.json"
+    args = ["chaos", "--rounds", str(len(COMPONENTS)), "--components", ",".join(COMPONENTS), "--seed", "11"]
+    args += ["--rate", "100", "--settle", "3", "--report", str(report_file)]
+    done = run_dp(tmp_path, *args, env=env, timeout=1800)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    assert report["status"] == "PASS", [line for line in report["lines"] if line["status"] != "PASS"]
+    assert sorted(f["component"] for f in report["faults"]) == sorted(COMPONENTS)
+    assert all(f["recovery_s"] is not None for f in report["faults"]), report["faults"]
+    events = report["figures"]["events"]
+    assert events["lost"] == 0 and events["duplicated"] == 0 and events["unexplained"] == 0, events
+    assert events["acknowledged"] > 0.9 * report["events_sent"], events
+    assert report["figures"]["violations"] == []
+    while_down = report["figures"]["components"]
+    assert "500" not in while_down["kafka"]["answers_while_down"]
+    assert set(while_down["kafka"]["answers_while_down"]) <= {"202", "503", "refused connection"}
+    layers = {line["layer"] for line in report["lines"]}
+    assert {"kafka", "bronze", "silver", "gold", "speed", "speed vs batch", "collector", "faults"} <= layers
+    assert "PASS" in done.stdout and "lost 0, duplicated 0" in done.stdout
