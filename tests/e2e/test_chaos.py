@@ -38,8 +38,9 @@ def test_four_faults_under_load_lose_and_duplicate_nothing(
     assert events["acknowledged"] > 0.9 * report["events_sent"], events
     assert report["figures"]["violations"] == []
     while_down = report["figures"]["components"]
-    assert "500" not in while_down["kafka"]["answers_while_down"]
-    assert set(while_down["kafka"]["answers_while_down"]) <= {"202", "503", "refused connection"}
+    kafka_down = while_down["kafka"]["answers_while_down"]  # "503 kafka_unavailable": 12, "202": 3, ...
+    assert any(label.startswith("503") for label in kafka_down), kafka_down
+    assert all(label.startswith(("202", "503", "400 (not JSON)")) for label in kafka_down), kafka_down
     layers = {line["layer"] for line in report["lines"]}
     assert {"kafka", "bronze", "silver", "gold", "speed", "speed vs batch", "collector", "faults"} <= layers
     assert "PASS" in done.stdout and "lost 0, duplicated 0" in done.stdout

@@ -4,12 +4,16 @@ duplicated record from a copy a resend of an unknown outcome may have written.""
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import itertools
 
+import httpx
 import pytest
 
 from dp_demo import chaos_plan as cp
+from dp_demo.chaos import Shared, _label, _settle
 from dp_demo.chaos_cli import render
+from dp_simulator import SimEvent
 
 
 def test_ten_rounds_kill_every_component_in_a_seeded_order() -> None:
@@ -109,3 +113,48 @@ def test_figures_and_their_text() -> None:
     }  # fmt: skip
     rendered = render(report)
     assert "enricher 1x" in rendered and "PASS: 1 line(s) reconciled" in rendered
+
+
+def _events(*seqs: int) -> list[SimEvent]:
+    moment = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
+    return [SimEvent(s, "page_view", {"event_id": f"e{s}"}, None, "valid", f"e{s}", None, moment) for s in seqs]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "acked", "accepted", "unknown", "again", "violations"),
+    [
+        # every event taken: the one listed in errors is a rejection (dead-lettered)
+        (202, {"accepted": 2, "rejected": 1, "errors": [{"index": 1}]}, {1, 2, 3}, {1, 3}, set(), [], 0),
+        # nothing taken: everything again
+        (503, {"error": "kafka_unavailable"}, set(), set(), set(), [1, 2, 3], 0),
+        # the first two taken before the producer refused one
+        (503, {"error": "interrupted", "processed": 2, "errors": []}, {1, 2}, {1, 2}, set(), [3], 0),
+        # ... and of those, Kafka did not acknowledge the first (ack: delivered): it is sent again with the rest
+        (503, {"error": "interrupted", "processed": 2, "pending": [0]}, {2}, {2}, {1}, [1, 3], 0),
+        # Kafka refused the record of the second: it may or may not be there, it is sent again
+        (503, {"error": "not_delivered", "undelivered": [1], "errors": []}, {1, 3}, {1, 3}, {2}, [2], 0),
+        # not acknowledged in time (one of them also refused): both again, outcome unknown
+        (503, {"error": "delivery_pending", "pending": [2], "undelivered": [0]}, {2}, {2}, {1, 3}, [1, 3], 0),
+        # a 500: outcome unknown, sent again, and counted as an answer the collector must never give
+        (500, {"error": "internal"}, set(), set(), {1, 2, 3}, [1, 2, 3], 1),
+        # a 400 to a JSON body: never taken, not sent again, a violation
+        (400, {"error": "malformed_body"}, set(), set(), set(), [], 1),
+    ],
+)
+def test_what_an_answer_took(
+    status: int,
+    body: dict[str, object],
+    acked: set[int],
+    accepted: set[int],
+    unknown: set[int],
+    again: list[int],
+    violations: int,
+) -> None:
+    shared = Shared()
+    answer = httpx.Response(status, json=body)
+    remaining = _settle(answer, _events(1, 2, 3), shared, "kafka")
+    assert [e.seq for e in remaining] == again
+    assert set(shared.ledger.acked) == acked and shared.ledger.accepted == accepted
+    assert set(shared.ledger.unknown) == unknown
+    assert len(shared.ledger.violations) == violations
+    assert _label(answer) == f"{status} {body['error']}" if "error" in body and status >= 400 else str(status)

@@ -48,10 +48,10 @@ def test_the_run_fails_on_memory_or_checkpoints_and_reports_files() -> None:
     leaking = [_sample(m, 900.0 + 100 * m, 3.0, 10 * m) for m in range(9)]
     assert {t.name for t in trends(leaking) if t.checked and t.grows} == {"resident memory enricher"}
     report = {
-        "minutes": 9, "rate_per_s": 100, "events_sent": 900, "samples": leaking, "violations": [],
+        "minutes": 9, "rate_per_s": 100, "state_ttl_s": 60, "events_sent": 900, "samples": leaking, "violations": [],
         "trends": [t.__dict__ | {"change": round(t.change, 3)} for t in trends(leaking)], "status": "FAIL",
-        "growing": ["resident memory enricher"], "seconds": 560.0,
+        "growing": ["resident memory enricher"], "problems": ["resident memory enricher"], "seconds": 560.0,
     }  # fmt: skip
     text = render_soak(report)
     assert "resident memory enricher" in text and "GROWS" in text and "grows (reported)" in text
-    assert text.endswith("FAIL: growing: resident memory enricher; 560 s in all")
+    assert text.endswith("FAIL: resident memory enricher; 560 s in all")

@@ -139,6 +139,8 @@ class Shared:
     batch_runs: list[tuple[float, float, int]] = field(default_factory=list)
     """(start, end, exit code) of every ``dp batch run all``, monotonic seconds."""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    failures: list[str] = field(default_factory=list)
+    """Exceptions a background thread died of."""
 
 
 # ----------------------------------------------------------------------------------------------------- the client
@@ -170,10 +172,19 @@ def _post(client: httpx.Client, contract: str, events: list[SimEvent], shared: S
             ledger.uncertain(e.seq for e in remaining)
             time.sleep(0.5)
             continue
-        ledger.answer(down, str(answer.status_code))
+        ledger.answer(down, _label(answer))
         remaining = _settle(answer, remaining, shared, down)
         if remaining:
             time.sleep(0.5)
+
+
+def _label(answer: httpx.Response) -> str:
+    """An answer as the figures count it: its status, and for an error its kind (``503 delivery_pending``)."""
+    try:
+        error = answer.json().get("error") if answer.status_code >= 400 else None
+    except (ValueError, AttributeError):
+        error = None
+    return f"{answer.status_code} {error}" if error else str(answer.status_code)
 
 
 def _settle(answer: httpx.Response, events: list[SimEvent], shared: Shared, down: str) -> list[SimEvent]:
@@ -182,6 +193,8 @@ def _settle(answer: httpx.Response, events: list[SimEvent], shared: Shared, down
     try:
         data = answer.json()
     except ValueError:
+        data = {}
+    if not isinstance(data, dict):
         data = {}
     rejected = {int(e["index"]) for e in data.get("errors", [])}
     error = str(data.get("error", ""))
@@ -192,23 +205,23 @@ def _settle(answer: httpx.Response, events: list[SimEvent], shared: Shared, down
     if answer.status_code == 500 or answer.status_code not in (503, 429):
         what = error or answer.text[:120]
         ledger.violations.append(f"{answer.status_code} {what!r} while {down or 'nothing'} was down")
-    if error == "interrupted":
-        processed = int(data.get("processed", 0))
-        for index, event in enumerate(events[:processed]):
-            ledger.ack(event.seq, index not in rejected)
-        return events[processed:]
-    if error in ("not_delivered", "delivery_pending"):
+    if error in ("interrupted", "not_delivered", "delivery_pending"):
+        # taken: [0, processed) (all of them unless interrupted), but for those Kafka refused or has not
+        # acknowledged yet: their outcome is unknown, they are sent again, as is what was not taken
+        processed = int(data.get("processed", len(events))) if error == "interrupted" else len(events)
         again = {int(i) for key in ("undelivered", "pending") for i in data.get(key, [])}
-        for index, event in enumerate(events):
+        for index, event in enumerate(events[:processed]):
             if index not in again:
                 ledger.ack(event.seq, index not in rejected)
-        retry = [e for i, e in enumerate(events) if i in again]
-        ledger.uncertain(e.seq for e in retry)
-        return retry
+        unknown = [e for i, e in enumerate(events[:processed]) if i in again]
+        ledger.uncertain(e.seq for e in unknown)
+        return unknown + events[processed:]
     if answer.status_code in (503, 429):  # nothing of the request was taken
         return events
+    if answer.status_code < 500:  # a 4xx took nothing (and a resend would get the same answer)
+        return []
     ledger.uncertain(e.seq for e in events)  # a 500: its outcome is unknown
-    return events if answer.status_code >= 500 else []
+    return events
 
 
 def _send(
@@ -266,6 +279,19 @@ def _post_raw(client: httpx.Client, event: SimEvent, shared: Shared) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ the background
+
+
+def _guarded(target: Callable[..., None], shared: Shared) -> Callable[..., None]:
+    """``target`` for a thread: an exception it dies of is kept in ``shared.failures`` (raised at the end)."""
+
+    def run(*args: Any) -> None:
+        try:
+            target(*args)
+        except Exception as exc:  # noqa: BLE001 -- reported by finish_sending, not lost with the thread
+            shared.failures.append(f"{target.__name__}: {type(exc).__name__}: {exc}")
+            shared.stop_sending.set()
+
+    return run
 
 
 def _supervise(children: list[Child], shared: Shared) -> None:
@@ -353,25 +379,37 @@ class Faults:
         component = fault.component
         name = fault.target if component == "flink" else component
         say(f"  round {fault.round}: kill -9 {name}, down {fault.down_s:.1f} s")
-        with self.shared.lock:
-            self.shared.held.add(component if component != "flink" else fault.target)
-            self.shared.down = component
-        killed = time.monotonic()
-        self._kill(fault)
+        held = component if component != "flink" else fault.target
+        self.shared.down = component
+        killed = self._kill(fault, held)  # held down: the supervisor and the batch loop leave it alone
         time.sleep(fault.down_s)
         down_s = time.monotonic() - killed
-        with self.shared.lock:
-            self.shared.held.discard(component if component != "flink" else fault.target)
         try:
-            recovery, note = self._restart(fault)
+            recovery, note = self._restart(fault, held)
         finally:
             self.shared.down = ""
         say(f"    {name} back in {recovery:.1f} s{note and ' (' + note + ')'}")
         return cp.Recovery(fault, round(at, 1), round(down_s, 1), round(recovery, 1), note)
 
-    def _kill(self, fault: cp.Fault) -> None:
+    def _kill(self, fault: cp.Fault, held: str) -> float:
+        """Kill the fault's component and hold it down; when it was killed."""
         from dp_localstack.process import live_process
 
+        if fault.component == "spark":  # a running batch job: wait for one, hold and kill it at once
+            child = self.children["spark"]
+            deadline = time.monotonic() + 120
+            while True:
+                with self.shared.lock:
+                    if child.alive():
+                        self.shared.held.add(held)
+                        child.kill()
+                        return time.monotonic()
+                if time.monotonic() > deadline:
+                    raise DemoError("chaos: no batch job ran within 120 s to kill")
+                time.sleep(0.25)
+        with self.shared.lock:
+            self.shared.held.add(held)
+        killed = time.monotonic()
         if fault.component in cp.STACK_SERVICES:
             proc = live_process(self.layout.pid(cp.STACK_SERVICES[fault.component]))
             if proc is None:
@@ -379,13 +417,16 @@ class Faults:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             _wait(lambda: not proc.is_running() or proc.status() == "zombie", 30, f"the end of {fault.component}")
-        elif fault.component == "spark":
-            _wait(self.children["spark"].alive, 120, "a running batch job to kill")
-            self.children["spark"].kill()
         else:
-            self.children[fault.target or fault.component].kill()
+            self.children[held].kill()
+        return killed
 
-    def _restart(self, fault: cp.Fault) -> tuple[float, str]:
+    def _restart(self, fault: cp.Fault, held: str) -> tuple[float, str]:
+        """Release the hold and start the component again (in one step for a child, so the supervisor cannot start
+        a second copy); the seconds until it is healthy."""
+        if fault.component not in ("collector", "flink"):
+            with self.shared.lock:
+                self.shared.held.discard(held)
         if fault.component in cp.STACK_SERVICES:
             results = self.stack.up(core_only=True)
             mine = [
@@ -394,8 +435,9 @@ class Faults:
             return (mine[0] if mine else 0.0), ""
         if fault.component == "spark":
             return 0.0, "the batch loop starts the next run"
-        child = self.children[fault.target or fault.component]
+        child = self.children[held]
         with self.shared.lock:
+            self.shared.held.discard(held)
             offset = child.start()
         if fault.component == "collector":
             return _wait(lambda: _healthy_collector(self.url), 120, "the collector"), ""
@@ -491,9 +533,9 @@ class Load:
             sender = (client, self.workload.events(), self.workload.rate, self.request_events, self.shared,
                       self.children["collector"])  # fmt: skip
             self.threads = [
-                threading.Thread(target=_supervise, args=(supervised, self.shared), daemon=True),
-                threading.Thread(target=_batch_loop, args=batch_loop, daemon=True),
-                threading.Thread(target=_send, args=sender, daemon=True),
+                threading.Thread(target=_guarded(_supervise, self.shared), args=(supervised, self.shared), daemon=True),
+                threading.Thread(target=_guarded(_batch_loop, self.shared), args=batch_loop, daemon=True),
+                threading.Thread(target=_guarded(_send, self.shared), args=sender, daemon=True),
             ]
             for thread in self.threads:
                 thread.start()
@@ -524,6 +566,8 @@ class Load:
             self.threads[2].join(self.timeout_s)
             if self.threads[2].is_alive():
                 raise DemoError("the client could not place its last requests")
+        if self.shared.failures:
+            raise DemoError("a thread of the run failed: " + "; ".join(self.shared.failures))
 
     def __exit__(self, *_: object) -> None:
         self.shared.stop_sending.set()

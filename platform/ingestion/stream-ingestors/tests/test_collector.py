@@ -677,6 +677,26 @@ def delivery_503(waiting: Future[Any]) -> dict[str, Any]:
     return body
 
 
+def test_an_interrupted_request_waits_for_what_it_produced_and_names_what_kafka_lacks(
+    make_harness: HarnessFactory,
+) -> None:
+    harness = make_harness(auto_deliver=False, DP_INGEST_COLLECTOR__ACK_TIMEOUT_S="0.3")
+    harness.fake.buffer_error_after = 3  # the producer refuses the fourth record: events 0-2 were taken
+    events = [page_view(), page_view(url=None), page_view(), page_view(), page_view()]
+    waiting = harness.post_waiting(events, 3)
+    time.sleep(0.1)
+    assert not waiting.done()  # it waits for the reports of the three records it produced
+    harness.fake.deliver(1)  # event 0 written
+    harness.fake.deliver(1, error=TIMED_OUT)  # the dead letter of event 1 refused; event 2 never acknowledged
+
+    answer = delivery_503(waiting)
+
+    assert answer["error"] == "interrupted"
+    assert (answer["processed"], answer["accepted"], answer["rejected"]) == (3, 2, 1)
+    assert answer["undelivered"] == [1] and answer["pending"] == [2]
+    assert harness.ids() == [events[0]["event_id"]]
+
+
 def test_records_kafka_refuses_are_a_503_naming_exactly_their_events(make_harness: HarnessFactory) -> None:
     harness = make_harness(auto_deliver=False)
     events = [page_view(), page_view(url=None), page_view(), page_view(), page_view()]

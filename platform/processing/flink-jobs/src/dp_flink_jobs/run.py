@@ -129,7 +129,11 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
         text, path = logs.new_text()
         cause = root_cause(text) or (_cause(exc) if exc is not None else None)
         where = f" (log: {path})" if path is not None else ""
-        return StreamJobFailedError(f"{name} {what}: {cause or 'no cause found'}{where}")
+        message = f"{name} {what}: {cause or 'no cause found'}{where}"
+        if restored is not None and "Cannot map checkpoint/savepoint state" in message:
+            # e.g. a checkpoint of the jobs from before they ran from a compiled plan with state TTLs (README)
+            message += "; the checkpoint is of another plan of the job: run it with --reset"
+        return StreamJobFailedError(message)
 
     try:
         t_env = table_environment(loaded, streaming=True, job=job_options)
@@ -141,11 +145,7 @@ def run(loaded: LoadedConfig, job_name: str, options: RunOptions, say: Callable[
     except PlatformError:
         raise
     except Exception as exc:  # noqa: BLE001 -- a Java failure while planning or submitting: its cause, no traceback
-        error = failed("could not start", exc)
-        if restored is not None and "Cannot map checkpoint/savepoint state" in str(error):
-            # e.g. a checkpoint of the jobs from before they ran from a compiled plan with state TTLs (README)
-            error = StreamJobFailedError(f"{error}; the checkpoint is of another plan of the job: run it with --reset")
-        raise error from None
+        raise failed("could not start", exc) from None
     job_id = str(client.get_job_id())
     say(f"{name}: state TTL: {describe(states)}")
     summary: dict[str, Any] = {

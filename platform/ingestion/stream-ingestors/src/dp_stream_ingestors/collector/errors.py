@@ -83,8 +83,13 @@ class RequestInterruptedError(CollectorError, error="interrupted"):
     """A request failed after some of its events were produced; the details say exactly which.
 
     Events ``[0, processed)`` were taken (accepted ones are on their way to Kafka, rejected ones to the
-    dead-letter topic); events from index ``processed`` on were not: the client resends those only.
+    dead-letter topic); events from index ``processed`` on were not: the client resends those only. With
+    ``ack: delivered`` the answer first waits for the taken ones' delivery reports and also lists those among them
+    Kafka refused (``undelivered``) or has not acknowledged yet (``pending``): the client resends those too.
     """
+
+    delivery: object | None = None
+    """The request's delivery reports (``ack: delivered``), for the route to wait on."""
 
     def __init__(self, cause: PlatformError, processed: int, accepted: int, rejected: int, **details: Any) -> None:
         self.cause = cause
@@ -102,8 +107,9 @@ class RequestInterruptedError(CollectorError, error="interrupted"):
 class NotDeliveredError(CollectorError, TransientError, status=503, error="not_delivered"):
     """``ack: delivered``: Kafka refused some records of the request (a delivery report with an error).
 
-    Every event was taken, the ones listed in ``undelivered`` (their event or dead letter) are not in Kafka: the
-    client resends those only.
+    Every event was taken; the ones listed in ``undelivered`` (their event or dead letter) were not acknowledged:
+    the client resends those only. (A record librdkafka gave up on after its message timeout may in rare cases have
+    been written all the same, so the resend can write it twice.)
     """
 
     def __init__(self, undelivered: list[int], accepted: int, rejected: int, **details: Any) -> None:

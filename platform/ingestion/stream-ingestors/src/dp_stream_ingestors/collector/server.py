@@ -7,7 +7,8 @@ here, not per request), probe Kafka, claim the port. A failure raises a :class:`
 Shutdown, on the first SIGTERM or SIGINT:
 
 1. every request arriving from now on is answered 503 with ``Retry-After`` (and ``Connection: close``);
-   uvicorn stops listening and lets in-flight requests finish (up to ``GRACEFUL_REQUESTS_S``);
+   uvicorn stops listening and lets in-flight requests finish (up to ``GRACEFUL_REQUESTS_S``, or
+   ``ingest.collector.ack_timeout_s`` + 5 s if longer with ``ack: delivered``);
 2. the producer is flushed until every record is acknowledged or ``ingest.delivery_timeout_ms`` (+ a margin)
    has passed -- librdkafka fails a record after that time anyway, so the wait is bounded; a second signal
    stops waiting at once;
@@ -20,6 +21,7 @@ The return value is the exit code: 0 when everything taken was delivered, 1 othe
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import socket
 import sys
@@ -83,7 +85,11 @@ def serve(loaded: LoadedConfig, *, echo: Callable[[str], None] = _print) -> int:
                 "kafka": settings.kafka.bootstrap_servers,
             },
         )
-        options = ServeOptions(limits.host, limits.port, lifespan="on", graceful_shutdown_s=GRACEFUL_REQUESTS_S)
+        # a request waiting for Kafka's acknowledgement (ack: delivered) gets its answer before uvicorn gives up
+        grace = GRACEFUL_REQUESTS_S
+        if limits.ack == "delivered":
+            grace = max(grace, math.ceil(limits.ack_timeout_s) + 5)
+        options = ServeOptions(limits.host, limits.port, lifespan="on", graceful_shutdown_s=grace)
         # the collector refuses new requests (503) the moment a stop signal arrives
         started = serve_app(app, sock, options, on_stop=collector.begin_drain)
     finally:

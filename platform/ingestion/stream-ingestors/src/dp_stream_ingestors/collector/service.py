@@ -455,8 +455,11 @@ class Collector:
                     )
                 except Exception as exc:
                     # this record was not produced; the ones before it were, and stay tracked (the answer says
-                    # how far the request got: it does not wait for their reports, its delivery is never sealed)
+                    # how far the request got; with ack: delivered it waits for their reports first)
                     del self._pending[seq]
+                    if delivery is not None:
+                        delivery.pending.discard(index)
+                        delivery.seal()
                     self._count(contract, accepted, rejected)
                     self.health.on_pending(len(self._pending), self.clock())
                     log.error(
@@ -468,9 +471,11 @@ class Collector:
                     )
                     if not isinstance(exc, PlatformError):
                         raise
-                    raise RequestInterruptedError(
+                    interrupted = RequestInterruptedError(
                         exc, index, accepted, rejected, errors=[_error_dict(e) for e in errors]
-                    ) from exc
+                    )
+                    interrupted.delivery = delivery
+                    raise interrupted from exc
                 if problems:
                     record.dead_letter = True
                     rejected += 1
@@ -514,6 +519,21 @@ class Collector:
             log.warning("answered 503: %d record(s) not delivered", len(undelivered), extra=where)
             raise NotDeliveredError(undelivered, outcome.accepted, outcome.rejected, errors=errors)
         self.metrics.observe_ack("delivered", waited_s)
+
+    def conclude_interrupted(self, interrupted: RequestInterruptedError) -> None:
+        """After an interrupted request waited for the reports of the records it did produce (``ack: delivered``):
+        its answer also names those of ``[0, processed)`` Kafka refused (``undelivered``) or has not acknowledged
+        yet (``pending``); the others are in Kafka."""
+        delivery = interrupted.delivery
+        if not isinstance(delivery, RequestDelivery):
+            return
+        with self._lock:
+            delivery.notify = _nothing
+            pending, undelivered = sorted(delivery.pending), sorted(delivery.undelivered)
+        if pending:
+            interrupted.details["pending"] = pending
+        if undelivered:
+            interrupted.details["undelivered"] = undelivered
 
     def _count(self, contract: str, accepted: int, rejected: int) -> None:
         self.accepted += accepted

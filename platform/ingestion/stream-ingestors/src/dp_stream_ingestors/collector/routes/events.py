@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from dp_http import RequestId
 from dp_stream_ingestors.collector.body import body_format, check_declared_length, read_body
 from dp_stream_ingestors.collector.deps import CollectorDep, HttpTuningDep
-from dp_stream_ingestors.collector.errors import ServiceUnavailableError
+from dp_stream_ingestors.collector.errors import RequestInterruptedError, ServiceUnavailableError
 from dp_stream_ingestors.collector.health import RequestSlots
 from dp_stream_ingestors.collector.service import Collector, Outcome
 
@@ -108,7 +108,14 @@ async def post_events(
         body = await read_body(request.stream(), limit, http_tuning.body_timeout_s)
         if collector.limits.ack == "delivered":
             delivered, notify = _completion()
-            outcome = await run_in_threadpool(collector.ingest, contract, body, fmt, request_id, notify)
+            try:
+                outcome = await run_in_threadpool(collector.ingest, contract, body, fmt, request_id, notify)
+            except RequestInterruptedError as interrupted:  # what it did produce is awaited, then named
+                if interrupted.delivery is not None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(delivered, collector.limits.ack_timeout_s)
+                    await run_in_threadpool(collector.conclude_interrupted, interrupted)
+                raise
             await _await_delivery(collector, outcome, delivered)
         else:
             outcome = await run_in_threadpool(collector.ingest, contract, body, fmt, request_id)
