@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from pyiceberg.catalog import Catalog
 from dp_contracts.model import Contract
 from dp_core.config import LoadedConfig
 from dp_localstack.stack import LocalStack
-from dp_localstack.testing import clean_environ
+from dp_localstack.testing import clean_environ, scratch_checkout
 from dp_spark_jobs.bronze import job as bronze
 from dp_spark_jobs.gold import job as gold
 from dp_spark_jobs.silver import job as silver
@@ -36,17 +37,24 @@ def batch_layer() -> BatchLayer:
 
 
 @pytest.fixture
-def demo_domain_env(local_stack: LocalStack) -> Callable[..., dict[str, str]]:
-    """The environment of a `dp demo` / `dp chaos` run in a scratch checkout: this stack's runtime folder, the demo
-    domain given with a Gold namespace of its own (Gold's tables are not named by domain), plus more ``DP_*``
-    settings as keywords."""
+def demo_checkout(
+    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
+) -> Callable[..., tuple[str, dict[str, str]]]:
+    """``tmp_path`` made a scratch checkout for a `dp demo` / `dp chaos` run in a domain of its own
+    (``<prefix><run id>``); returns the domain and the run's environment: this stack's runtime folder, the demo
+    domain with a Gold namespace of its own (Gold's tables are not named by domain), short checkpoint and idle
+    intervals, plus more ``DP_*`` settings as keywords."""
 
-    def env(domain: str, **settings: str) -> dict[str, str]:
-        return clean_environ(drop=("DP_", "DEMO_")) | {
+    def checkout(prefix: str, **settings: str) -> tuple[str, dict[str, str]]:
+        domain = f"{prefix}{run_id}"
+        scratch_checkout(repo_root, tmp_path, domain)
+        return domain, clean_environ(drop=("DP_", "DEMO_")) | {
             "DP_LOCAL_RUNTIME_DIR": str(local_stack.layout.runtime),
             "DP_DEMO_DOMAIN": domain,
             "DP_ICEBERG_NAMESPACES__GOLD": f"{domain}_gold",
+            "DP_STREAM_CHECKPOINT_INTERVAL_S": "2",
+            "DP_STREAM_IDLE_TIMEOUT_S": "5",
             **settings,
         }
 
-    return env
+    return checkout

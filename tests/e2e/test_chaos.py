@@ -10,20 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from dp_localstack.testing import run_dp, scratch_checkout
+from dp_localstack.testing import run_dp
 
 pytestmark = pytest.mark.e2e
 COMPONENTS = ("kafka", "collector", "flink", "spark")
 
 
 def test_four_faults_under_load_lose_and_duplicate_nothing(
-    demo_domain_env: Callable[..., dict[str, str]], tmp_path: Path, run_id: str, repo_root: Path
+    demo_checkout: Callable[..., tuple[str, dict[str, str]]], tmp_path: Path
 ) -> None:
-    domain = f"chaos{run_id}"
-    scratch_checkout(repo_root, tmp_path, domain)
-    env = demo_domain_env(
-        domain, DP_INGEST_COLLECTOR__PORT="18093", DP_STREAM_CHECKPOINT_INTERVAL_S="2", DP_STREAM_IDLE_TIMEOUT_S="5"
-    )
+    _, env = demo_checkout("chaos", DP_INGEST_COLLECTOR__PORT="18093")
     report_file = tmp_path / "chaos.json"
     args = ["chaos", "--rounds", str(len(COMPONENTS)), "--components", ",".join(COMPONENTS), "--seed", "11"]
     args += ["--rate", "100", "--settle", "3", "--report", str(report_file)]

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from dp_localstack.testing import DP, run_dp, scratch_checkout, simulate_args
+from dp_localstack.testing import DP, run_dp, simulate_args
 
 pytestmark = pytest.mark.e2e
 EVENTS, RATE = 3000, 250
@@ -47,17 +47,9 @@ def check_report(report: dict[str, Any], domain: str) -> None:
 
 
 def test_demo_killed_half_way_then_rerun_reconciles_and_a_third_run_changes_nothing(
-    demo_domain_env: Callable[..., dict[str, str]], tmp_path: Path, run_id: str, repo_root: Path
+    demo_checkout: Callable[..., tuple[str, dict[str, str]]], tmp_path: Path
 ) -> None:
-    domain = f"demo{run_id}"
-    scratch_checkout(repo_root, tmp_path, domain)
-    env = demo_domain_env(
-        domain,
-        DP_DEMO_EVENTS=str(EVENTS),
-        DP_DEMO_RATE=str(RATE),
-        DP_STREAM_CHECKPOINT_INTERVAL_S="2",
-        DP_STREAM_IDLE_TIMEOUT_S="5",
-    )
+    domain, env = demo_checkout("demo", DP_DEMO_EVENTS=str(EVENTS), DP_DEMO_RATE=str(RATE))
 
     # records the demo did not send are in the way: a clear refusal, no traceback
     assert run_dp(tmp_path, "ingest", "topics", env=env, timeout=900).returncode == 0
