@@ -130,6 +130,8 @@ class Shared:
 
     ledger: cp.Ledger = field(default_factory=cp.Ledger)
     down: str = ""
+    kafka_kills: int = 0
+    """How many times Kafka was killed so far: a request that saw this change was in flight at a broker fault."""
     held: set[str] = field(default_factory=set)
     stop_sending: threading.Event = field(default_factory=threading.Event)
     stop_all: threading.Event = field(default_factory=threading.Event)
@@ -152,7 +154,7 @@ def _post(client: httpx.Client, contract: str, events: list[SimEvent], shared: S
     remaining = list(events)
     while remaining:
         body = json.dumps([e.payload for e in remaining]).encode()
-        down = shared.down
+        down, kills = shared.down, shared.kafka_kills
         try:
             answer = client.post(f"/v1/events/{contract}", content=body, headers={"content-type": "application/json"})
         except httpx.ConnectError:  # nothing was sent
@@ -173,7 +175,8 @@ def _post(client: httpx.Client, contract: str, events: list[SimEvent], shared: S
             time.sleep(0.5)
             continue
         ledger.answer(down, _label(answer))
-        remaining = _settle(answer, remaining, shared, down)
+        at_fault = "kafka" in (down, shared.down) or shared.kafka_kills != kills
+        remaining = _settle(answer, remaining, shared, down, at_fault)
         if remaining:
             time.sleep(0.5)
 
@@ -187,8 +190,11 @@ def _label(answer: httpx.Response) -> str:
     return f"{answer.status_code} {error}" if error else str(answer.status_code)
 
 
-def _settle(answer: httpx.Response, events: list[SimEvent], shared: Shared, down: str) -> list[SimEvent]:
-    """Record what an answer took; the events still to be sent."""
+def _settle(
+    answer: httpx.Response, events: list[SimEvent], shared: Shared, down: str, at_fault: bool = False
+) -> list[SimEvent]:
+    """Record what an answer took; the events still to be sent. ``at_fault``: the request was in flight while
+    Kafka was killed (what it took may be in its topic twice)."""
     ledger = shared.ledger
     try:
         data = answer.json()
@@ -200,7 +206,7 @@ def _settle(answer: httpx.Response, events: list[SimEvent], shared: Shared, down
     error = str(data.get("error", ""))
     if answer.status_code == 202:
         for index, event in enumerate(events):
-            ledger.ack(event.seq, index not in rejected)
+            ledger.ack(event.seq, index not in rejected, at_fault)
         return []
     if answer.status_code == 500 or answer.status_code not in (503, 429):
         what = error or answer.text[:120]
@@ -212,7 +218,7 @@ def _settle(answer: httpx.Response, events: list[SimEvent], shared: Shared, down
         again = {int(i) for key in ("undelivered", "pending") for i in data.get(key, [])}
         for index, event in enumerate(events[:processed]):
             if index not in again:
-                ledger.ack(event.seq, index not in rejected)
+                ledger.ack(event.seq, index not in rejected, at_fault)
         unknown = [e for i, e in enumerate(events[:processed]) if i in again]
         ledger.uncertain(e.seq for e in unknown)
         return unknown + events[processed:]
@@ -381,6 +387,8 @@ class Faults:
         say(f"  round {fault.round}: kill -9 {name}, down {fault.down_s:.1f} s")
         held = component if component != "flink" else fault.target
         self.shared.down = component
+        if component == "kafka":
+            self.shared.kafka_kills += 1
         killed = self._kill(fault, held)  # held down: the supervisor and the batch loop leave it alone
         time.sleep(fault.down_s)
         down_s = time.monotonic() - killed
@@ -796,4 +804,6 @@ def _topic_line(check: cp.TopicCheck) -> rec.Line:
     detail = ", ".join(problems) or "each acknowledged event there"
     if check.resent:
         detail += f"; {check.resent} written again by a resend after an unknown outcome"
+    if check.rewritten:
+        detail += f"; {check.rewritten} in flight at a Kafka kill written twice by the producer"
     return rec.Line("kafka", check.topic, check.acknowledged, check.records, check.ok, detail)

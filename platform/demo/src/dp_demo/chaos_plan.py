@@ -5,7 +5,10 @@ A fault is one component killed with SIGKILL, left down a few seconds and starte
 simulator sequence number, how often the event was *acknowledged* (a 202 took it, as accepted or rejected) and
 how often its outcome was *unknown* (a request with no answer, a 503 that says its records may still be written),
 so the reconciliation can tell a lost or duplicated record (a platform bug) from a copy a client's resend may
-legitimately have written.
+legitimately have written. An acknowledged event whose request was in flight while Kafka was killed may also be in
+its topic twice (the collector README's *Duplicates*: librdkafka can re-send under a new producer epoch a record the
+broker had written just before it went away); the ledger counts those acknowledgements apart (``at_fault``), and
+their second copy is allowed, reported as ``rewritten``.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ class Ledger:
 
     acked: collections.Counter[int] = field(default_factory=collections.Counter)
     unknown: collections.Counter[int] = field(default_factory=collections.Counter)
+    at_fault: collections.Counter[int] = field(default_factory=collections.Counter)
+    """Acknowledgements of requests that were in flight while Kafka was killed: each may have one extra copy."""
     accepted: set[int] = field(default_factory=set)
     rejected: set[int] = field(default_factory=set)
     refused: set[int] = field(default_factory=set)
@@ -74,8 +79,10 @@ class Ledger:
     """Answers the collector must never give: a 500, no answer within the client's timeout while it was up, a 400
     to a JSON body."""
 
-    def ack(self, seq: int, accepted: bool) -> None:
+    def ack(self, seq: int, accepted: bool, at_broker_fault: bool = False) -> None:
         self.acked[seq] += 1
+        if at_broker_fault:
+            self.at_fault[seq] += 1
         (self.accepted if accepted else self.rejected).add(seq)
 
     def uncertain(self, seqs: Iterable[int]) -> None:
@@ -90,7 +97,8 @@ class Ledger:
 class TopicCheck:
     """One topic's records against the ledger: ``acknowledged`` copies the collector promised, ``records`` found,
     ``lost`` acknowledged copies missing, ``duplicated`` copies beyond what acknowledged and unknown sends can
-    explain, ``resent`` copies written by a resend of an unknown outcome (allowed; Silver keeps one)."""
+    explain, ``resent`` copies written by a resend of an unknown outcome, ``rewritten`` second copies of
+    acknowledged records that were in flight while Kafka was killed (both allowed; Silver keeps one)."""
 
     topic: str
     acknowledged: int
@@ -100,6 +108,7 @@ class TopicCheck:
     resent: int
     unexplained: int
     """Records of no event of the workload (nothing the chaos run sent)."""
+    rewritten: int = 0
 
     @property
     def ok(self) -> bool:
@@ -113,18 +122,20 @@ def check_topic(topic: str, sent: Mapping[int, str], found: Mapping[str, int], l
     by_identity: dict[str, list[int]] = collections.defaultdict(list)
     for seq, identity in sent.items():
         by_identity[identity].append(seq)
-    acknowledged = lost = duplicated = resent = 0
+    acknowledged = lost = duplicated = resent = rewritten = 0
     for identity, seqs in by_identity.items():
         acked = sum(ledger.acked[s] for s in seqs)
         unknown = sum(ledger.unknown[s] for s in seqs)
+        at_fault = sum(ledger.at_fault[s] for s in seqs)
         copies = found.get(identity, 0)
         acknowledged += acked
         lost += max(0, acked - copies)
-        duplicated += max(0, copies - acked - unknown)
+        duplicated += max(0, copies - acked - unknown - at_fault)
         resent += max(0, min(copies, acked + unknown) - acked)
+        rewritten += max(0, min(copies, acked + unknown + at_fault) - acked - unknown)
     unexplained = sum(n for identity, n in found.items() if identity not in by_identity)
     records = sum(found.values())
-    return TopicCheck(topic, acknowledged, records, lost, duplicated, resent, unexplained)
+    return TopicCheck(topic, acknowledged, records, lost, duplicated, resent, unexplained, rewritten)
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,7 @@ def figures(recoveries: Sequence[Recovery], checks: Sequence[TopicCheck], ledger
             "lost": sum(c.lost for c in checks),
             "duplicated": sum(c.duplicated for c in checks),
             "resent_after_unknown_outcome": sum(c.resent for c in checks),
+            "rewritten_after_broker_fault": sum(c.rewritten for c in checks),
             "unexplained": sum(c.unexplained for c in checks),
             "unknown_outcome_sends": sum(ledger.unknown.values()),
             "refused_400_not_json": len(ledger.refused),
@@ -184,8 +196,9 @@ def render_figures(found: Mapping[str, Any]) -> list[str]:
     out.append(
         f"  events acknowledged {e['acknowledged']:,}, lost {e['lost']:,}, duplicated {e['duplicated']:,}; "
         f"{e['unknown_outcome_sends']:,} send(s) of unknown outcome resent ({e['resent_after_unknown_outcome']:,} "
-        f"written twice, allowed and deduplicated by Silver); {e['refused_400_not_json']:,} not-JSON event(s) refused "
-        "with 400"
+        f"written twice, allowed and deduplicated by Silver); {e['rewritten_after_broker_fault']:,} acknowledged "
+        f"record(s) in flight at a Kafka kill written twice (allowed, ditto); {e['refused_400_not_json']:,} not-JSON "
+        "event(s) refused with 400"
     )
     if found["violations"]:
         out.append(f"  collector answers it must never give: {len(found['violations'])}")

@@ -108,6 +108,10 @@ def checkout(
 #: (503 delivery_pending) after this long, not after the default 30 s
 SHARED_ACK_TIMEOUT_S = 5
 
+#: librdkafka's idempotence log (producer ids, epoch bumps, partition drains, sequence errors) in the shared
+#: server's stderr: what the outage test shows when records were written twice
+EOS_DEBUG = {"DP_KAFKA_PRODUCER__DEBUG": "eos", "DP_LOGGING_LOGGERS__dp_stream_ingestors.collector.librdkafka": "DEBUG"}
+
 
 class Server:
     """``serve`` in a subprocess of the checkout, on a free port; ``env``: ``DP_*`` settings of its own."""
@@ -188,7 +192,7 @@ def start_server(checkout: Checkout) -> Iterator[Callable[..., Server]]:
 
 @pytest.fixture(scope="module")
 def shared_server(checkout: Checkout) -> Iterator[Server]:
-    server = Server(checkout, {"DP_INGEST_COLLECTOR__ACK_TIMEOUT_S": str(SHARED_ACK_TIMEOUT_S)})
+    server = Server(checkout, {"DP_INGEST_COLLECTOR__ACK_TIMEOUT_S": str(SHARED_ACK_TIMEOUT_S), **EOS_DEBUG})
     try:
         server.wait_healthy()
         yield server
@@ -376,14 +380,15 @@ def test_status_codes_of_the_real_server(shared_server: Server) -> None:
 
 @dataclass(frozen=True)
 class Answer:
-    """One answer a :class:`Poster` got: when its request was sent, how long it took, its status, ``Retry-After``
-    and ``error``."""
+    """One answer a :class:`Poster` got: when its request was sent, how long it took, its status, ``Retry-After``,
+    ``error`` and the event ids it carried."""
 
     sent: float
     took: float
     status: int
     retry_after: str | None
     error: str | None
+    ids: tuple[str, ...] = ()
 
 
 class Poster(threading.Thread):
@@ -419,7 +424,7 @@ class Poster(threading.Thread):
                 body = response.json()
                 error = body.get("error")
                 self.answers.append(
-                    Answer(sent, took, response.status_code, response.headers.get("retry-after"), error)
+                    Answer(sent, took, response.status_code, response.headers.get("retry-after"), error, tuple(ids))
                 )
                 if response.status_code == 202 and body["accepted"] == len(ids):
                     self.acked.extend(ids)
@@ -451,7 +456,7 @@ class Poster(threading.Thread):
         return time.monotonic()
 
 
-def test_broker_outage_is_503_and_every_acknowledged_event_lands_exactly_once(
+def test_broker_outage_is_503_loses_no_acknowledged_event_and_rewrites_only_what_was_in_flight(
     shared_server: Server, checkout: Checkout, platform_config: LoadedConfig
 ) -> None:
     marker = f"outage-{uuid.uuid4().hex[:8]}"
@@ -490,10 +495,21 @@ def test_broker_outage_is_503_and_every_acknowledged_event_lands_exactly_once(
     assert not poster.unknown and not poster.unexpected
 
     found = ids_in_kafka(checkout, marker)
-    assert {i: found[i] for i in poster.acked if found[i] != 1} == {}, "acknowledged events lost or duplicated"
+    # What Kafka guarantees across a restart of its only broker (collector README, "Duplicates"): nothing answered
+    # 202 is lost, nothing refused is written, nothing is invented, and a record is written twice at most, and only
+    # if it was in flight to the broker when the broker went away (librdkafka may bump the idempotent producer's
+    # epoch and re-send it under new sequence numbers). Everything acknowledged before the outage is there once.
+    before = {i for a in poster.answers if a.sent + a.took < stopping and a.status == 202 for i in a.ids}
+    in_flight = {i for a in poster.answers if a.sent < restarted and a.sent + a.took >= stopping for i in a.ids}
+    assert [i for i in poster.acked if found[i] == 0] == [], "acknowledged events lost"
+    assert {i: found[i] for i in before if found[i] != 1} == {}, "events acknowledged before the outage rewritten"
     assert not [i for i in poster.refused if i in found], "events answered 503 were produced"
-    assert {i: found[i] for i in poster.pending if found[i] > 1} == {}, "pending events duplicated"
-    assert sum(found.values()) == len(poster.acked) + sum(found[i] for i in poster.pending)
+    assert set(found) <= {*poster.acked, *poster.pending}, "events in Kafka that were never taken"
+    twice = {i: n for i, n in found.items() if n > 1}
+    assert {i: n for i, n in twice.items() if i not in in_flight or n > 2} == {}, "duplicates outside the outage"
+    if twice:  # allowed, but shown with librdkafka's account of it
+        eos = [line for line in shared_server.stderr().splitlines() if "librdkafka" in line and "FAIL" not in line]
+        print(f"{len(twice)} event(s) in flight at the outage were written twice; librdkafka:", *eos[-60:], sep="\n")
     assert shared_server.metrics()["dp_collector_delivery_failures_total"] == 0
 
 

@@ -46,7 +46,8 @@ def producer_conf(settings: PlatformSettings) -> dict[str, Any]:
     # several, a broker restart answers the later ones OUT_OF_ORDER_SEQUENCE_NUMBER once the first failed, and
     # librdkafka then bumps the producer epoch and re-sends under new sequence numbers the records of other
     # partitions that the broker may already have written (they land twice). With one, a retry keeps its sequence
-    # numbers and the broker drops what it already has.
+    # numbers and the broker drops what it already has -- except for a record in flight when the broker went away,
+    # which an epoch bump during the recovery can still re-send (collector README, "Duplicates").
     conf.update(
         {
             "enable.idempotence": True,
