@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
+import psutil
 import pytest
 from confluent_kafka import Consumer
 
@@ -577,7 +578,8 @@ def test_submit_runs_the_aggregator_on_the_session_cluster(
 
 
 #: the state TTL test: events forgotten after a few seconds, fast checkpoints, a partition idle after a second
-TTL_ENV = {"DP_STREAM_DEDUP_TTL_S": "10", "DP_STREAM_CHECKPOINT_INTERVAL_S": "1", "DP_STREAM_IDLE_TIMEOUT_S": "1"}
+TTL_ENV = {"DP_STREAM_DEDUP_TTL_S": "10", "DP_STREAM_CHECKPOINT_INTERVAL_S": "1", "DP_STREAM_IDLE_TIMEOUT_S": "1",
+           "DP_STREAM_JVM_HEAP_MB": "768"}  # fmt: skip
 #: the topics each job reads (its consumer group's lag says when it has read and committed everything)
 JOB_INPUTS = {
     names.ENRICHER: ("order_placed", "product", "customer", "payment_processed"),
@@ -687,6 +689,10 @@ def test_state_ttl_forgets_events_and_keeps_reference_data(
                 )  # fmt: skip
         for job, log in logs.items():
             wait_for(f"start of {job}", lambda job=job, log=log: job_started(started[job], log))
+            # stream.jvm_heap_mb bounds the JVM the job (its embedded cluster) runs in
+            javas = [p.cmdline() for p in psutil.Process(started[job].pid).children(recursive=True)
+                     if p.name().startswith("java")]  # fmt: skip
+            assert [c for c in javas if "-Xmx768m" in c] and not [c for c in javas if "-Xmx768m" not in c], javas
         # the reference data and an order in the first window; once its partition is idle, an order five minutes
         # on that closes that window (sent together, both partitions could fall idle at once: no watermark then)
         shop.product("SKU-A", "a-1", -600)

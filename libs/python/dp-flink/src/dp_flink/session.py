@@ -60,10 +60,21 @@ def _prepare_process(loaded: LoadedConfig) -> Path:
     os.environ["HADOOP_CLASSPATH"] = hadoop_classpath(jars)
     os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "WHEN_REQUIRED")
     os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "WHEN_REQUIRED")
+    # PyFlink's gateway JVM (the embedded cluster of a local job runs in it) gets no -Xmx of its own, so its heap
+    # may grow to a quarter of the machine's memory: stream.jvm_heap_mb bounds it (JVM_ARGS is what PyFlink passes
+    # to that java command; one -Xmx a user already put there wins)
+    os.environ["JVM_ARGS"] = jvm_args(os.environ.get("JVM_ARGS", ""), loaded.settings.stream.jvm_heap_mb)
     # thread mode runs Python functions in an interpreter embedded in the JVM: it must see this environment's packages
     paths = [*site.getsitepackages(), *[p for p in sys.path if p and Path(p).is_dir()]]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return jars
+
+
+def jvm_args(current: str, heap_mb: int) -> str:
+    """``current`` JVM_ARGS with ``-Xmx<heap_mb>m`` added unless they already set a maximum heap."""
+    if any(arg.startswith("-Xmx") for arg in current.split()):
+        return current
+    return f"{current} -Xmx{heap_mb}m".strip()
 
 
 def table_environment(

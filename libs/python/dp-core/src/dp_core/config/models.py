@@ -272,6 +272,12 @@ class StreamSettings(Section):
         description="How long the jobs keep an event's state (its id, the enricher's orders and payments) after its "
         "last change; reference data is kept for good",
     )
+    jvm_heap_mb: int = Field(
+        1024,
+        ge=256,
+        description="Maximum heap (-Xmx) of the JVM PyFlink starts for a job, which also runs the job's embedded "
+        "cluster when it runs locally: bounds the job's memory (raise it for large state on the heap)",
+    )
     flink: dict[str, str] = Field(
         default_factory=dict, description="Extra Flink configuration for the speed-layer jobs, e.g. state backend"
     )
