@@ -100,7 +100,7 @@ lock: $(UV) ## Re-resolve uv.lock after changing dependencies
 
 ##@ Quality
 .PHONY: lint
-lint: py-lint import-lint config-validate contracts-check tf-lint ## Every static check (ruff, mypy, layers, config, contracts, terraform)
+lint: py-lint import-lint config-validate contracts-check sources-check tf-lint ## Every static check (ruff, mypy, layers, config, contracts, dbt sources, terraform)
 
 .PHONY: format
 format: py-format ## Format everything in place
@@ -116,7 +116,7 @@ py-lint: install ## ruff (lint + format check) and mypy --strict
 
 .PHONY: import-lint
 import-lint: install ## The layer rules (import-linter contracts in pyproject.toml): libs never import units, and so on
-	@PYTHONPATH=platform/processing/flink-jobs/src:platform/transformation/dbt/src $(VENV)/bin/lint-imports --no-cache
+	@PYTHONPATH=platform/processing/flink-jobs/src $(VENV)/bin/lint-imports --no-cache
 
 .PHONY: py-format
 py-format: install ## ruff format and safe fixes
@@ -130,6 +130,10 @@ config-validate: install ## Load every environment of config/ and report every p
 .PHONY: contracts-check
 contracts-check: install ## Lint every contract; check changed ones against git HEAD (AGAINST=git:REF|registry)
 	@$(DP) contracts check --against $(or $(AGAINST),git:HEAD)
+
+.PHONY: sources-check
+sources-check: install ## The dbt project's _sources.yml is what the contracts give (else: dp transform sources)
+	@$(DP) transform sources --check
 
 .PHONY: tf-lint
 tf-lint: tf-fmt tflint checkov tf-test ## Terraform: fmt -check, tflint, checkov (offline) and the HCL structure tests

@@ -20,10 +20,7 @@ from dp_core.config import find_repo_root
 REPO = find_repo_root(Path(__file__))
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 #: units with environments of their own (not installed in the main one): on PYTHONPATH, as `make import-lint` does
-OWN_ENV_SRC = (
-    REPO / "platform" / "processing" / "flink-jobs" / "src",
-    REPO / "platform" / "transformation" / "dbt" / "src",
-)
+OWN_ENV_SRC = (REPO / "platform" / "processing" / "flink-jobs" / "src",)
 
 
 def lint_imports(*first_on_path: Path) -> subprocess.CompletedProcess[str]:

@@ -52,11 +52,12 @@ def render(contract: Contract, fmt: str) -> str:
     return json.dumps(to_json_schema(record, title=contract.name), indent=2)
 
 
-def dbt_sources(contracts: list[Contract], settings: PlatformSettings, command: str) -> str:
-    """The dbt ``sources:`` document of ``contracts``' Silver tables, laid out as the lakehouse lays them out."""
+def dbt_sources(contracts: list[Contract], settings: PlatformSettings, command: str, schema: str | None = None) -> str:
+    """The dbt ``sources:`` document of ``contracts``' Silver tables, laid out as the lakehouse lays them out;
+    ``schema``: the source's schema as written (default: ``iceberg.namespaces.silver``)."""
     return to_dbt_sources(
         contracts,
-        schema=settings.iceberg.namespaces.silver,
+        schema=schema if schema is not None else settings.iceberg.namespaces.silver,
         metadata_columns=SILVER_METADATA_DOCS,
         loaded_at_field=SILVER_INGESTED_AT,
         warn_after_hours=settings.transform.source_freshness_warn_hours,

@@ -286,9 +286,33 @@ class StreamSettings(Section):
     )
 
 
-class TransformSettings(Section):
-    """The dbt layer (platform/transformation/dbt): Gold built from Silver."""
+class ThriftSettings(Section):
+    """A Spark Thrift server (EMR's, or ``start-thriftserver.sh``) that runs dbt's SQL: its catalog is its own."""
 
+    host: str | None = Field(None, description="Thrift server host; required when transform.target is thrift")
+    port: int = Field(10000, ge=1, le=65535, description="Thrift server port")
+    user: str | None = Field(None, description="User dbt connects as (default: the server's)")
+    auth: Literal["NONE", "NOSASL", "LDAP", "KERBEROS", "CUSTOM"] | None = Field(
+        None, description="Authentication mechanism (default: the driver's)"
+    )
+    kerberos_service_name: str | None = Field(None, description="Kerberos service name, with auth KERBEROS")
+    password: SecretStr | None = Field(None, description="Password of auth LDAP or CUSTOM (a secret: never in YAML)")
+
+
+class TransformSettings(Section):
+    """The dbt layer (platform/transformation/dbt): Gold built from Silver by ``dp transform``."""
+
+    target: Literal["session", "thrift"] = Field(
+        "session", description="Where dbt runs its SQL: session = an embedded local Spark; thrift = a Thrift server"
+    )
+    namespace: str | None = Field(
+        None,
+        pattern=r"^[a-z_][a-z0-9_]*$",
+        description="Iceberg namespace of the models (default: iceberg.namespaces.gold)",
+    )
+    threads: int = Field(1, ge=1, description="Models dbt builds at once (one Spark session serves them all)")
+    master: str = Field("local[2]", min_length=1, description="Spark master of the session target")
+    thrift: ThriftSettings = ThriftSettings()
     source_freshness_warn_hours: int = Field(
         1, ge=1, description="A Silver source whose newest _ingested_at is older than this many hours warns"
     )

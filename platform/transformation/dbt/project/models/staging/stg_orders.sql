@@ -14,7 +14,7 @@ with ranked as (
         _ingested_at,
         _batch_id,
         row_number() over (partition by order_id order by _ingested_at desc, event_id) as copy_rank
-    from {{ source('silver', 'order_placed') }}
+    from {{ silver_source('order_placed') }}
 )
 
 select order_id, event_id, customer_id, currency, subtotal, shipping, tax, total, line_count, occurred_at,

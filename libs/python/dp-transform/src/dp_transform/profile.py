@@ -24,10 +24,10 @@ from typing import Any
 import yaml
 
 from dp_core.config import LoadedConfig
-from dp_dbt.errors import TransformSetupError
-from dp_dbt.settings import TransformSettings
+from dp_core.config.models import TransformSettings
 from dp_lakehouse.properties import Properties, is_secret
 from dp_spark.conf import spark_conf
+from dp_transform.errors import TransformSetupError
 
 #: The profile ``dbt_project.yml`` names.
 PROFILE_NAME = "dtheinfra"

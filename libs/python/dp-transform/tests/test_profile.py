@@ -1,4 +1,5 @@
-"""profiles.yml from the settings: the session target carries dp batch's Spark properties, no secret is written."""
+"""profiles.yml from the settings: the session target carries dp batch's Spark properties, no secret is written;
+dbt runs in its own environment with the secrets and its folders in the process environment."""
 
 from __future__ import annotations
 
@@ -10,17 +11,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dp_core.config import LoadedConfig, load_settings
-from dp_dbt import profile as prof
-from dp_dbt.errors import TransformSetupError
-from dp_dbt.runner import DbtPaths, dbt_environ, run_dbt, write_profile
-from dp_dbt.settings import TransformSettings
+from dp_core.config import LoadedConfig, find_repo_root, load_settings
+from dp_core.config.models import TransformSettings
 from dp_spark.conf import spark_conf
 from dp_spark.errors import SparkSetupError
+from dp_transform import profile as prof
+from dp_transform.errors import TransformSetupError
+from dp_transform.runner import DbtPaths, dbt_environ, run_dbt, write_profile
 
 pytestmark = pytest.mark.unit
 
-REPO = Path(__file__).resolve().parents[4]
+REPO = find_repo_root(Path(__file__))
 S3_KEY_ID, S3_SECRET, THRIFT_PASSWORD = "ak-51c0", "sk-7f3e", "pw-c2d9"
 KEY_ID_NAME = "DBT_ENV_SECRET_SPARK_SQL_CATALOG_LAKE_S3_ACCESS_KEY_ID"
 SECRET_NAME = "DBT_ENV_SECRET_SPARK_SQL_CATALOG_LAKE_S3_SECRET_ACCESS_KEY"
@@ -143,17 +144,19 @@ def test_dbt_runs_in_its_environment_with_the_secrets_and_the_runtime_folders(tm
     # a stand-in for dbt: records its arguments and the variables dbt reads
     seen = tmp_path / "seen"
     paths.executable.write_text(
-        f'#!/bin/sh\necho "$@|$DBT_PROFILES_DIR|$DBT_PROJECT_DIR|${SECRET_NAME}|$DP_DBT_SILVER_NAMESPACE" > {seen}\n'
-        "exit 3\n",
+        f'#!/bin/sh\necho "$@|$DBT_PROFILES_DIR|$DBT_PROJECT_DIR|${SECRET_NAME}|$DP_DBT_DOMAIN" > {seen}\nexit 3\n',
         encoding="utf-8",
     )
     paths.executable.chmod(0o755)
     profile = prof.build_profile(loaded, TransformSettings())
-    assert run_dbt(loaded, profile, ["build", "--select", "fct_orders"], {"PATH": os.environ["PATH"]}) == 3
+    args = ["build", "--select", "fct_orders"]
+    assert run_dbt(paths, profile, args, {"PATH": os.environ["PATH"]}, domain="shop", silver_namespace="s2") == 3
     assert seen.read_text(encoding="utf-8").strip() == "|".join(
-        ["build --select fct_orders", str(paths.work_dir), str(paths.project_dir), S3_SECRET, "silver"]
+        ["build --select fct_orders", str(paths.work_dir), str(paths.project_dir), S3_SECRET, "shop"]
     )
-    environ = dbt_environ(loaded, paths, profile, {})
+    assert paths.project_dir == tmp_path / "platform" / "transformation" / "dbt" / "project"
+    environ = dbt_environ(paths, profile, {}, "shop", "s2")
+    assert (environ["DP_DBT_DOMAIN"], environ["DP_DBT_SILVER_NAMESPACE"]) == ("shop", "s2")
     assert (environ["DBT_TARGET_PATH"], environ["DBT_SEND_ANONYMOUS_USAGE_STATS"]) == (
         str(loaded.runtime_dir / "dbt" / "target"),
         "false",
@@ -162,5 +165,14 @@ def test_dbt_runs_in_its_environment_with_the_secrets_and_the_runtime_folders(tm
 
 def test_without_the_dbt_environment_the_run_says_how_to_install_it(tmp_path: Path) -> None:
     loaded = loaded_in(tmp_path)
+    paths = DbtPaths.of(loaded)
     with pytest.raises(TransformSetupError, match="make install"):
-        run_dbt(loaded, prof.build_profile(loaded, TransformSettings()), ["debug"], {})
+        run_dbt(
+            paths,
+            prof.build_profile(loaded, TransformSettings()),
+            ["debug"],
+            {},
+            domain="commerce",
+            silver_namespace="silver",
+        )
+    assert not (paths.work_dir / "profiles.yml").exists()

@@ -1,0 +1,115 @@
+"""Running dbt on the generated profile: the edge that writes ``profiles.yml`` and starts the dbt process.
+
+dbt lives in an environment of its own (``.runtime/venvs/dbt``: dbt-core 1.10 and the main environment's tools pin
+clashing versions), so dbt is started as a process, never imported. The profile is written under the runtime folder
+(``.runtime/dbt/profiles.yml``, mode 0600, no secret in it: the secrets travel in the process environment), and so
+are dbt's ``target/``, its logs and the docs site; the project folder stays clean. dbt's output is not captured: it
+goes straight to this process's, as dbt shows it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dp_core.config import LoadedConfig
+from dp_transform.errors import TransformSetupError
+from dp_transform.profile import Profile
+
+#: The dbt unit (its uv project and the dbt project), relative to the repository root.
+DBT_UNIT = Path("platform") / "transformation" / "dbt"
+#: The environment variable the project's models read the contract domain from (``macros/silver_source.sql``).
+DOMAIN_ENV = "DP_DBT_DOMAIN"
+#: Silver's namespace (iceberg.namespaces.silver) for the generated sources' ``schema``
+SILVER_NAMESPACE_ENV = "DP_DBT_SILVER_NAMESPACE"
+
+
+@dataclass(frozen=True)
+class DbtPaths:
+    """Where dbt is for one checkout: its executable (the dbt environment), its project, and its work folder."""
+
+    executable: Path
+    project_dir: Path
+    #: ``profiles.yml``, and dbt's ``target/``, ``logs/`` and ``docs/``
+    work_dir: Path
+
+    @classmethod
+    def of(cls, loaded: LoadedConfig) -> DbtPaths:
+        """The paths of the checkout ``loaded`` was read from (``<local.runtime_dir>/venvs/dbt``, ``.../dbt``)."""
+        runtime = loaded.runtime_dir
+        return cls(
+            executable=runtime / "venvs" / "dbt" / "bin" / "dbt",
+            project_dir=loaded.repo_root / DBT_UNIT / "project",
+            work_dir=runtime / "dbt",
+        )
+
+    @property
+    def docs_dir(self) -> Path:
+        """Where ``dbt docs generate`` writes the static docs site (``index.html``, ``catalog.json``, ...)."""
+        return self.work_dir / "docs"
+
+    def require_dbt(self) -> None:
+        """Raise :class:`TransformSetupError` (saying ``make install``) when the dbt environment is missing."""
+        if not self.executable.is_file():
+            raise TransformSetupError(f"the dbt environment is missing ({self.executable}): run `make install`")
+
+
+def dbt_environ(
+    paths: DbtPaths, profile: Profile, environ: Mapping[str, str], domain: str, silver_namespace: str
+) -> dict[str, str]:
+    """The dbt process's environment: ``environ``, the profile's secrets, dbt's folders, the contract domain and
+    Silver's namespace."""
+    return {
+        **environ,
+        **profile.secret_env,
+        "DBT_PROJECT_DIR": str(paths.project_dir),
+        "DBT_PROFILES_DIR": str(paths.work_dir),
+        "DBT_TARGET_PATH": str(paths.work_dir / "target"),
+        "DBT_LOG_PATH": str(paths.work_dir / "logs"),
+        # no network beyond the platform's services: no usage tracking, no version check
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_VERSION_CHECK": "false",
+        "SPARK_LOCAL_IP": environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        # the staging models read the Silver tables of this domain (<domain>__<entity>)
+        DOMAIN_ENV: domain,
+        # the generated sources read Silver in the namespace the settings give (a DP_ override included)
+        SILVER_NAMESPACE_ENV: silver_namespace,
+    }
+
+
+def write_profile(profile: Profile, profiles_dir: Path) -> Path:
+    """Write ``profiles.yml`` into ``profiles_dir`` (readable by its owner only); return its path."""
+    profiles_dir.mkdir(parents=True, exist_ok=True)
+    path = profiles_dir / "profiles.yml"
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(profile.render(), encoding="utf-8")
+    return path
+
+
+def run_dbt(
+    paths: DbtPaths,
+    profile: Profile,
+    args: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    domain: str,
+    silver_namespace: str,
+) -> int:
+    """Run ``dbt <args>`` on ``profile``, its output going straight to this process's; return dbt's exit code.
+
+    Raises:
+        TransformSetupError: the dbt environment is missing or its ``dbt`` cannot be started.
+    """
+    paths.require_dbt()
+    write_profile(profile, paths.work_dir)
+    command = [str(paths.executable), *args]
+    try:
+        result = subprocess.run(
+            command, env=dbt_environ(paths, profile, environ, domain, silver_namespace), check=False
+        )
+    except OSError as exc:
+        raise TransformSetupError(f"cannot start {paths.executable} ({exc.strerror}): run `make install`") from exc
+    return result.returncode
