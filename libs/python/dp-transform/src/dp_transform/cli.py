@@ -259,7 +259,8 @@ def sources_cmd(cli: CliContext, check: bool) -> None:
     """Write the dbt sources from the contracts.
 
     Writes platform/transformation/dbt/project/models/staging/_sources.yml from schemas/avro: one dbt source
-    `silver` (iceberg.namespaces.silver), one table per contract named like its Silver table (<domain>__<name>),
+    `silver` (its schema: the run's iceberg.namespaces.silver, which dp transform passes to dbt as
+    DP_DBT_SILVER_NAMESPACE), one table per contract named like its Silver table (<domain>__<name>),
     with the columns, their docs and data tests, and freshness thresholds from transform.source_freshness_*: what
     `dp contracts show NAME --as dbt-source` prints, for every contract. Needs neither dbt nor the stack; `make lint`
     runs it with --check.
