@@ -1,23 +1,16 @@
--- One row per order: the newest Silver copy of each order_placed event (duplicates share the order id).
-with ranked as (
-    select
-        cast(order_id as string) as order_id,
-        cast(event_id as string) as event_id,
-        customer_id,
-        currency,
-        subtotal,
-        shipping,
-        tax,
-        total,
-        size(lines) as line_count,
-        occurred_at,
-        _ingested_at,
-        _batch_id,
-        row_number() over (partition by order_id order by _ingested_at desc, event_id) as copy_rank
-    from {{ silver_source('order_placed') }}
-)
-
-select order_id, event_id, customer_id, currency, subtotal, shipping, tax, total, line_count, occurred_at,
-    _ingested_at, _batch_id
-from ranked
-where copy_rank = 1
+-- One row per order_placed event Silver holds (valid, deduplicated by event id): the columns Gold uses.
+select
+    cast(event_id as string) as event_id,
+    cast(order_id as string) as order_id,
+    cast(customer_id as string) as customer_id,
+    cast(session_id as string) as session_id,
+    occurred_at,
+    currency,
+    shipping_country,
+    lines,
+    subtotal,
+    shipping,
+    tax,
+    total,
+    _batch_id
+from {{ silver_source('order_placed') }}
