@@ -20,6 +20,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 # Engines whose pins clash with the main environment get a uv project (pyproject.toml + uv.lock) of their own;
 # each listed folder that has one is synced into $(RUNTIME)/venvs/<folder name>.
+DBT_PROJECT  := platform/transformation/dbt/project
 ENGINE_ENVS  := platform/processing/flink-jobs platform/orchestration platform/transformation/dbt
 PRESENT_ENGINE_ENVS := $(foreach d,$(ENGINE_ENVS),$(if $(wildcard $(d)/pyproject.toml),$(d)))
 
@@ -100,7 +101,7 @@ lock: $(UV) ## Re-resolve uv.lock after changing dependencies
 
 ##@ Quality
 .PHONY: lint
-lint: py-lint import-lint config-validate contracts-check sources-check tf-lint ## Every static check (ruff, mypy, layers, config, contracts, dbt sources, terraform)
+lint: py-lint import-lint config-validate contracts-check sources-check dbt-lint tf-lint ## Every static check (ruff, mypy, layers, config, contracts, dbt sources, dbt parse + SQL style, terraform)
 
 .PHONY: format
 format: py-format ## Format everything in place
@@ -134,6 +135,11 @@ contracts-check: install ## Lint every contract; check changed ones against git 
 .PHONY: sources-check
 sources-check: install ## The dbt project's _sources.yml is what the contracts give (else: dp transform sources)
 	@$(DP) transform sources --check
+
+.PHONY: dbt-lint
+dbt-lint: install ## The dbt project parses (dbt parse, no Spark session) and its SQL keeps the style of its .sqlfluff
+	@$(DP) transform dbt parse
+	@cd $(DBT_PROJECT) && $(VENV)/bin/sqlfluff lint models tests --nocolor
 
 .PHONY: tf-lint
 tf-lint: tf-fmt tflint checkov tf-test ## Terraform: fmt -check, tflint, checkov (offline) and the HCL structure tests

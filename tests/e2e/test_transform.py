@@ -1,13 +1,18 @@
 """``dp transform`` on the real stack, in a checkout of its own (a domain, a Silver and two Gold namespaces of its
 own): simulator -> Kafka -> ``dp batch run all`` (bronze, silver and the Spark Gold job ``etl_gold``), then the dbt
-project built and tested by ``dp transform build``. dbt's ``fct_orders`` equals ``etl_gold``'s row for row, after a
-first wave of events and after a second one folded in incrementally; a rebuild with nothing new commits nothing."""
+project run (first wave) and built and tested (second wave) by ``dp transform``. After a first wave of events and
+after a second one folded in incrementally: dbt's ``fct_orders``, ``agg_revenue_daily`` and ``agg_funnel_daily``
+equal ``etl_gold``'s row for row, with its watermark (a table property); ``fct_order_lines`` holds exactly the lines
+``fct_orders`` sums up, and ``agg_orders_1m`` the orders of ``fct_orders`` per minute and currency. A rerun with
+nothing new commits nothing to any mart (no snapshot, no properties), and ``--full-refresh`` rebuilds every mart
+equal to the incremental result row for row."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +23,7 @@ from dp_core.config import load_settings
 from dp_localstack.stack import LocalStack
 from dp_localstack.testing import clean_environ, run_dp, scratch_checkout, simulate_args
 from dp_spark_jobs.catalog import lake_catalog
-from dp_spark_jobs.gold.transforms import FCT_ORDERS
+from dp_spark_jobs.gold.transforms import AGG_FUNNEL_DAILY, AGG_REVENUE_DAILY, FCT_ORDERS, GoldTable
 
 pytestmark = pytest.mark.e2e
 DBT_PROJECT = Path("platform") / "transformation" / "dbt" / "project"
@@ -26,13 +31,39 @@ START = dt.datetime(2026, 11, 30, 22, 0, tzinfo=dt.UTC)
 FRACTIONS = {"late": 0.05, "duplicates": 0.05, "malformed": 0.02}
 
 
-def rows_by_order(lake: Catalog, table: str) -> dict[str, dict[str, Any]]:
-    """The table's rows with ``etl_gold``'s ``fct_orders`` columns, by order id."""
-    columns = tuple(c.name for c in FCT_ORDERS.columns)
+MARTS = ("fct_orders", "fct_order_lines", "agg_revenue_daily", "agg_funnel_daily", "agg_orders_1m")
+#: the marts etl_gold builds too, with their keys
+SHARED: dict[GoldTable, tuple[str, ...]] = {
+    FCT_ORDERS: ("order_id",),
+    AGG_REVENUE_DAILY: ("order_date", "category", "currency"),
+    AGG_FUNNEL_DAILY: ("event_date",),
+}
+
+
+def rows_by_key(lake: Catalog, table: str, layout: GoldTable, key: tuple[str, ...]) -> dict[tuple[Any, ...], Any]:
+    """The table's rows with ``etl_gold``'s columns of ``layout``, by ``key``."""
+    columns = tuple(c.name for c in layout.columns)
     rows = lake.load_table(table).scan(selected_fields=columns).to_arrow().to_pylist()
-    by_order = {str(row["order_id"]): row for row in rows}
-    assert len(by_order) == len(rows), f"an order is in {table} twice"
-    return by_order
+    by_key = {tuple(row[k] for k in key): row for row in rows}
+    assert len(by_key) == len(rows), f"a key of {table} is there twice"
+    return by_key
+
+
+def orders_per_minute(facts: Iterable[dict[str, Any]]) -> dict[tuple[Any, str], tuple[int, Any, int]]:
+    """``agg_orders_1m`` recomputed from ``fct_orders`` rows: (minute, currency) -> (orders, revenue, sessions)."""
+    groups: dict[tuple[Any, str], list[dict[str, Any]]] = {}
+    for f in facts:
+        groups.setdefault((f["occurred_at"].replace(second=0, microsecond=0), f["currency"]), []).append(f)
+    return {
+        key: (len(rows), sum(r["total"] for r in rows), len({r["session_id"] for r in rows} - {None}))
+        for key, rows in groups.items()
+    }
+
+
+def minutes(lake: Catalog, table: str) -> dict[tuple[Any, str], tuple[int, Any, int]]:
+    rows = lake.load_table(table).scan().to_arrow().to_pylist()
+    assert all(r["window_end"] - r["window_start"] == dt.timedelta(minutes=1) for r in rows)
+    return {(r["window_start"], r["currency"]): (r["orders"], r["revenue"], r["sessions"]) for r in rows}
 
 
 def test_transform_build_equals_the_spark_gold_job_and_a_rebuild_commits_nothing(
@@ -69,21 +100,54 @@ def test_transform_build_equals_the_spark_gold_job_and_a_rebuild_commits_nothing
         dp(*simulate_args(count, seed, start, manifest=tmp_path / f"m{wave}.json", fractions=FRACTIONS))
         valid += json.loads((tmp_path / f"m{wave}.json").read_text())["contracts"]["order_placed"]["valid_ids"]
         dp("batch", "run", "all")
-        assert "Completed successfully" in dp("transform", "build")
+        # the first wave only runs the models (the second builds: models, unit and data tests)
+        assert "Completed successfully" in dp("transform", "build" if wave else "run")
 
         silver = lake.load_table(f"{domain}_silver.{domain}__order_placed").scan().to_arrow()
         assert sorted(str(i) for i in silver.column("event_id").to_pylist()) == sorted(valid)
         orders = {str(i) for i in silver.column("order_id").to_pylist()}
-        ours, theirs = rows_by_order(lake, f"{dbt_gold}.fct_orders"), rows_by_order(lake, f"{spark_gold}.fct_orders")
-        assert set(ours) == orders == set(theirs), f"wave {wave}: the marts' orders are not Silver's"
-        different = {k: (ours[k], theirs.get(k)) for k in ours if ours[k] != theirs.get(k)}
-        assert not different, (
-            f"wave {wave}: {len(different)} order(s) differ from etl_gold's, e.g. {next(iter(different.items()))}"
-        )
-        assert ours and "AUTHORISED" in {r["payment_status"] for r in ours.values()}  # (dbt's unit tests: the rest)
+        for layout, key in SHARED.items():
+            ours = rows_by_key(lake, f"{dbt_gold}.{layout.name}", layout, key)
+            theirs = rows_by_key(lake, f"{spark_gold}.{layout.name}", layout, key)
+            assert ours and set(ours) == set(theirs), f"wave {wave}: {layout.name}'s keys are not etl_gold's"
+            different = {k: (ours[k], theirs[k]) for k in ours if ours[k] != theirs[k]}
+            assert not different, (
+                f"wave {wave}: {len(different)} row(s) of {layout.name} differ from etl_gold's, "
+                f"e.g. {next(iter(different.items()))}"
+            )
+            ours_props = lake.load_table(f"{dbt_gold}.{layout.name}").properties
+            theirs_props = lake.load_table(f"{spark_gold}.{layout.name}").properties
+            assert ours_props.get("dp.job") == "dbt", f"wave {wave}: {layout.name} has no progress"
+            assert ours_props.get("dp.watermark") == theirs_props.get("dp.watermark") is not None, (
+                f"wave {wave}: {layout.name}'s watermark is not etl_gold's"
+            )
+            if layout is FCT_ORDERS:
+                assert {k[0] for k in ours} == orders, f"wave {wave}: the marts' orders are not Silver's"
+                assert "AUTHORISED" in {r["payment_status"] for r in ours.values()}  # (dbt's unit tests: the rest)
+                facts = ours
+        lines = lake.load_table(f"{dbt_gold}.fct_order_lines").scan().to_arrow().to_pylist()
+        assert len({(r["order_id"], r["line_index"]) for r in lines}) == len(lines)
+        summed: dict[str, tuple[int, Any]] = {}
+        for r in lines:
+            count, total = summed.get(r["order_id"], (0, 0))
+            summed[r["order_id"]] = (count + 1, total + r["line_total"])
+        expected = {k[0]: (f["line_count"], f["lines_total"]) for k, f in facts.items() if f["line_count"]}
+        assert summed == expected, f"wave {wave}: fct_order_lines is not the lines fct_orders sums up"
+        assert minutes(lake, f"{dbt_gold}.agg_orders_1m") == orders_per_minute(facts.values()), f"wave {wave}"
 
-    snapshot = lake.load_table(f"{dbt_gold}.fct_orders").current_snapshot()
-    assert snapshot is not None
-    dp("transform", "build", "--select", "fct_orders")
-    current = lake.load_table(f"{dbt_gold}.fct_orders").current_snapshot()
-    assert current is not None and current.snapshot_id == snapshot.snapshot_id, "a rebuild with no new rows committed"
+    before = {mart: lake.load_table(f"{dbt_gold}.{mart}") for mart in MARTS}
+    assert all(table.current_snapshot() is not None for table in before.values())
+    dp("transform", "run")
+    after = {mart: lake.load_table(f"{dbt_gold}.{mart}") for mart in MARTS}
+    moved = [m for m in MARTS if after[m].metadata_location != before[m].metadata_location]
+    assert not moved, f"a rerun with no new rows committed to {moved} (a snapshot or table properties)"
+
+    def contents(mart: str) -> list[dict[str, Any]]:
+        return sorted(lake.load_table(f"{dbt_gold}.{mart}").scan().to_arrow().to_pylist(), key=repr)
+
+    incremental = {mart: contents(mart) for mart in MARTS}
+    dp("transform", "run", "--full-refresh", "--select", "path:models/marts")
+    rebuilt = [m for m in MARTS if lake.load_table(f"{dbt_gold}.{m}").current_snapshot() == after[m].current_snapshot()]
+    assert not rebuilt, f"--full-refresh did not rebuild {rebuilt}"
+    differ = [mart for mart in MARTS if contents(mart) != incremental[mart]]
+    assert not differ, f"the full refresh of {differ} differs from the incremental result"

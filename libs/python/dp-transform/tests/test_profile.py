@@ -17,7 +17,7 @@ from dp_spark.conf import spark_conf
 from dp_spark.errors import SparkSetupError
 from dp_transform import profile as prof
 from dp_transform.errors import TransformSetupError
-from dp_transform.runner import DbtPaths, dbt_environ, run_dbt, write_profile
+from dp_transform.runner import DbtPaths, ProjectEnv, dbt_environ, run_dbt, write_profile
 
 pytestmark = pytest.mark.unit
 
@@ -150,13 +150,14 @@ def test_dbt_runs_in_its_environment_with_the_secrets_and_the_runtime_folders(tm
     paths.executable.chmod(0o755)
     profile = prof.build_profile(loaded, TransformSettings())
     args = ["build", "--select", "fct_orders"]
-    assert run_dbt(paths, profile, args, {"PATH": os.environ["PATH"]}, domain="shop", silver_namespace="s2") == 3
+    assert run_dbt(paths, profile, args, {"PATH": os.environ["PATH"]}, ProjectEnv("shop", "s2")) == 3
     assert seen.read_text(encoding="utf-8").strip() == "|".join(
         ["build --select fct_orders", str(paths.work_dir), str(paths.project_dir), S3_SECRET, "shop"]
     )
     assert paths.project_dir == tmp_path / "platform" / "transformation" / "dbt" / "project"
-    environ = dbt_environ(paths, profile, {}, "shop", "s2")
+    environ = dbt_environ(paths, profile, {}, ProjectEnv("shop", "s2", allowed_lateness_s=90))
     assert (environ["DP_DBT_DOMAIN"], environ["DP_DBT_SILVER_NAMESPACE"]) == ("shop", "s2")
+    assert environ["DP_DBT_ALLOWED_LATENESS_S"] == "90"
     assert (environ["DBT_TARGET_PATH"], environ["DBT_SEND_ANONYMOUS_USAGE_STATS"]) == (
         str(loaded.runtime_dir / "dbt" / "target"),
         "false",
@@ -172,7 +173,6 @@ def test_without_the_dbt_environment_the_run_says_how_to_install_it(tmp_path: Pa
             prof.build_profile(loaded, TransformSettings()),
             ["debug"],
             {},
-            domain="commerce",
-            silver_namespace="silver",
+            ProjectEnv("commerce", "silver"),
         )
     assert not (paths.work_dir / "profiles.yml").exists()

@@ -21,7 +21,7 @@ from dp_core.config.models import TransformSettings
 from dp_transform.errors import DbtFailedError, SourcesStaleError, TransformSetupError
 from dp_transform.invocation import DateRange, Selection, dbt_args
 from dp_transform.profile import build_profile
-from dp_transform.runner import DbtPaths, run_dbt
+from dp_transform.runner import DbtPaths, ProjectEnv, run_dbt
 from dp_transform.sources import SOURCES_FILE, check_sources, render_sources, write_sources
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,7 +66,7 @@ _from = click.option(
     type=_ISO_DATE,
     metavar="DATE",
     help="First day (YYYY-MM-DD) of a range to recompute; with --to. Passed to dbt as the project variables "
-    "from_date and to_date (--vars); no model reads them yet.",
+    "from_date and to_date (--vars): the incremental marts recompute those days besides the new ones.",
 )
 _to = click.option("--to", "to_date", type=_ISO_DATE, metavar="DATE", help="Last day of the range (included).")
 _target = click.option(
@@ -140,8 +140,11 @@ def _dbt(
         profile,
         args,
         cli.environ,
-        domain=chosen_domain,
-        silver_namespace=loaded.settings.iceberg.namespaces.silver,
+        ProjectEnv(
+            domain=chosen_domain,
+            silver_namespace=loaded.settings.iceberg.namespaces.silver,
+            allowed_lateness_s=loaded.settings.batch.gold.allowed_lateness_s,
+        ),
     )
     if code != 0:
         raise DbtFailedError(" ".join(command), code)

@@ -24,6 +24,25 @@ DBT_UNIT = Path("platform") / "transformation" / "dbt"
 DOMAIN_ENV = "DP_DBT_DOMAIN"
 #: Silver's namespace (iceberg.namespaces.silver) for the generated sources' ``schema``
 SILVER_NAMESPACE_ENV = "DP_DBT_SILVER_NAMESPACE"
+#: how far Gold's watermark trails its slowest Silver source, in seconds (``macros/record_progress.sql``)
+LATENESS_ENV = "DP_DBT_ALLOWED_LATENESS_S"
+
+
+@dataclass(frozen=True)
+class ProjectEnv:
+    """What the project's models and macros read through ``env_var``: the contract domain of the Silver tables,
+    Silver's namespace and the allowed lateness of Gold's watermark (``batch.gold.allowed_lateness_s``)."""
+
+    domain: str
+    silver_namespace: str
+    allowed_lateness_s: int = 3600
+
+    def environ(self) -> dict[str, str]:
+        return {
+            DOMAIN_ENV: self.domain,
+            SILVER_NAMESPACE_ENV: self.silver_namespace,
+            LATENESS_ENV: str(self.allowed_lateness_s),
+        }
 
 
 @dataclass(frozen=True)
@@ -56,11 +75,9 @@ class DbtPaths:
             raise TransformSetupError(f"the dbt environment is missing ({self.executable}): run `make install`")
 
 
-def dbt_environ(
-    paths: DbtPaths, profile: Profile, environ: Mapping[str, str], domain: str, silver_namespace: str
-) -> dict[str, str]:
-    """The dbt process's environment: ``environ``, the profile's secrets, dbt's folders, the contract domain and
-    Silver's namespace."""
+def dbt_environ(paths: DbtPaths, profile: Profile, environ: Mapping[str, str], project: ProjectEnv) -> dict[str, str]:
+    """The dbt process's environment: ``environ``, the profile's secrets, dbt's folders and what the project reads
+    (:class:`ProjectEnv`)."""
     return {
         **environ,
         **profile.secret_env,
@@ -72,10 +89,9 @@ def dbt_environ(
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_VERSION_CHECK": "false",
         "SPARK_LOCAL_IP": environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
-        # the staging models read the Silver tables of this domain (<domain>__<entity>)
-        DOMAIN_ENV: domain,
-        # the generated sources read Silver in the namespace the settings give (a DP_ override included)
-        SILVER_NAMESPACE_ENV: silver_namespace,
+        # the staging models read the Silver tables of this domain (<domain>__<entity>) in the namespace the settings
+        # give (a DP_ override included); the marts' progress takes the lateness
+        **project.environ(),
     }
 
 
@@ -94,9 +110,7 @@ def run_dbt(
     profile: Profile,
     args: Sequence[str],
     environ: Mapping[str, str],
-    *,
-    domain: str,
-    silver_namespace: str,
+    project: ProjectEnv,
 ) -> int:
     """Run ``dbt <args>`` on ``profile``, its output going straight to this process's; return dbt's exit code.
 
@@ -107,9 +121,7 @@ def run_dbt(
     write_profile(profile, paths.work_dir)
     command = [str(paths.executable), *args]
     try:
-        result = subprocess.run(
-            command, env=dbt_environ(paths, profile, environ, domain, silver_namespace), check=False
-        )
+        result = subprocess.run(command, env=dbt_environ(paths, profile, environ, project), check=False)
     except OSError as exc:
         raise TransformSetupError(f"cannot start {paths.executable} ({exc.strerror}): run `make install`") from exc
     return result.returncode

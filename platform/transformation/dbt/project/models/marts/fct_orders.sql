@@ -23,9 +23,14 @@ with cursors as (
 ),
 
 touched as (
-    select order_id from {{ ref('stg_orders') }} where _batch_id > (select orders_folded from cursors)
+    select order_id from {{ ref('stg_orders') }}
+    where _batch_id > (select orders_folded from cursors)
     union
-    select order_id from {{ ref('stg_payments') }} where _batch_id > (select payments_folded from cursors)
+    select order_id from {{ ref('stg_payments') }}
+    where _batch_id > (select payments_folded from cursors)
+    union
+    select order_id from {{ ref('stg_orders') }}
+    where {{ in_backfill('to_date(occurred_at)') }}
 ),
 
 orders as (
@@ -38,19 +43,15 @@ with orders as (
 {% endif %}
 
 first_placed as (
-    select *
-    from (
-        select
-            *,
-            row_number() over (partition by order_id order by occurred_at, event_id) as placed_rank,
-            max(_batch_id) over (partition by order_id) as order_batch_id
-        from orders
-    )
-    where placed_rank = 1
+    {{ first_placed('orders') }}
 ),
 
 payment_batches as (
-    select order_id, max(_batch_id) as payment_batch_id from {{ ref('stg_payments') }} group by order_id
+    select
+        order_id,
+        max(_batch_id) as payment_batch_id
+    from {{ ref('stg_payments') }}
+    group by order_id
 )
 
 select
@@ -66,7 +67,9 @@ select
         as units,
     cast(
         coalesce(
-            aggregate(o.lines, cast(0 as decimal(18, 2)), (acc, l) -> cast(acc + coalesce(l.line_total, 0) as decimal(18, 2))),
+            aggregate(
+                o.lines, cast(0 as decimal(18, 2)), (acc, l) -> cast(acc + coalesce(l.line_total, 0) as decimal(18, 2))
+            ),
             0
         ) as decimal(18, 2)
     ) as lines_total,

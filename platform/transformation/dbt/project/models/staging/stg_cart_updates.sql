@@ -1,0 +1,8 @@
+-- One row per cart_updated event Silver holds (valid, deduplicated by event id): the columns Gold uses.
+select
+    cast(event_id as string) as event_id,
+    cast(session_id as string) as session_id,
+    action,
+    occurred_at,
+    _batch_id
+from {{ silver_source('cart_updated') }}
