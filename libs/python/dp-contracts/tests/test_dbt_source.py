@@ -11,11 +11,11 @@ from pydantic import ValidationError
 
 from dp_contracts import ir
 from dp_contracts.cli import dbt_sources
-from dp_contracts.dbt import to_dbt_sources
+from dp_contracts.dbt import dbt_source_table, to_dbt_sources
 from dp_contracts.model import Contract, contracts_dir, find_contract, load_contracts
 from dp_core.config import PlatformSettings, find_repo_root
 from dp_core.config.models import TransformSettings
-from dp_lakehouse.tables import SILVER_INGESTED_AT, SILVER_METADATA_DOCS, silver_table
+from dp_lakehouse.tables import SILVER_INGESTED_AT, SILVER_METADATA_DOCS, VERSIONS_SUFFIX, silver_table, versions_table
 
 SHIPPED = load_contracts(contracts_dir(find_repo_root(Path(__file__))))
 METADATA = [name for name, _ in SILVER_METADATA_DOCS]
@@ -76,7 +76,8 @@ def test_columns_docs_and_tests_come_from_the_contract(contract: Contract) -> No
     ]
     event_id = {contract.meta.event_id} if contract.meta.event_id else set()
     assert columns_with(table, "not_null") == {f.name for f in fields if f.required} | event_id
-    assert columns_with(table, "unique") == event_id
+    key = {contract.meta.key} if contract.meta.kind == "reference" else set()
+    assert columns_with(table, "unique") == event_id | key
     enums = {f.name: list(f.type.symbols) for f in fields if isinstance(f.type, ir.EnumT)}
     assert {
         column["name"]: entry["accepted_values"]["arguments"]["values"]
@@ -90,7 +91,39 @@ def test_the_shop_has_enums_event_ids_and_reference_tables_without_one() -> None
     all_tables = tables(render(SHIPPED))
     assert columns_with(all_tables["commerce__payment_processed"], "accepted_values") == {"status", "method"}
     assert columns_with(all_tables["commerce__page_view"], "unique") == {"event_id"}
-    assert columns_with(all_tables["commerce__product"], "unique") == set()
+    assert columns_with(all_tables["commerce__product"], "unique") == {"product_id"}
+
+
+def test_reference_data_has_a_versions_table_with_the_same_columns_and_no_unique_key() -> None:
+    text = to_dbt_sources(
+        SHIPPED,
+        schema="silver",
+        metadata_columns=SILVER_METADATA_DOCS,
+        loaded_at_field=SILVER_INGESTED_AT,
+        warn_after_hours=1,
+        error_after_hours=2,
+        command="c",
+        versions_suffix=VERSIONS_SUFFIX,
+    )
+    all_tables = tables(text)
+    settings = PlatformSettings()
+    reference = [c for c in SHIPPED if c.meta.kind == "reference"]
+    assert {c.name for c in reference} == {"product", "customer"}
+    assert sorted(all_tables) == sorted(
+        [t.removeprefix("silver.") for t in (silver_table(settings, c) for c in SHIPPED)]
+        + [versions_table(settings, c).removeprefix("silver.") for c in reference]
+    )
+    for contract in reference:
+        latest, versions = all_tables[contract.table_stem], all_tables[contract.table_stem + VERSIONS_SUFFIX]
+        assert versions["columns"] == [
+            {k: v for k, v in column.items() if k != "data_tests"}
+            | ({"data_tests": [t for t in column["data_tests"] if t != "unique"]} if "data_tests" in column else {})
+            for column in latest["columns"]
+        ]
+        assert columns_with(versions, "unique") == set()
+        assert versions["description"].startswith(f"Every version of {contract.name}")
+    with pytest.raises(ValueError, match="not reference data"):
+        dbt_source_table(find_contract(SHIPPED, "order_placed"), SILVER_METADATA_DOCS, VERSIONS_SUFFIX)
 
 
 def test_freshness_is_measured_on_the_ingestion_column_with_the_given_thresholds() -> None:

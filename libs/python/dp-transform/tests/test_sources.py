@@ -71,7 +71,9 @@ def test_one_table_per_contract_named_like_silver_whatever_the_order(
     text = render_sources(contracts, settings)
     assert render_sources(list(reversed(contracts)), settings) == text
     tables = source_tables(text)
-    assert list(tables) == sorted(f"{c.domain}__{c.name}" for c in contracts)
+    versions = [f"{c.domain}__{c.name}__versions" for c in contracts if c.meta.kind == "reference"]
+    assert list(tables) == sorted([f"{c.domain}__{c.name}" for c in contracts] + versions)
+    assert versions  # the shop's products and customers: every version, for the type-2 dimensions
     # the namespace of the run (dp transform sets the variable), the configured one by default
     schema = f"{{{{ env_var('DP_DBT_SILVER_NAMESPACE', '{settings.iceberg.namespaces.silver}') }}}}"
     assert yaml.safe_load(text)["sources"][0]["schema"] == schema
@@ -90,11 +92,13 @@ def test_every_silver_table_the_models_read_is_a_generated_source(
 ) -> None:
     tables = source_tables(render_sources(contracts, settings))
     read = {
-        match
+        entity + ("__versions" if versions else "")
         for sql in MODELS.rglob("*.sql")
-        for match in re.findall(r"silver_source\(\s*'([a-z0-9_]+)'\s*\)", sql.read_text(encoding="utf-8"))
+        for entity, versions in re.findall(
+            r"silver_source\(\s*'([a-z0-9_]+)'\s*(,\s*versions=true)?\s*\)", sql.read_text(encoding="utf-8")
+        )
     }
-    assert "order_placed" in read
+    assert {"order_placed", "product__versions"} <= read
     assert {f"commerce__{entity}" for entity in read} <= set(tables)
     direct = [sql.name for sql in MODELS.rglob("*.sql") if re.search(r"\bsource\(", sql.read_text(encoding="utf-8"))]
     assert direct == []  # models read Silver through the domain's silver_source(), never a fixed domain

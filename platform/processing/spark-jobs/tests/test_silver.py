@@ -21,7 +21,14 @@ from dp_core.config import LoadedConfig
 from dp_ingest.codec import ContractCodec
 from dp_simulator import SimulationConfig, simulate
 from dp_spark_jobs.silver import job as silver
-from dp_spark_jobs.tables import BRONZE_PARTITIONING, BRONZE_SCHEMA, bronze_table, rejected_table, silver_table
+from dp_spark_jobs.tables import (
+    BRONZE_PARTITIONING,
+    BRONZE_SCHEMA,
+    bronze_table,
+    rejected_table,
+    silver_table,
+    versions_table,
+)
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[4]
@@ -172,7 +179,8 @@ def test_contract_evolution_adds_the_column_and_keeps_old_rows_null(
     assert v2_id != v1_id
     bronze = Bronze(catalog, bronze_table(config.settings, PRODUCT))
     bronze.append([(ContractCodec(PRODUCT, v1_id).encode(p)[1], v1_id) for p in products[:40]])
-    silver.run(spark, config, [PRODUCT], catalog=catalog)
+    [first] = silver.run(spark, config, [PRODUCT], catalog=catalog)
+    assert first.details["versions_written"] == 40
     later = dt.datetime(2026, 11, 26, tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
     newer = [{**p, "color": "red", "updated_at": later} for p in products[:10]] + [
         {**p, "color": None} for p in products[40:60]
@@ -186,6 +194,20 @@ def test_contract_evolution_adds_the_column_and_keeps_old_rows_null(
     assert {rows[p["product_id"]].color for p in products[:10]} == {"red"}  # the newer version replaced the old
     assert {rows[p["product_id"]].color for p in products[10:60]} == {None}
     assert json.dumps(sorted(rows)) == json.dumps(sorted(p["product_id"] for p in products[:60]))
+
+    # every version is kept beside the latest, one per product and updated_at; a re-sent version is not a new one
+    assert run.details["versions_written"] == 30
+    bronze.append([(ContractCodec(v2, v2_id).encode(p)[1], v2_id) for p in newer[:5]])
+    [again] = silver.run(spark, config, [v2], catalog=catalog)
+    assert (again.details["versions_written"], again.rows_read) == (0, 5)
+    versions: dict[str, list[tuple[dt.datetime, str | None]]] = {}
+    for r in spark.table(f"{name}.{versions_table(config.settings, PRODUCT)}").orderBy("updated_at").collect():
+        versions.setdefault(r.product_id, []).append((r.updated_at, r.color))
+    assert sum(len(v) for v in versions.values()) == 70 and sorted(versions) == sorted(rows)
+    assert {p["product_id"]: [c for _, c in versions[p["product_id"]]] for p in products[:10]} == {
+        p["product_id"]: [None, "red"] for p in products[:10]
+    }
+    assert all(len(versions[p["product_id"]]) == 1 for p in products[10:60])
 
 
 KILLABLE = """

@@ -17,7 +17,7 @@ from dp_contracts.model import Contract, contracts_dir, find_contract, load_cont
 from dp_contracts.registry import latest_text, register, registry_client, registry_says_compatible
 from dp_core.cli import CliContext, pass_cli
 from dp_core.config import PlatformSettings
-from dp_lakehouse.tables import SILVER_INGESTED_AT, SILVER_METADATA_DOCS
+from dp_lakehouse.tables import SILVER_INGESTED_AT, SILVER_METADATA_DOCS, VERSIONS_SUFFIX
 
 FORMATS = ("avro", "iceberg", "spark", "flink", "json-schema", "dbt-source")
 
@@ -63,6 +63,7 @@ def dbt_sources(contracts: list[Contract], settings: PlatformSettings, command: 
         warn_after_hours=settings.transform.source_freshness_warn_hours,
         error_after_hours=settings.transform.source_freshness_error_hours,
         command=command,
+        versions_suffix=VERSIONS_SUFFIX,
     )
 
 

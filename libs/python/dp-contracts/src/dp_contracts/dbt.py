@@ -5,7 +5,10 @@ namespace, the columns Silver adds after the contract's own, which of them holds
 freshness thresholds from config. One source ``silver``; one table per contract, named by its Silver table name
 without the namespace (``<domain>__<entity>``) and described by the record's ``doc``; its columns are the
 contract's top-level fields (their ``doc``; ``not_null`` on a required field, ``accepted_values`` with the symbols
-on an enum, ``unique`` and ``not_null`` on the event id ``dp.event_id``) followed by the metadata columns. Freshness
+on an enum, ``unique`` and ``not_null`` on the event id ``dp.event_id``, ``unique`` on the key ``dp.key`` of
+reference data, whose Silver table keeps the latest version per key) followed by the metadata columns. Given a
+``versions_suffix``, a reference contract also has the table of all its versions, ``<domain>__<entity><suffix>``:
+the same columns, one row per key and event time (no ``unique``). Freshness
 is measured on the ingestion column; ``loaded_at_field`` and ``freshness`` sit under the source's ``config`` and
 generic tests take ``arguments``, as dbt 1.10's property schema wants them.
 """
@@ -23,9 +26,9 @@ from dp_contracts.model import Contract
 SOURCE_NAME = "silver"
 
 
-def _column_tests(contract: Contract, field: ir.FieldT) -> list[Any]:
+def _column_tests(contract: Contract, field: ir.FieldT, unique_key: bool) -> list[Any]:
     tests: list[Any] = []
-    if field.name == contract.meta.event_id:
+    if field.name == contract.meta.event_id or (unique_key and field.name == contract.meta.key):
         tests.append("unique")
     if field.required or field.name == contract.meta.event_id:
         tests.append("not_null")
@@ -34,19 +37,31 @@ def _column_tests(contract: Contract, field: ir.FieldT) -> list[Any]:
     return tests
 
 
-def _column(contract: Contract, field: ir.FieldT) -> dict[str, Any]:
+def _column(contract: Contract, field: ir.FieldT, unique_key: bool) -> dict[str, Any]:
     column: dict[str, Any] = {"name": field.name, "description": field.doc or ""}
-    tests = _column_tests(contract, field)
+    tests = _column_tests(contract, field, unique_key)
     if tests:
         column["data_tests"] = tests
     return column
 
 
-def dbt_source_table(contract: Contract, metadata_columns: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """One contract's entry in the source's ``tables``; ``metadata_columns``: (name, description) Silver adds."""
-    columns = [_column(contract, field) for field in contract.record.fields]
+def dbt_source_table(
+    contract: Contract, metadata_columns: Sequence[tuple[str, str]], versions_suffix: str | None = None
+) -> dict[str, Any]:
+    """One contract's entry in the source's ``tables``; ``metadata_columns``: (name, description) Silver adds. With
+    ``versions_suffix``: the entry of its versions table instead (reference contracts only)."""
+    reference = contract.meta.kind == "reference"
+    columns = [_column(contract, field, reference and versions_suffix is None) for field in contract.record.fields]
     columns += [{"name": name, "description": doc} for name, doc in metadata_columns]
-    return {"name": contract.table_stem, "description": contract.record.doc or "", "columns": columns}
+    if versions_suffix is None:
+        return {"name": contract.table_stem, "description": contract.record.doc or "", "columns": columns}
+    if not reference:
+        raise ValueError(f"{contract.name} is not reference data: only reference data has a versions table")
+    description = (
+        f"Every version of {contract.name} Silver has seen, one row per {contract.meta.key} and "
+        f"{contract.meta.event_time} (the latest of each is in {contract.table_stem}): {contract.record.doc or ''}"
+    )
+    return {"name": contract.table_stem + versions_suffix, "description": description.rstrip(": "), "columns": columns}
 
 
 def to_dbt_sources(
@@ -58,13 +73,17 @@ def to_dbt_sources(
     warn_after_hours: int,
     error_after_hours: int,
     command: str,
+    versions_suffix: str | None = None,
 ) -> str:
     """The dbt ``sources:`` YAML of ``contracts``' Silver tables (sorted by name), headed by the ``command`` that
-    generates it. ``schema`` is Silver's namespace; the thresholds warn and fail on the newest ``loaded_at_field``."""
-    tables = sorted(
-        (dbt_source_table(c, metadata_columns) for c in contracts),
-        key=lambda table: str(table["name"]),
-    )
+    generates it. ``schema`` is Silver's namespace; the thresholds warn and fail on the newest ``loaded_at_field``;
+    with ``versions_suffix``, each reference contract's versions table too."""
+    entries = [dbt_source_table(c, metadata_columns) for c in contracts]
+    if versions_suffix is not None:
+        entries += [
+            dbt_source_table(c, metadata_columns, versions_suffix) for c in contracts if c.meta.kind == "reference"
+        ]
+    tables = sorted(entries, key=lambda table: str(table["name"]))
     source = {
         "name": SOURCE_NAME,
         "description": "Silver: the contracts' events, validated and deduplicated, with where each row came from",

@@ -1,9 +1,9 @@
 """Names of the lakehouse's tables, the columns Silver adds, and the snapshot-summary keys that carry progress.
 
 Every table name follows one scheme: ``bronze.<domain>__<entity>``, ``silver.<domain>__<entity>``,
-``silver.<domain>__<entity>__rejected``, ``gold.fct_<event>``, ``gold.agg_<metric>_<grain>`` (the namespaces are
-``iceberg.namespaces.*``). Progress travels in the same Iceberg snapshot as the data it describes, so a crash can
-never separate the two:
+``silver.<domain>__<entity>__rejected``, ``silver.<domain>__<entity>__versions`` (reference data),
+``gold.fct_<event>``, ``gold.agg_<metric>_<grain>`` (the namespaces are ``iceberg.namespaces.*``). Progress
+travels in the same Iceberg snapshot as the data it describes, so a crash can never separate the two:
 
 * Bronze snapshots carry ``dp.kafka.offsets``: the next offset to read per topic partition, as JSON.
 * Silver snapshots carry ``dp.bronze.snapshot-id``: the Bronze snapshot up to which Bronze has been processed.
@@ -47,6 +47,15 @@ def silver_table(settings: PlatformSettings, contract: HasTableStem) -> str:
 
 def rejected_table(settings: PlatformSettings, contract: HasTableStem) -> str:
     return f"{settings.iceberg.namespaces.silver}.{contract.table_stem}__rejected"
+
+
+#: Reference data keeps every version it has seen in Silver beside the latest: ``silver.<domain>__<entity>__versions``
+VERSIONS_SUFFIX = "__versions"
+
+
+def versions_table(settings: PlatformSettings, contract: HasTableStem) -> str:
+    """Every version of a reference contract's records (one row per key and event time): SCD2 and as-of joins."""
+    return f"{settings.iceberg.namespaces.silver}.{contract.table_stem}{VERSIONS_SUFFIX}"
 
 
 def gold_table(settings: PlatformSettings, name: str) -> str:

@@ -32,6 +32,7 @@ from dp_lakehouse.tables import (
     gold_table,
     rejected_table,
     silver_table,
+    versions_table,
 )
 
 #: Bronze: the Kafka record unchanged, with its coordinates; partitioned by the day it was ingested.
@@ -75,4 +76,5 @@ __all__ = [
     "gold_table",
     "rejected_table",
     "silver_table",
+    "versions_table",
 ]

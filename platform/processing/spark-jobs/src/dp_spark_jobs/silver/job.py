@@ -8,8 +8,9 @@ Per contract, one run:
 3. rejects, into ``silver.<domain>__<entity>__rejected`` with the reason and the Bronze coordinates: unframed values,
    unknown schema ids, undecodable bodies, required fields that are null;
 4. drops duplicates by event id within the batch and against Silver with ``MERGE INTO`` (reference data: the
-   latest version per key wins); late events land in their event-time partition because Silver is partitioned by
-   event time;
+   latest version per key wins, and every version -- one per key and event time -- is kept in
+   ``silver.<domain>__<entity>__versions``, for type-2 dimensions and joins as of an event's time); late events
+   land in their event-time partition because Silver is partitioned by event time;
 5. records the Bronze snapshot it has reached in a Silver snapshot summary.
 
 Every write is idempotent (``MERGE`` on the event id, rejects on their Bronze coordinates), so a run that dies
@@ -47,6 +48,7 @@ from dp_spark_jobs.tables import (
     bronze_table,
     rejected_table,
     silver_table,
+    versions_table,
 )
 
 REASON = "_reject_reason"
@@ -174,6 +176,14 @@ def _metadata() -> list[Column]:
     ]
 
 
+def distinct_versions(valid: DataFrame, contract: Contract) -> DataFrame:
+    """Reference data: one row per key and event time (the first in Kafka order), for the versions table."""
+    window = Window.partitionBy(contract.meta.key, contract.meta.event_time).orderBy(
+        F.col("_ingested_at"), F.col("_source_partition"), F.col("_source_offset")
+    )
+    return valid.withColumn("_rank", F.row_number().over(window)).where("_rank = 1").drop("_rank")
+
+
 def deduplicate(valid: DataFrame, contract: Contract) -> DataFrame:
     """One row per event id (the first in Kafka order); reference data: the latest version per key."""
     if contract.meta.kind == "reference":
@@ -228,13 +238,18 @@ def run_contract(
         return run
     _, added = ensure_silver_table(catalog, silver_id, contract)
     ensure_rejected_table(catalog, rejected_id)
+    reference = contract.meta.kind == "reference"
+    versions_id = versions_table(settings, contract) if reference else None
+    if versions_id is not None:
+        ensure_silver_table(catalog, versions_id, contract)
     if added:
         run.details["columns_added"] = added
     done = _processed_bronze_snapshot(catalog, silver_id)
     if done == head.snapshot_id:
         run.seconds = time.monotonic() - began
         return run
-    for identifier in (bronze_id, silver_id, rejected_id):  # others (pyiceberg, Bronze) may have committed
+    for identifier in (bronze_id, silver_id, rejected_id, *([versions_id] if versions_id else [])):
+        # others (pyiceberg, Bronze) may have committed
         spark.sql(f"REFRESH TABLE {name}.{identifier}")
     reader = spark.read.format("iceberg")
     if done is None:
@@ -280,6 +295,10 @@ def run_contract(
     valid = decoded.where(F.col(REASON).isNull()).withColumn("_batch_id", F.lit(batch_id)).select(*columns)
     # checkpointed: a MERGE whose source still reads the Bronze table fails to plan in Spark 4.1 ("No plan for
     # TableReference"), and the batch is small enough to materialise
+    if versions_id is not None:  # every version, before the latest: a crash in between redoes both (idempotent)
+        run.details["versions_written"] = _merge_versions(spark, f"{name}.{versions_id}", valid, contract)
+        if hook is not None:
+            hook("after-versions", silver_id)
     unique = deduplicate(valid, contract).localCheckpoint()
     valid_count, unique_count = valid.count(), unique.count()
     key = contract.meta.key if contract.meta.kind == "reference" else (contract.meta.event_id or contract.meta.key)
@@ -307,6 +326,22 @@ def run_contract(
         frame.unpersist()
     run.seconds = time.monotonic() - began
     return run
+
+
+def _merge_versions(spark: SparkSession, table: str, valid: DataFrame, contract: Contract) -> int:
+    """Insert the versions (key, event time) the versions table does not hold yet; return how many."""
+    key, when = contract.meta.key, contract.meta.event_time
+    versions = distinct_versions(valid, contract).localCheckpoint()
+    existing = spark.table(table).select(key, when)
+    new = versions.join(existing, on=[key, when], how="left_anti").count()
+    view = f"versions_{uuid.uuid4().hex}"
+    versions.createOrReplaceTempView(view)
+    if new:
+        spark.sql(
+            f"MERGE INTO {table} t USING {view} s ON t.`{key}` = s.`{key}` AND t.`{when}` = s.`{when}` "
+            "WHEN NOT MATCHED THEN INSERT *"
+        )
+    return new
 
 
 def _record_progress(spark: SparkSession, table: str, bronze_snapshot: int, batch_id: int) -> int:

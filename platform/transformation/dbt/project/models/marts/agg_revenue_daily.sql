@@ -1,8 +1,10 @@
--- Revenue per order day, product category and currency (definitions in _marts.yml), from fct_order_lines.
--- Incremental: each run recomputes in full the days of the lines whose cursors are newer than this mart's and
--- replaces exactly those days (insert overwrite of their partitions); a run with nothing new commits nothing.
--- The category is the product's latest, as etl_gold takes it: a category change reaches the days recomputed from
--- then on.
+-- Revenue per order day, product category and currency (definitions in _marts.yml), from fct_order_lines, each
+-- line in the category its product had at the order's event time (dim_products). Incremental: each run recomputes
+-- in full the days holding a line newer than the mart's cursors, and the days of the lines a new product version
+-- can move to another category (those at or after its valid_from; every line of the product when it is the
+-- product's first version), and replaces exactly those days (insert overwrite of their partitions); a run with
+-- nothing new commits nothing.
+-- depends_on: {{ ref('stg_product_versions') }}  (read only by incremental runs, which dbt's parse does not render)
 {{
     config(
         materialized='incremental',
@@ -12,29 +14,61 @@
     )
 }}
 
-with lines as (
+{% if is_incremental() %}
+with changed_products as (
+    select
+        product_id,
+        min(
+            case
+                when _batch_id > (select coalesce(max(silver_products_batch_id), -1) from {{ this }}) then updated_at
+            end
+        )
+            as changed_from,
+        min(updated_at) as first_version_at
+    from {{ ref('stg_product_versions') }}
+    group by product_id
+    having max(_batch_id) > (select coalesce(max(silver_products_batch_id), -1) from {{ this }})
+),
+
+days as (
+    select order_date
+    from {{ ref('fct_order_lines') }}
+    where
+        silver_orders_batch_id > (select coalesce(max(silver_orders_batch_id), -1) from {{ this }})
+        or silver_payments_batch_id > (select coalesce(max(silver_payments_batch_id), -1) from {{ this }})
+        or {{ in_backfill('order_date') }}
+    union
+    select l.order_date
+    from {{ ref('fct_order_lines') }} as l
+    inner join changed_products as c
+        on l.product_id = c.product_id
+    where l.occurred_at >= c.changed_from or c.changed_from = c.first_version_at
+),
+
+lines as (
     select *
     from {{ ref('fct_order_lines') }}
-    {% if is_incremental() %}
-    where
-        order_date in (
-            select order_date
-            from {{ ref('fct_order_lines') }}
-            where
-                silver_orders_batch_id > (select coalesce(max(silver_orders_batch_id), -1) from {{ this }})
-                or silver_payments_batch_id > (select coalesce(max(silver_payments_batch_id), -1) from {{ this }})
-        )
-        or {{ in_backfill('order_date') }}
-    {% endif %}
+    where order_date in (select d.order_date from days as d)
 ),
+{% else %}
+with lines as (
+    select * from {{ ref('fct_order_lines') }}
+),
+{% endif %}
 
 categorised as (
     select
         l.*,
         l.payment_status = 'AUTHORISED' as paid,
-        coalesce(p.category, 'unknown') as category
+        coalesce(p.category, 'unknown') as category,
+        coalesce(p.silver_batch_id, -1) as products_batch_id
     from lines as l
-    left join {{ ref('stg_products') }} as p on l.product_id = p.product_id
+    left join {{ ref('dim_products') }} as p
+        on
+            l.product_id = p.product_id
+            -- the version valid at the order's time; an order older than every version takes the first one
+            and (p.version_number = 1 or l.occurred_at >= p.valid_from)
+            and (p.valid_to is null or l.occurred_at < p.valid_to)
 )
 
 select
@@ -48,6 +82,7 @@ select
     cast(coalesce(sum(coalesce(quantity, 0)), 0) as bigint) as placed_units,
     cast(coalesce(sum(line_total), 0) as decimal(18, 2)) as gross_revenue,
     max(silver_orders_batch_id) as silver_orders_batch_id,
-    max(silver_payments_batch_id) as silver_payments_batch_id
+    max(silver_payments_batch_id) as silver_payments_batch_id,
+    max(products_batch_id) as silver_products_batch_id
 from categorised
 group by order_date, category, currency
