@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from dp_flink.session import jvm_args
+from dp_flink.session import jvm_args, with_tmpdir
 
 
 @pytest.mark.parametrize(
@@ -18,3 +20,8 @@ from dp_flink.session import jvm_args
 )
 def test_stream_jvm_heap_mb_becomes_the_jobs_maximum_heap_unless_one_is_set(current: str, expected: str) -> None:
     assert jvm_args(current, 1024) == expected
+
+
+def test_the_gateway_jvm_keeps_its_temporary_files_in_the_scratch_folder(tmp_path: Path) -> None:
+    assert with_tmpdir("-Xmx1024m", tmp_path) == f"-Xmx1024m -Djava.io.tmpdir={tmp_path}"
+    assert with_tmpdir("-Djava.io.tmpdir=/mine", tmp_path) == "-Djava.io.tmpdir=/mine"  # the user's choice wins

@@ -89,6 +89,22 @@ def test_namespace_threads_and_master_come_from_the_transform_settings(tmp_path:
     assert out["server_side_parameters"]["spark.master"] == "local[1]"
 
 
+@pytest.mark.parametrize(("master", "scratched"), [("local[2]", True), ("spark://spark-master:7077", False)])
+def test_a_local_sessions_jvm_keeps_its_temporary_files_in_the_scratch_folder(
+    tmp_path: Path, master: str, scratched: bool
+) -> None:
+    scratch = tmp_path / "tmp" / "dbt" / "42"
+    out = output(prof.build_profile(loaded_in(tmp_path), TransformSettings(master=master), scratch=scratch))
+    params = out["server_side_parameters"]
+    assert isinstance(params, dict)
+    if scratched:
+        assert params["spark.local.dir"] == str(scratch)
+        assert params["spark.driver.extraJavaOptions"] == f"-Djava.io.tmpdir={scratch}"
+    else:  # a cluster's executors have their own disks
+        assert "spark.local.dir" not in params
+        assert "spark.driver.extraJavaOptions" not in params
+
+
 def test_session_target_needs_the_spark_jars(tmp_path: Path) -> None:
     with pytest.raises(SparkSetupError, match="make install"):
         prof.build_profile(loaded_in(tmp_path, jars=False), TransformSettings())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from dp_contracts.ir import RecordT
 from dp_contracts.model import Contract
 from dp_core.config import LoadedConfig
+from dp_core.scratch import scratch_dir
 from dp_flink.catalog import create_catalog_sql, hadoop_classpath, pipeline_jars
 from dp_flink.sql import bridge_type, decode_function, decode_result_type
 from dp_flink.wire import Decoded, WireDecoder, registry_fetcher
@@ -64,6 +65,9 @@ def _prepare_process(loaded: LoadedConfig) -> Path:
     # may grow to a quarter of the machine's memory: stream.jvm_heap_mb bounds it (JVM_ARGS is what PyFlink passes
     # to that java command; one -Xmx a user already put there wins)
     os.environ["JVM_ARGS"] = jvm_args(os.environ.get("JVM_ARGS", ""), loaded.settings.stream.jvm_heap_mb)
+    # its temporary files (the planner jar Flink extracts at each start, 43 MB) in a scratch folder of this process
+    # rather than /tmp, where a killed job would leave them (dp_core.scratch)
+    os.environ["JVM_ARGS"] = with_tmpdir(os.environ["JVM_ARGS"], scratch_dir(loaded.runtime_dir, "flink"))
     # thread mode runs Python functions in an interpreter embedded in the JVM: it must see this environment's packages
     paths = [*site.getsitepackages(), *[p for p in sys.path if p and Path(p).is_dir()]]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
@@ -75,6 +79,13 @@ def jvm_args(current: str, heap_mb: int) -> str:
     if any(arg.startswith("-Xmx") for arg in current.split()):
         return current
     return f"{current} -Xmx{heap_mb}m".strip()
+
+
+def with_tmpdir(current: str, tmpdir: Path) -> str:
+    """``current`` JVM_ARGS with ``-Djava.io.tmpdir=<tmpdir>`` added unless they already set one."""
+    if "-Djava.io.tmpdir=" in current:
+        return current
+    return f"{current} -Djava.io.tmpdir={tmpdir}".strip()
 
 
 def table_environment(

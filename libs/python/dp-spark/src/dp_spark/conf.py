@@ -3,6 +3,7 @@ shared mapping of :mod:`dp_lakehouse.properties`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from dp_core.config import LoadedConfig
@@ -30,3 +31,12 @@ def spark_conf(loaded: LoadedConfig, *, master: str = "local[2]") -> Properties:
         "spark.ui.showConsoleProgress": "false",
     }
     return Properties({**conf, **spark_catalog_conf(settings)})
+
+
+def local_scratch_conf(conf: Mapping[str, str], scratch: Path) -> dict[str, str]:
+    """A local driver's temporary files (``spark-*`` with a copy of every jar, block manager, native libraries, S3
+    upload buffers) in ``scratch`` instead of ``/tmp``, where a killed driver would leave them for good."""
+    options = conf.get("spark.driver.extraJavaOptions", "")
+    if "-Djava.io.tmpdir=" not in options:
+        options = f"{options} -Djava.io.tmpdir={scratch}".strip()
+    return {"spark.local.dir": str(scratch), "spark.driver.extraJavaOptions": options}

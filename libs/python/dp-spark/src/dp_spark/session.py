@@ -6,7 +6,8 @@ import os
 from typing import TYPE_CHECKING
 
 from dp_core.config import LoadedConfig
-from dp_spark.conf import spark_conf
+from dp_core.scratch import scratch_dir
+from dp_spark.conf import local_scratch_conf, spark_conf
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -18,7 +19,10 @@ def build_session(loaded: LoadedConfig, app_name: str, *, master: str = "local[2
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(app_name)
-    for key, value in spark_conf(loaded, master=master).items():
+    conf = dict(spark_conf(loaded, master=master))
+    if master.startswith("local"):
+        conf.update(local_scratch_conf(conf, scratch_dir(loaded.runtime_dir, "spark")))
+    for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")

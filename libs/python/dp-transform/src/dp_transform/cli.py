@@ -18,6 +18,7 @@ from dp_contracts.model import contracts_dir, load_contracts
 from dp_core.cli import CliContext, pass_cli
 from dp_core.config import LoadedConfig
 from dp_core.config.models import TransformSettings
+from dp_core.scratch import scratch_dir
 from dp_transform.errors import DbtFailedError, SourcesStaleError, TransformSetupError
 from dp_transform.invocation import DateRange, Selection, dbt_args
 from dp_transform.profile import build_profile
@@ -134,7 +135,7 @@ def _dbt(
     paths.require_dbt()
     transform = _transform_settings(loaded.settings.transform, target, namespace)
     chosen_domain = _checked_domain(loaded, domain)
-    profile = build_profile(loaded, transform)
+    profile = build_profile(loaded, transform, scratch=scratch_dir(loaded.runtime_dir, "dbt"))
     code = run_dbt(
         paths,
         profile,

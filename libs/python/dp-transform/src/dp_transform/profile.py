@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -26,7 +27,7 @@ import yaml
 from dp_core.config import LoadedConfig
 from dp_core.config.models import TransformSettings
 from dp_lakehouse.properties import Properties, is_secret
-from dp_spark.conf import spark_conf
+from dp_spark.conf import local_scratch_conf, spark_conf
 from dp_transform.errors import TransformSetupError
 
 #: The profile ``dbt_project.yml`` names.
@@ -69,8 +70,9 @@ def env_var_ref(name: str) -> str:
     return "{{ env_var('" + name + "') }}"
 
 
-def build_profile(loaded: LoadedConfig, transform: TransformSettings) -> Profile:
-    """The profile of ``transform.target`` on the settings of ``loaded``.
+def build_profile(loaded: LoadedConfig, transform: TransformSettings, *, scratch: Path | None = None) -> Profile:
+    """The profile of ``transform.target`` on the settings of ``loaded``; a local session's JVM keeps its temporary
+    files in ``scratch`` (see :mod:`dp_core.scratch`) when given.
 
     Raises:
         TransformSetupError: the thrift target without ``transform.thrift.host``.
@@ -81,6 +83,8 @@ def build_profile(loaded: LoadedConfig, transform: TransformSettings) -> Profile
     secrets: dict[str, str] = {}
     if transform.target == "session":
         params = {**spark_conf(loaded, master=transform.master), **SESSION_OVERRIDES}
+        if scratch is not None and transform.master.startswith("local"):
+            params.update(local_scratch_conf(params, scratch))
         output = {**common, "method": "session", "host": "localhost", "server_side_parameters": _hide(params, secrets)}
     else:
         output = {**common, **_thrift_output(transform, secrets)}

@@ -69,6 +69,10 @@ def _flink_conf(settings: PlatformSettings, layout: Layout) -> dict[str, str]:
     # the JVM options Flink needs on Java 17 (module opens), as the package's own config has them
     shipped = yaml.safe_load((home / "conf" / "config.yaml").read_text(encoding="utf-8")) or {}
     java_opts = shipped.get("env", {}).get("java", {}).get("opts", {}).get("all")
+    # temporary files (the planner jar extracted at each start) under the runtime folder, not in /tmp
+    tmp = layout.runtime / "tmp" / "flink-cluster"
+    tmp.mkdir(parents=True, exist_ok=True)
+    java_opts = f"{java_opts or ''} -Djava.io.tmpdir={tmp}".strip()
     (conf / "config.yaml").write_text(flink_config_yaml(settings, java_opts), encoding="utf-8")
     for name in ("log4j-console.properties", "log4j.properties", "logback-console.xml"):
         source = home / "conf" / name
