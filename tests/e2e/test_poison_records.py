@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import shutil
 import subprocess
 from collections.abc import Callable
 from decimal import Decimal
@@ -39,6 +41,7 @@ from dp_spark_jobs.catalog import lake_catalog
 from dp_spark_jobs.tables import gold_table, rejected_table, silver_table
 
 pytestmark = pytest.mark.e2e
+DBT_PROJECT = Path("platform/transformation/dbt/project")
 BatchLayer = Callable[..., list[Any]]  # the conftest fixture
 START = dt.datetime(2026, 11, 24, 22, 0, tzinfo=dt.UTC)
 COUNT, SEED = 1500, 41
@@ -59,10 +62,13 @@ def extreme_orders() -> list[dict[str, Any]]:
     """Valid orders at the contract's limits: every layer keeps them."""
     top = "9" * 10 + ".99"  # decimal(12, 2)
     line = {"line_number": 1, "product_id": "", "quantity": 2**31 - 1, "unit_price": top, "line_total": top}
+    refund = {"line_number": 1, "product_id": "p#1", "quantity": -1, "unit_price": "5.00", "line_total": "-5.00"}
     return [
         order(lines=[line], subtotal=top, shipping="0.00", tax="0.00", total=top),
         order(session_id="", customer_id="", shipping_country=""),
         order(session_id="x" * 200_000),
+        # a return booked as a negative line: the contract allows it; dbt's non_negative tests warn, never stop Gold
+        order(lines=[refund], subtotal="-5.00", shipping="0.00", tax="0.00", total="-5.00"),
     ]
 
 
@@ -145,3 +151,17 @@ def test_poison_records_are_parked_by_every_layer_and_the_rest_is_exact(
         assert [r.total for r in top] == [Decimal("9999999999.99")]
     finally:
         spark.stop()
+
+    # dbt's Gold goes on too: every model built, every test run, the negative line a warning (not an error)
+    shutil.copytree(repo_root / DBT_PROJECT, tmp_path / DBT_PROJECT)
+    dp("transform", "sources")
+    dbt_gold = f"pz_{run_id}_dbt"
+    lake.create_namespace_if_not_exists(dbt_gold)
+    built = dp("transform", "build", "--domain", f"pz{run_id}", "--namespace", dbt_gold).stdout
+    done = re.findall(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)", built)
+    assert done and int(done[-1][1]) > 0 and done[-1][2:] == ("0", "0"), built[-3000:]
+    marts = {r["order_id"]: r for r in lake.load_table(f"{dbt_gold}.fct_orders").scan().to_arrow().to_pylist()}
+    silver_orders = lake.load_table(silver_table(settings, contract)).scan().to_arrow().to_pylist()
+    assert sorted(marts) == sorted({str(r["order_id"]) for r in silver_orders})
+    assert marts[valid[0]["order_id"]]["total"] == Decimal("9999999999.99")
+    assert marts[valid[-1]["order_id"]]["total"] == Decimal("-5.00")

@@ -217,13 +217,19 @@ def check_aggregates(checkout: Checkout, events: list[SimEvent]) -> None:
     assert set(late_ids) == sent_late_streamed
 
 
-def test_aggregator_windows_equal_the_simulators_events(
-    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
-) -> None:
-    checkout = Checkout(repo_root, tmp_path, f"rt{run_id}", local_stack.layout.runtime)
+@pytest.fixture(scope="module")
+def steady(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory, run_id: str, repo_root: Path) -> Checkout:
+    """The simulator's events through one uninterrupted aggregator run: checked against the simulator by one test,
+    the reference of the killed run in another (one run of the job for both: the e2e tier's time is budgeted)."""
+    checkout = Checkout(repo_root, tmp_path_factory.mktemp("steady"), f"rs{run_id}", local_stack.layout.runtime)
     checkout.simulate()
     summary = checkout.stream(names.AGGREGATOR)
     assert summary["restored_checkpoint"] is None
+    return checkout
+
+
+def test_aggregator_windows_equal_the_simulators_events(steady: Checkout) -> None:
+    checkout = steady
     check_aggregates(checkout, sim_events())
     assert checkout.table(names.STREAM_REJECTS) == []  # the ingestor dead-lettered every malformed event
     # what its last checkpoints committed, and up to which offsets (the progress table, read with Flink)
@@ -314,14 +320,9 @@ def kill_mid_stream(checkout: Checkout, job: str, topics: list[str], feeder: Fee
 
 
 def test_aggregator_killed_mid_stream_equals_an_uninterrupted_run(
-    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
+    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path, steady: Checkout
 ) -> None:
-    runtime = local_stack.layout.runtime
-    steady = Checkout(repo_root, tmp_path / "steady", f"rs{run_id}", runtime)
-    killed = Checkout(repo_root, tmp_path / "killed", f"rk{run_id}", runtime)
-    steady.simulate()
-    steady.stream(names.AGGREGATOR)
-
+    killed = Checkout(repo_root, tmp_path / "killed", f"rk{run_id}", local_stack.layout.runtime)
     killed.dp("ingest", "topics")
     feeder = Feeder(killed)
     feeder.send(len(feeder.events) // 8)

@@ -98,10 +98,8 @@ def test_a_local_sessions_jvm_keeps_its_temporary_files_in_the_scratch_folder(
     params = out["server_side_parameters"]
     assert isinstance(params, dict)
     if scratched:
-        assert params["spark.local.dir"] == str(scratch)
         assert params["spark.driver.extraJavaOptions"] == f"-Djava.io.tmpdir={scratch}"
     else:  # a cluster's executors have their own disks
-        assert "spark.local.dir" not in params
         assert "spark.driver.extraJavaOptions" not in params
 
 

@@ -94,6 +94,11 @@ def silver_ids(spark: SparkSession, config: LoadedConfig, contract: Contract, co
 def test_orders_land_once_with_rejects_parked_and_reruns_idempotent(
     spark: SparkSession, config: LoadedConfig, catalog: Catalog, run_id: str
 ) -> None:
+    # before Bronze holds anything, a run creates the contract's tables, empty (dbt's staging reads them)
+    [early] = silver.run(spark, config, [ORDER], catalog=catalog)
+    assert early.details["note"].endswith("does not exist yet (run bronze first)") and early.rows_written == 0
+    for identifier in (silver_table(config.settings, ORDER), rejected_table(config.settings, ORDER)):
+        assert catalog.load_table(identifier).current_snapshot() is None, identifier
     schema_id = register(config, ORDER, run_id)
     codec = ContractCodec(ORDER, schema_id)
     orders = events_of("order_placed")

@@ -35,8 +35,11 @@ def spark_conf(loaded: LoadedConfig, *, master: str = "local[2]") -> Properties:
 
 def local_scratch_conf(conf: Mapping[str, str], scratch: Path) -> dict[str, str]:
     """A local driver's temporary files (``spark-*`` with a copy of every jar, block manager, native libraries, S3
-    upload buffers) in ``scratch`` instead of ``/tmp``, where a killed driver would leave them for good."""
+    upload buffers) in ``scratch`` instead of ``/tmp``, where a killed driver would leave them for good.
+
+    Only ``java.io.tmpdir``: Spark's local dir defaults to it (setting ``spark.local.dir`` too makes every session
+    warn that a cluster manager may override it)."""
     options = conf.get("spark.driver.extraJavaOptions", "")
     if "-Djava.io.tmpdir=" not in options:
         options = f"{options} -Djava.io.tmpdir={scratch}".strip()
-    return {"spark.local.dir": str(scratch), "spark.driver.extraJavaOptions": options}
+    return {"spark.driver.extraJavaOptions": options}

@@ -227,6 +227,15 @@ def run_contract(
         rejected_table(settings, contract),
     )
     run = TableRun(layer="silver", table=silver_id)
+    # every contract's tables exist after a run, records or not: readers (dbt's staging views) need no guard
+    _, added = ensure_silver_table(catalog, silver_id, contract)
+    ensure_rejected_table(catalog, rejected_id)
+    reference = contract.meta.kind == "reference"
+    versions_id = versions_table(settings, contract) if reference else None
+    if versions_id is not None:
+        ensure_silver_table(catalog, versions_id, contract)
+    if added:
+        run.details["columns_added"] = added
     try:
         bronze = catalog.load_table(bronze_id)
     except NoSuchTableError:
@@ -236,14 +245,6 @@ def run_contract(
     if head is None:
         run.details["note"] = f"{bronze_id} is empty"
         return run
-    _, added = ensure_silver_table(catalog, silver_id, contract)
-    ensure_rejected_table(catalog, rejected_id)
-    reference = contract.meta.kind == "reference"
-    versions_id = versions_table(settings, contract) if reference else None
-    if versions_id is not None:
-        ensure_silver_table(catalog, versions_id, contract)
-    if added:
-        run.details["columns_added"] = added
     done = _processed_bronze_snapshot(catalog, silver_id)
     if done == head.snapshot_id:
         run.seconds = time.monotonic() - began
