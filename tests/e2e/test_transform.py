@@ -68,14 +68,14 @@ def utc(when: dt.datetime) -> dt.datetime:
 
 def revenue_as_of(lines: list[dict[str, Any]], versions: list[dict[str, Any]]) -> dict[tuple[Any, ...], Any]:
     """``agg_revenue_daily`` recomputed from ``fct_order_lines`` rows and Silver's product versions, each line in the
-    category its product had at the order's time (before its first version: the first; no version: unknown)."""
+    category its product had at the order's time (before its first version or without one: unknown)."""
     history: dict[str, list[tuple[dt.datetime, str]]] = {}
     for v in versions:
         history.setdefault(str(v["product_id"]), []).append((utc(v["updated_at"]), v["category"]))
 
     def category(product: str, at: dt.datetime) -> str:
         known = sorted(history.get(product, []))
-        chosen = known[0][1] if known else "unknown"
+        chosen = "unknown"
         for since, name in known:
             if since <= utc(at):
                 chosen = name
@@ -180,6 +180,11 @@ def test_transform_build_equals_the_spark_gold_job_and_a_rebuild_commits_nothing
             ours_props = lake.load_table(f"{dbt_gold}.{layout.name}").properties
             theirs_props = lake.load_table(f"{spark_gold}.{layout.name}").properties
             assert ours_props.get("dp.job") == "dbt", f"wave {wave}: {layout.name} has no progress"
+            folded = json.loads(ours_props["dp.silver.batch-ids"])  # etl_gold's format: compact, sorted, no -1
+            assert ours_props["dp.silver.batch-ids"] == json.dumps(folded, sort_keys=True, separators=(",", ":"))
+            assert (
+                folded and min(folded.values()) >= 0 and ours_props["dp.silver.batch-id"] == str(max(folded.values()))
+            )
             assert ours_props.get("dp.watermark") == theirs_props.get("dp.watermark") is not None, (
                 f"wave {wave}: {layout.name}'s watermark is not etl_gold's"
             )
@@ -199,8 +204,8 @@ def test_transform_build_equals_the_spark_gold_job_and_a_rebuild_commits_nothing
         versions = lake.load_table(f"{domain}_silver.{domain}__product__versions").scan().to_arrow().to_pylist()
         assert revenue == revenue_as_of(lines, versions), f"wave {wave}: revenue is not per category as of the order"
         dim = lake.load_table(f"{dbt_gold}.dim_products").scan().to_arrow().to_pylist()
-        assert sorted((str(r["product_id"]), utc(r["valid_from"])) for r in dim) == sorted(
-            (str(v["product_id"]), utc(v["updated_at"])) for v in versions
+        assert sorted((str(r["product_id"]), utc(r["valid_from"]), r["version_batch_id"]) for r in dim) == sorted(
+            (str(v["product_id"]), utc(v["updated_at"]), v["_batch_id"]) for v in versions
         )
         assert sorted(str(r["product_id"]) for r in dim if r["is_current"]) == sorted(
             {str(r["product_id"]) for r in dim}

@@ -214,6 +214,32 @@ def test_contract_evolution_adds_the_column_and_keeps_old_rows_null(
     }
     assert all(len(versions[p["product_id"]]) == 1 for p in products[10:60])
 
+    # two different records of one product with the same updated_at: the last to arrive wins, in the latest and the
+    # versions table alike, within a batch and across batches
+    twin = products[60]
+
+    def colors() -> tuple[list[str | None], list[str | None]]:
+        out = []
+        for table in (silver_table(config.settings, PRODUCT), versions_table(config.settings, PRODUCT)):
+            spark.sql(f"REFRESH TABLE {name}.{table}")
+            out.append(
+                [
+                    r.color
+                    for r in spark.table(f"{name}.{table}").where(f"product_id = '{twin['product_id']}'").collect()
+                ]
+            )
+        return out[0], out[1]
+
+    bronze.append([(ContractCodec(v2, v2_id).encode({**twin, "color": c})[1], v2_id) for c in ("blue", "green")])
+    [tie] = silver.run(spark, config, [v2], catalog=catalog)
+    assert tie.details["versions_written"] == 1 and colors() == (["green"], ["green"])
+    bronze.append([(ContractCodec(v2, v2_id).encode({**twin, "color": c})[1], v2_id) for c in ("black", "black")])
+    [tie] = silver.run(spark, config, [v2], catalog=catalog)
+    assert tie.details["versions_written"] == 1 and colors() == (["black"], ["black"])
+    bronze.append([(ContractCodec(v2, v2_id).encode({**twin, "color": "black"})[1], v2_id)])  # a re-send
+    [tie] = silver.run(spark, config, [v2], catalog=catalog)
+    assert tie.details["versions_written"] == 0 and colors() == (["black"], ["black"])
+
 
 KILLABLE = """
 import os, sys, time

@@ -16,6 +16,11 @@
                 ) -%}
             {%- endif -%}
         {%- endfor -%}
+        {%- if (from_date | string) > (to_date | string) -%}
+            {%- do exceptions.raise_compiler_error(
+                'from_date ' ~ from_date ~ ' is after to_date ' ~ to_date ~ ': the range would recompute nothing'
+            ) -%}
+        {%- endif -%}
         ({{ day_expression }} between date'{{ from_date }}' and date'{{ to_date }}')
     {%- endif -%}
 {%- endmacro %}

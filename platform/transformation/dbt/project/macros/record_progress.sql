@@ -73,8 +73,13 @@
     {%- endfor -%}
     {%- set previous = current.get('dp.watermark') -%}
     {%- set watermark = previous if candidate is none or (previous and previous >= candidate) else candidate -%}
+    {#- etl_gold's format: compact JSON, sorted, only the sources something was folded in from -#}
+    {%- set folded = [] -%}
+    {%- for table, batch in batch_ids | dictsort if batch >= 0 -%}
+        {%- do folded.append('"' ~ table ~ '":' ~ batch) -%}
+    {%- endfor -%}
     {%- set wanted = {
-        'dp.silver.batch-ids': tojson(batch_ids, sort_keys=true),
+        'dp.silver.batch-ids': '{' ~ folded | join(',') ~ '}',
         'dp.silver.batch-id': (batch_ids.values() | max) | string,
         'dp.job': 'dbt',
     } -%}

@@ -176,18 +176,52 @@ def _metadata() -> list[Column]:
     ]
 
 
+#: the order records arrived in: Bronze's ingestion time, then the Kafka coordinates (a key stays on its partition)
+ARRIVAL = ("_ingested_at", "_source_partition", "_source_offset")
+
+
+def arrived_later(new: str, old: str) -> str:
+    """SQL: a row arrived after another, by :data:`ARRIVAL`; ``new`` and ``old`` make a column's reference from its
+    name (``"s.`{}`"``). A row did not arrive after itself, so a rerun of the same batch changes nothing."""
+    condition = f"{new.format(ARRIVAL[-1])} > {old.format(ARRIVAL[-1])}"
+    for column in reversed(ARRIVAL[:-1]):
+        a, b = new.format(column), old.format(column)
+        condition = f"({a} > {b} OR ({a} = {b} AND {condition}))"
+    return condition
+
+
+def content_differs(contract: Contract, new: str, old: str) -> str:
+    """SQL: two rows differ in a contract column (null-safe; maps, which Spark cannot compare, as JSON). ``new`` and
+    ``old`` as in :func:`arrived_later`. An identical re-send of a record is no new version."""
+    terms = []
+    for field in reader_type(contract).fields:
+        a, b = new.format(field.name), old.format(field.name)
+        if isinstance(field.dataType, MapType):
+            a, b = f"to_json({a})", f"to_json({b})"
+        terms.append(f"NOT ({a} <=> {b})")
+    return "(" + " OR ".join(terms) + ")"
+
+
+def replaces(contract: Contract, new: str, old: str) -> str:
+    """SQL: a record of the same key and event time as a held one replaces it: it arrived later and says something
+    else (of two different records with equal event times the last to arrive wins, as in the speed layer)."""
+    return f"({arrived_later(new, old)} AND {content_differs(contract, new, old)})"
+
+
 def distinct_versions(valid: DataFrame, contract: Contract) -> DataFrame:
-    """Reference data: one row per key and event time (the first in Kafka order), for the versions table."""
+    """Reference data: one row per key and event time, for the versions table. Of two records of a key with the
+    same event time the one that arrived last wins, as in the latest table and the speed layer."""
     window = Window.partitionBy(contract.meta.key, contract.meta.event_time).orderBy(
-        F.col("_ingested_at"), F.col("_source_partition"), F.col("_source_offset")
+        *(F.col(c).desc() for c in ARRIVAL)
     )
     return valid.withColumn("_rank", F.row_number().over(window)).where("_rank = 1").drop("_rank")
 
 
 def deduplicate(valid: DataFrame, contract: Contract) -> DataFrame:
-    """One row per event id (the first in Kafka order); reference data: the latest version per key."""
+    """One row per event id (the first in Kafka order); reference data: the latest version per key (of equal event
+    times, the one that arrived last)."""
     if contract.meta.kind == "reference":
-        order = [F.col(contract.meta.event_time).desc(), F.col("_source_offset").desc()]
+        order = [F.col(contract.meta.event_time).desc(), *(F.col(c).desc() for c in ARRIVAL)]
         key = contract.meta.key
     else:
         order = [F.col("_ingested_at"), F.col("_source_partition"), F.col("_source_offset")]
@@ -309,9 +343,10 @@ def run_contract(
     unique.createOrReplaceTempView(view)
     if contract.meta.kind == "reference":
         when = contract.meta.event_time
+        newer = f"(s.`{when}` > t.`{when}` OR (s.`{when}` = t.`{when}` AND {replaces(contract, 's.`{}`', 't.`{}`')}))"
         spark.sql(
             f"MERGE INTO {name}.{silver_id} t USING {view} s ON t.`{key}` = s.`{key}` "
-            f"WHEN MATCHED AND s.`{when}` > t.`{when}` THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+            f"WHEN MATCHED AND {newer} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
         )
     else:
         spark.sql(
@@ -330,19 +365,25 @@ def run_contract(
 
 
 def _merge_versions(spark: SparkSession, table: str, valid: DataFrame, contract: Contract) -> int:
-    """Insert the versions (key, event time) the versions table does not hold yet; return how many."""
+    """Insert the versions (key, event time) the versions table does not hold yet, and replace a held one by a
+    record of the same key and event time that arrived later; return how many rows were inserted or replaced."""
     key, when = contract.meta.key, contract.meta.event_time
     versions = distinct_versions(valid, contract).localCheckpoint()
-    existing = spark.table(table).select(key, when)
-    new = versions.join(existing, on=[key, when], how="left_anti").count()
+    held = [*(f.name for f in reader_type(contract).fields), *ARRIVAL]
+    existing = spark.table(table).select(
+        key, when, *(F.col(c).alias(f"_held_{c}") for c in held), F.lit(True).alias("_held")
+    )
+    joined = versions.join(existing, on=[key, when], how="left")
+    written = joined.where(f"_held IS NULL OR {replaces(contract, '`{}`', '`_held_{}`')}").count()
     view = f"versions_{uuid.uuid4().hex}"
     versions.createOrReplaceTempView(view)
-    if new:
+    if written:
+        newer = replaces(contract, "s.`{}`", "t.`{}`")
         spark.sql(
             f"MERGE INTO {table} t USING {view} s ON t.`{key}` = s.`{key}` AND t.`{when}` = s.`{when}` "
-            "WHEN NOT MATCHED THEN INSERT *"
+            f"WHEN MATCHED AND {newer} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
         )
-    return new
+    return written
 
 
 def _record_progress(spark: SparkSession, table: str, bronze_snapshot: int, batch_id: int) -> int:

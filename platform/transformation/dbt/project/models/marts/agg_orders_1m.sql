@@ -26,7 +26,7 @@ with orders as (
         order_date in (
             select order_date
             from {{ ref('fct_orders') }}
-            where silver_orders_batch_id > (select coalesce(max(silver_orders_batch_id), -1) from {{ this }})
+            where silver_orders_batch_id > {{ folded('silver_orders_batch_id') }}
         )
         or {{ in_backfill('order_date') }}
     {% endif %}

@@ -1,9 +1,8 @@
 -- Revenue per order day, product category and currency (definitions in _marts.yml), from fct_order_lines, each
 -- line in the category its product had at the order's event time (dim_products). Incremental: each run recomputes
 -- in full the days holding a line newer than the mart's cursors, and the days of the lines a new product version
--- can move to another category (those at or after its valid_from; every line of the product when it is the
--- product's first version), and replaces exactly those days (insert overwrite of their partitions); a run with
--- nothing new commits nothing.
+-- can move to another category (those at or after its valid_from), and replaces exactly those days (insert
+-- overwrite of their partitions); a run with nothing new commits nothing.
 -- depends_on: {{ ref('stg_product_versions') }}  (read only by incremental runs, which dbt's parse does not render)
 {{
     config(
@@ -20,29 +19,28 @@ with changed_products as (
         product_id,
         min(
             case
-                when _batch_id > (select coalesce(max(silver_products_batch_id), -1) from {{ this }}) then updated_at
+                when _batch_id > {{ folded('silver_products_batch_id') }} then updated_at
             end
         )
-            as changed_from,
-        min(updated_at) as first_version_at
+            as changed_from
     from {{ ref('stg_product_versions') }}
     group by product_id
-    having max(_batch_id) > (select coalesce(max(silver_products_batch_id), -1) from {{ this }})
+    having max(_batch_id) > {{ folded('silver_products_batch_id') }}
 ),
 
 days as (
     select order_date
     from {{ ref('fct_order_lines') }}
     where
-        silver_orders_batch_id > (select coalesce(max(silver_orders_batch_id), -1) from {{ this }})
-        or silver_payments_batch_id > (select coalesce(max(silver_payments_batch_id), -1) from {{ this }})
+        silver_orders_batch_id > {{ folded('silver_orders_batch_id') }}
+        or silver_payments_batch_id > {{ folded('silver_payments_batch_id') }}
         or {{ in_backfill('order_date') }}
     union
     select l.order_date
     from {{ ref('fct_order_lines') }} as l
     inner join changed_products as c
         on l.product_id = c.product_id
-    where l.occurred_at >= c.changed_from or c.changed_from = c.first_version_at
+    where l.occurred_at >= c.changed_from
 ),
 
 lines as (
@@ -61,13 +59,15 @@ categorised as (
         l.*,
         l.payment_status = 'AUTHORISED' as paid,
         coalesce(p.category, 'unknown') as category,
-        coalesce(p.silver_batch_id, -1) as products_batch_id
+        -- the version's own run: stable, so a full refresh writes what the incremental runs wrote
+        coalesce(p.version_batch_id, -1) as products_batch_id
     from lines as l
     left join {{ ref('dim_products') }} as p
         on
             l.product_id = p.product_id
-            -- the version valid at the order's time; an order older than every version takes the first one
-            and (p.version_number = 1 or l.occurred_at >= p.valid_from)
+            -- the version valid at the order's time; none for an order older than every version ('unknown', as the
+            -- speed layer's temporal join has it)
+            and l.occurred_at >= p.valid_from
             and (p.valid_to is null or l.occurred_at < p.valid_to)
 )
 

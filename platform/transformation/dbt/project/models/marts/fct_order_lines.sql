@@ -25,8 +25,8 @@ with orders as (
     from {{ ref('fct_orders') }}
     {% if is_incremental() %}
     where
-        silver_orders_batch_id > (select coalesce(max(silver_orders_batch_id), -1) from {{ this }})
-        or silver_payments_batch_id > (select coalesce(max(silver_payments_batch_id), -1) from {{ this }})
+        silver_orders_batch_id > {{ folded('silver_orders_batch_id') }}
+        or silver_payments_batch_id > {{ folded('silver_payments_batch_id') }}
         or {{ in_backfill('order_date') }}
     {% endif %}
 ),
