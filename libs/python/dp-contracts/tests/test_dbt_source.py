@@ -176,3 +176,35 @@ def test_the_cli_form_takes_namespace_and_thresholds_from_the_settings() -> None
 def test_freshness_thresholds_must_be_positive_and_error_after_warn(warn: int, error: int) -> None:
     with pytest.raises(ValidationError):
         TransformSettings(source_freshness_warn_hours=warn, source_freshness_error_hours=error)
+
+
+def test_with_a_domain_tables_are_named_by_entity_and_read_that_domains_silver_tables() -> None:
+    product = find_contract(SHIPPED, "product")
+    domain = "{{ env_var('DP_DBT_DOMAIN', 'commerce') }}"
+    text = to_dbt_sources(
+        [product],
+        schema="silver",
+        metadata_columns=SILVER_METADATA_DOCS,
+        loaded_at_field=SILVER_INGESTED_AT,
+        warn_after_hours=2,
+        error_after_hours=12,
+        command="dp transform sources",
+        versions_suffix=VERSIONS_SUFFIX,
+        domain=domain,
+    )
+    assert {name: t["identifier"] for name, t in tables(text).items()} == {
+        "product": f"{domain}__product",
+        f"product{VERSIONS_SUFFIX}": f"{domain}__product{VERSIONS_SUFFIX}",
+    }
+    other = Contract(name=product.name, domain="other", path=product.path, schema=product.schema)
+    with pytest.raises(ValueError, match="share the name 'product'"):
+        to_dbt_sources(
+            [product, other],
+            schema="silver",
+            metadata_columns=SILVER_METADATA_DOCS,
+            loaded_at_field=SILVER_INGESTED_AT,
+            warn_after_hours=2,
+            error_after_hours=12,
+            command="dp transform sources",
+            domain=domain,
+        )

@@ -71,13 +71,18 @@ def test_one_table_per_contract_named_like_silver_whatever_the_order(
     text = render_sources(contracts, settings)
     assert render_sources(list(reversed(contracts)), settings) == text
     tables = source_tables(text)
-    versions = [f"{c.domain}__{c.name}__versions" for c in contracts if c.meta.kind == "reference"]
-    assert list(tables) == sorted([f"{c.domain}__{c.name}" for c in contracts] + versions)
+    versions = [f"{c.name}__versions" for c in contracts if c.meta.kind == "reference"]
+    assert list(tables) == sorted([c.name for c in contracts] + versions)
     assert versions  # the shop's products and customers: every version, for the type-2 dimensions
+    # named by entity, each reads the Silver table of the run's domain (dp transform --domain), demo.domain by default
+    domain = f"{{{{ env_var('DP_DBT_DOMAIN', '{settings.demo.domain}') }}}}"
+    assert {name: table["identifier"] for name, table in tables.items()} == {
+        name: f"{domain}__{name}" for name in tables
+    }
     # the namespace of the run (dp transform sets the variable), the configured one by default
     schema = f"{{{{ env_var('DP_DBT_SILVER_NAMESPACE', '{settings.iceberg.namespaces.silver}') }}}}"
     assert yaml.safe_load(text)["sources"][0]["schema"] == schema
-    order = tables["commerce__order_placed"]
+    order = tables["order_placed"]
     columns = order["columns"]
     assert isinstance(columns, list)
     assert columns[0] == {
@@ -99,7 +104,7 @@ def test_every_silver_table_the_models_read_is_a_generated_source(
         )
     }
     assert {"order_placed", "product__versions"} <= read
-    assert {f"commerce__{entity}" for entity in read} <= set(tables)
+    assert read <= set(tables)
     direct = [sql.name for sql in MODELS.rglob("*.sql") if re.search(r"\bsource\(", sql.read_text(encoding="utf-8"))]
     assert direct == []  # models read Silver through the domain's silver_source(), never a fixed domain
 

@@ -52,9 +52,16 @@ def render(contract: Contract, fmt: str) -> str:
     return json.dumps(to_json_schema(record, title=contract.name), indent=2)
 
 
-def dbt_sources(contracts: list[Contract], settings: PlatformSettings, command: str, schema: str | None = None) -> str:
+def dbt_sources(
+    contracts: list[Contract],
+    settings: PlatformSettings,
+    command: str,
+    schema: str | None = None,
+    domain: str | None = None,
+) -> str:
     """The dbt ``sources:`` document of ``contracts``' Silver tables, laid out as the lakehouse lays them out;
-    ``schema``: the source's schema as written (default: ``iceberg.namespaces.silver``)."""
+    ``schema``: the source's schema as written (default: ``iceberg.namespaces.silver``); ``domain``: see
+    :func:`dp_contracts.dbt.to_dbt_sources` (default: tables named as Silver names them)."""
     return to_dbt_sources(
         contracts,
         schema=schema if schema is not None else settings.iceberg.namespaces.silver,
@@ -64,6 +71,7 @@ def dbt_sources(contracts: list[Contract], settings: PlatformSettings, command: 
         error_after_hours=settings.transform.source_freshness_error_hours,
         command=command,
         versions_suffix=VERSIONS_SUFFIX,
+        domain=domain,
     )
 
 

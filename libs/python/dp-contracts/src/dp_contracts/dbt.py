@@ -45,23 +45,35 @@ def _column(contract: Contract, field: ir.FieldT, unique_key: bool) -> dict[str,
     return column
 
 
+def _named(contract: Contract, suffix: str, domain: str | None) -> dict[str, Any]:
+    """The table's ``name`` (and ``identifier``): ``<domain>__<entity><suffix>`` as Silver names it; with ``domain``
+    (text, e.g. an ``env_var`` reference), ``<entity><suffix>`` read from ``<domain>__<entity><suffix>``."""
+    if domain is None:
+        return {"name": contract.table_stem + suffix}
+    return {"name": contract.name + suffix, "identifier": f"{domain}__{contract.name}{suffix}"}
+
+
 def dbt_source_table(
-    contract: Contract, metadata_columns: Sequence[tuple[str, str]], versions_suffix: str | None = None
+    contract: Contract,
+    metadata_columns: Sequence[tuple[str, str]],
+    versions_suffix: str | None = None,
+    domain: str | None = None,
 ) -> dict[str, Any]:
     """One contract's entry in the source's ``tables``; ``metadata_columns``: (name, description) Silver adds. With
-    ``versions_suffix``: the entry of its versions table instead (reference contracts only)."""
+    ``versions_suffix``: the entry of its versions table instead (reference contracts only). With ``domain``: named
+    by entity, the domain in the ``identifier`` (see :func:`to_dbt_sources`)."""
     reference = contract.meta.kind == "reference"
     columns = [_column(contract, field, reference and versions_suffix is None) for field in contract.record.fields]
     columns += [{"name": name, "description": doc} for name, doc in metadata_columns]
     if versions_suffix is None:
-        return {"name": contract.table_stem, "description": contract.record.doc or "", "columns": columns}
+        return {**_named(contract, "", domain), "description": contract.record.doc or "", "columns": columns}
     if not reference:
         raise ValueError(f"{contract.name} is not reference data: only reference data has a versions table")
     description = (
         f"Every version of {contract.name} Silver has seen, one row per {contract.meta.key} and "
         f"{contract.meta.event_time} (the latest of each is in {contract.table_stem}): {contract.record.doc or ''}"
     )
-    return {"name": contract.table_stem + versions_suffix, "description": description.rstrip(": "), "columns": columns}
+    return {**_named(contract, versions_suffix, domain), "description": description.rstrip(": "), "columns": columns}
 
 
 def to_dbt_sources(
@@ -74,14 +86,34 @@ def to_dbt_sources(
     error_after_hours: int,
     command: str,
     versions_suffix: str | None = None,
+    domain: str | None = None,
 ) -> str:
     """The dbt ``sources:`` YAML of ``contracts``' Silver tables (sorted by name), headed by the ``command`` that
     generates it. ``schema`` is Silver's namespace; the thresholds warn and fail on the newest ``loaded_at_field``;
-    with ``versions_suffix``, each reference contract's versions table too."""
-    entries = [dbt_source_table(c, metadata_columns) for c in contracts]
+    with ``versions_suffix``, each reference contract's versions table too.
+
+    With ``domain`` (text: a domain, or an ``env_var`` reference that picks one at run time), each table is named by
+    its entity (``order_placed``) and reads ``<domain>__<entity>``: the models then run on any domain's Silver
+    tables. Two domains' contracts of one name cannot both be listed so.
+
+    Raises:
+        ValueError: with ``domain``, two contracts of the same name.
+    """
+    if domain is not None:
+        by_name: dict[str, Contract] = {}
+        for c in contracts:
+            if c.name in by_name:
+                raise ValueError(
+                    f"contracts {by_name[c.name].table_stem} and {c.table_stem} share the name {c.name!r}: "
+                    "sources named by entity hold one contract per name"
+                )
+            by_name[c.name] = c
+    entries = [dbt_source_table(c, metadata_columns, domain=domain) for c in contracts]
     if versions_suffix is not None:
         entries += [
-            dbt_source_table(c, metadata_columns, versions_suffix) for c in contracts if c.meta.kind == "reference"
+            dbt_source_table(c, metadata_columns, versions_suffix, domain)
+            for c in contracts
+            if c.meta.kind == "reference"
         ]
     tables = sorted(entries, key=lambda table: str(table["name"]))
     source = {

@@ -18,11 +18,9 @@ from dp_contracts.model import contracts_dir, load_contracts
 from dp_core.cli import CliContext, pass_cli
 from dp_core.config import LoadedConfig
 from dp_core.config.models import TransformSettings
-from dp_core.scratch import scratch_dir
 from dp_transform.errors import DbtFailedError, SourcesStaleError, TransformSetupError
 from dp_transform.invocation import DateRange, Selection, dbt_args
-from dp_transform.profile import build_profile
-from dp_transform.runner import DbtPaths, ProjectEnv, run_dbt
+from dp_transform.runner import DbtPaths, run_on_settings
 from dp_transform.sources import SOURCES_FILE, check_sources, render_sources, write_sources
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,7 +108,8 @@ def _date_range(from_date: dt.datetime | None, to_date: dt.datetime | None) -> D
 
 
 def _checked_domain(loaded: LoadedConfig, domain: str | None) -> str:
-    """``domain`` (default ``demo.domain``), which must have contracts: the sources hold only their tables."""
+    """``domain`` (default ``demo.domain``), which must have contracts (a domain without them, a typo, would fail every
+    staging view on a missing table)."""
     chosen = domain or loaded.settings.demo.domain
     root = contracts_dir(loaded.repo_root)
     domains = sorted({contract.domain for contract in load_contracts(root)})
@@ -131,22 +130,9 @@ def _dbt(
 ) -> None:
     """Run dbt with ``args`` on the profile of the settings and options; raise when it fails."""
     loaded = cli.load()
-    paths = DbtPaths.of(loaded)
-    paths.require_dbt()
+    DbtPaths.of(loaded).require_dbt()
     transform = _transform_settings(loaded.settings.transform, target, namespace)
-    chosen_domain = _checked_domain(loaded, domain)
-    profile = build_profile(loaded, transform, scratch=scratch_dir(loaded.runtime_dir, "dbt"))
-    code = run_dbt(
-        paths,
-        profile,
-        args,
-        cli.environ,
-        ProjectEnv(
-            domain=chosen_domain,
-            silver_namespace=loaded.settings.iceberg.namespaces.silver,
-            allowed_lateness_s=loaded.settings.batch.gold.allowed_lateness_s,
-        ),
-    )
+    code = run_on_settings(loaded, transform, args, cli.environ, _checked_domain(loaded, domain))
     if code != 0:
         raise DbtFailedError(" ".join(command), code)
 

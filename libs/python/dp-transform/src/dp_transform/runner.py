@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dp_core.config import LoadedConfig
+from dp_core.config.models import TransformSettings
+from dp_core.scratch import scratch_dir
 from dp_transform.errors import TransformSetupError
-from dp_transform.profile import Profile
+from dp_transform.profile import Profile, build_profile
 
 #: The dbt unit (its uv project and the dbt project), relative to the repository root.
 DBT_UNIT = Path("platform") / "transformation" / "dbt"
@@ -125,3 +127,28 @@ def run_dbt(
     except OSError as exc:
         raise TransformSetupError(f"cannot start {paths.executable} ({exc.strerror}): run `make install`") from exc
     return result.returncode
+
+
+def run_on_settings(
+    loaded: LoadedConfig,
+    transform: TransformSettings,
+    args: Sequence[str],
+    environ: Mapping[str, str],
+    domain: str,
+) -> int:
+    """Run ``dbt <args>`` on the profile of ``transform`` and the Silver tables of ``domain`` under the settings of
+    ``loaded`` (Silver's namespace, Gold's allowed lateness); return dbt's exit code. What ``dp transform`` runs;
+    also for callers that run dbt as one step of their own (the batch benchmark).
+
+    Raises:
+        TransformSetupError: the dbt environment is missing, or the profile cannot be built.
+    """
+    paths = DbtPaths.of(loaded)
+    paths.require_dbt()
+    profile = build_profile(loaded, transform, scratch=scratch_dir(loaded.runtime_dir, "dbt"))
+    project = ProjectEnv(
+        domain=domain,
+        silver_namespace=loaded.settings.iceberg.namespaces.silver,
+        allowed_lateness_s=loaded.settings.batch.gold.allowed_lateness_s,
+    )
+    return run_dbt(paths, profile, args, environ, project)

@@ -4,8 +4,9 @@
 The file holds what ``dp contracts show NAME --as dbt-source`` prints, for every contract at once
 (:func:`dp_contracts.cli.dbt_sources`), except for the schema: one source ``silver`` whose schema is
 ``env_var('DP_DBT_SILVER_NAMESPACE', <iceberg.namespaces.silver>)`` (``dp transform`` sets the variable from the
-settings of the run, so a ``DP_ICEBERG_NAMESPACES__SILVER`` override reaches dbt), one table per contract named
-``<domain>__<name>`` like the Silver table, its columns with their docs and data tests, freshness on
+settings of the run, so a ``DP_ICEBERG_NAMESPACES__SILVER`` override reaches dbt), one table per contract named by
+its entity (``order_placed``) that reads ``<domain>__<name>`` with the domain ``env_var('DP_DBT_DOMAIN',
+<demo.domain>)`` (``dp transform --domain``), its columns with their docs and data tests, freshness on
 ``_ingested_at`` with the thresholds of ``transform.source_freshness_*`` (as generated: the file is committed). The
 text is deterministic (tables sorted, fixed YAML layout) and headed by a comment naming the command that writes it.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from dp_contracts.model import Contract
 from dp_core.config import PlatformSettings
 from dp_transform.errors import SourcesStaleError
-from dp_transform.runner import DBT_UNIT, SILVER_NAMESPACE_ENV
+from dp_transform.runner import DBT_UNIT, DOMAIN_ENV, SILVER_NAMESPACE_ENV
 
 #: The command that writes the file; the file's header names it.
 SOURCES_COMMAND = "dp transform sources"
@@ -37,7 +38,10 @@ def render_sources(contracts: Sequence[Contract], settings: PlatformSettings) ->
     # the schema follows the settings of the run (dp transform sets DP_DBT_SILVER_NAMESPACE), the default is the
     # configured one
     schema = f"{{{{ env_var('{SILVER_NAMESPACE_ENV}', '{settings.iceberg.namespaces.silver}') }}}}"
-    return dbt_sources(list(contracts), settings, SOURCES_COMMAND, schema)
+    # tables named by entity, the domain chosen at run time (dp transform --domain sets DP_DBT_DOMAIN): the models
+    # run on any domain's Silver tables, a test's or a benchmark's included
+    domain = f"{{{{ env_var('{DOMAIN_ENV}', '{settings.demo.domain}') }}}}"
+    return dbt_sources(list(contracts), settings, SOURCES_COMMAND, schema, domain)
 
 
 def write_sources(path: Path, text: str) -> bool:

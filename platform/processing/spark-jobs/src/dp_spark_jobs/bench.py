@@ -1,8 +1,12 @@
 """`make bench-batch`: a fixed number of simulated events through bronze -> silver -> gold, events/s per stage, next
 to a bare Spark baseline in the same run (read the Bronze table, write it as plain Parquet) and the ratios.
 
-Everything lands in tables and topics of its own (domain ``bench<timestamp>``, Gold in namespace ``bench_gold``),
-so the shop's data is untouched.
+Gold is measured twice on the same Silver tables: ``etl_gold`` (PySpark, in this session) and dbt (``dp transform
+run`` of the same three marts and the models they are built from, in dbt's own process and JVM), with the ratio of
+dbt's time to ``etl_gold``'s (the dbt issue's target: at most 1.5).
+
+Everything lands in tables and topics of its own (domain ``bench<timestamp>``, Gold in namespaces ``bench_gold``
+and ``bench_dbt``), so the shop's data is untouched.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ def run(loaded: LoadedConfig, events: int, seed: int, master: str = "local[2]") 
     ]
     lake = lake_catalog(bench_loaded.settings)
     lake.create_namespace_if_not_exists("bench_gold")
+    lake.create_namespace_if_not_exists(DBT_NAMESPACE)
     produce_s = _produce(bench_loaded, contracts, events, seed)
     spark = build_session(bench_loaded, "dp-bench-batch", master=master)
     try:
@@ -67,6 +72,7 @@ def run(loaded: LoadedConfig, events: int, seed: int, master: str = "local[2]") 
             ("bronze", lambda: bronze.run(spark, bench_loaded, contracts, catalog=lake)),
             ("silver", lambda: silver.run(spark, bench_loaded, contracts, catalog=lake)),
             ("gold", lambda: gold.run(spark, bench_loaded, contracts=contracts, catalog=lake)),
+            ("gold_dbt", lambda: _dbt_gold(bench_loaded, domain)),
         )
         for name, step in steps:
             began = time.perf_counter()
@@ -90,4 +96,22 @@ def run(loaded: LoadedConfig, events: int, seed: int, master: str = "local[2]") 
         figures[f"{name}_seconds"] = round(seconds, 1)
         figures[f"{name}_events_per_s"] = round(events / seconds)
         figures[f"{name}_ratio_to_baseline"] = round(baseline / seconds, 3)
+    figures["gold_dbt_time_to_etl_gold"] = round(stages["gold_dbt"] / stages["gold"], 2)
     return figures
+
+
+#: the namespace of dbt's Gold in the benchmark
+DBT_NAMESPACE = "bench_dbt"
+#: the marts etl_gold writes, with the models they are built from: the like-for-like dbt selection
+DBT_SELECTION = ("+fct_orders", "+agg_revenue_daily", "+agg_funnel_daily")
+
+
+def _dbt_gold(loaded: LoadedConfig, domain: str) -> None:
+    """`dp transform run` of :data:`DBT_SELECTION` on the benchmark's Silver tables (dbt's own output, quiet)."""
+    from dp_transform.runner import run_on_settings
+
+    transform = loaded.settings.transform.model_copy(update={"namespace": DBT_NAMESPACE})
+    args = ["--quiet", "run", "--select", *DBT_SELECTION]
+    code = run_on_settings(loaded, transform, args, os.environ, domain)
+    if code != 0:
+        raise BatchJobFailed(f"bench: dbt run failed (exit code {code}; see .runtime/dbt/logs/dbt.log)")
