@@ -6,14 +6,20 @@ for row, ``agg_revenue_daily`` its totals per day and currency while each line t
 the order's time (seed 6 re-sends the catalogue with other categories; an independent computation from Silver's
 product versions checks each row), each with ``etl_gold``'s watermark (a table property); ``dim_products`` holds
 every version; ``fct_order_lines`` exactly the lines ``fct_orders`` sums up, and ``agg_orders_1m`` the orders of
-``fct_orders`` per minute and currency. A rerun with nothing new commits nothing to any mart (no snapshot, no
-properties), and ``--full-refresh`` rebuilds every mart equal to the incremental result row for row."""
+``fct_orders`` per minute and currency. The second wave's build is first SIGKILLed (dbt and its JVM) right after a
+mart committed, then run again: every check above holds after it. A rerun with nothing new commits nothing to any
+mart (no snapshot, no properties), and ``--full-refresh`` rebuilds every mart equal to the incremental result row
+for row."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import signal
+import subprocess
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -23,7 +29,7 @@ from pyiceberg.catalog import Catalog
 
 from dp_core.config import load_settings
 from dp_localstack.stack import LocalStack
-from dp_localstack.testing import clean_environ, run_dp, scratch_checkout, simulate_args
+from dp_localstack.testing import DP, clean_environ, run_dp, scratch_checkout, simulate_args
 from dp_spark_jobs.catalog import lake_catalog
 from dp_spark_jobs.gold.transforms import AGG_FUNNEL_DAILY, AGG_REVENUE_DAILY, FCT_ORDERS, GoldTable
 
@@ -124,6 +130,30 @@ def minutes(lake: Catalog, table: str) -> dict[tuple[Any, str], tuple[int, Any, 
     return {(r["window_start"], r["currency"]): (r["orders"], r["revenue"], r["sessions"]) for r in rows}
 
 
+def kill_mid_build(root: Path, env: dict[str, str], lake: Catalog, namespace: str) -> None:
+    """Start ``dp transform build`` and SIGKILL its process group (dp, dbt and dbt's JVM) as soon as one mart has
+    committed; check that another had not yet (the build was cut in the middle)."""
+    before = {mart: lake.load_table(f"{namespace}.{mart}").metadata_location for mart in MARTS}
+
+    def moved() -> list[str]:
+        return [m for m in MARTS if lake.load_table(f"{namespace}.{m}").metadata_location != before[m]]
+
+    process = subprocess.Popen(
+        [DP, "transform", "build"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        while not moved():
+            assert process.poll() is None, "the build ended before any mart committed"
+            assert time.monotonic() < deadline, "no mart committed within 600 s"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    assert len(moved()) < len(MARTS), "every mart committed before the kill: not mid-build"
+
+
 def test_transform_build_equals_the_spark_gold_job_and_a_rebuild_commits_nothing(
     local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
 ) -> None:
@@ -158,7 +188,10 @@ def test_transform_build_equals_the_spark_gold_job_and_a_rebuild_commits_nothing
         dp(*simulate_args(count, seed, start, manifest=tmp_path / f"m{wave}.json", fractions=FRACTIONS))
         valid += json.loads((tmp_path / f"m{wave}.json").read_text())["contracts"]["order_placed"]["valid_ids"]
         dp("batch", "run", "all")
-        # the first wave only runs the models (the second builds: models, unit and data tests)
+        # the first wave only runs the models; the second builds (models, unit and data tests), after a build killed
+        # in the middle
+        if wave:
+            kill_mid_build(tmp_path, env, lake, dbt_gold)
         assert "Completed successfully" in dp("transform", "build" if wave else "run")
 
         silver = lake.load_table(f"{domain}_silver.{domain}__order_placed").scan().to_arrow()
