@@ -21,7 +21,14 @@ SHIPPED = load_contracts(contracts_dir(find_repo_root(Path(__file__))))
 METADATA = [name for name, _ in SILVER_METADATA_DOCS]
 
 
-def render(contracts: list[Contract], warn: int = 2, error: int = 12) -> str:
+def render(
+    contracts: list[Contract],
+    warn: int = 2,
+    error: int = 12,
+    versions_suffix: str | None = None,
+    domain: str | None = None,
+    command: str = "dp transform sources",
+) -> str:
     return to_dbt_sources(
         contracts,
         schema="silver",
@@ -29,7 +36,9 @@ def render(contracts: list[Contract], warn: int = 2, error: int = 12) -> str:
         loaded_at_field=SILVER_INGESTED_AT,
         warn_after_hours=warn,
         error_after_hours=error,
-        command="dp transform sources",
+        command=command,
+        versions_suffix=versions_suffix,
+        domain=domain,
     )
 
 
@@ -95,16 +104,7 @@ def test_the_shop_has_enums_event_ids_and_reference_tables_without_one() -> None
 
 
 def test_reference_data_has_a_versions_table_with_the_same_columns_and_no_unique_key() -> None:
-    text = to_dbt_sources(
-        SHIPPED,
-        schema="silver",
-        metadata_columns=SILVER_METADATA_DOCS,
-        loaded_at_field=SILVER_INGESTED_AT,
-        warn_after_hours=1,
-        error_after_hours=2,
-        command="c",
-        versions_suffix=VERSIONS_SUFFIX,
-    )
+    text = render(SHIPPED, 1, 2, VERSIONS_SUFFIX, command="c")
     all_tables = tables(text)
     settings = PlatformSettings()
     reference = [c for c in SHIPPED if c.meta.kind == "reference"]
@@ -181,30 +181,11 @@ def test_freshness_thresholds_must_be_positive_and_error_after_warn(warn: int, e
 def test_with_a_domain_tables_are_named_by_entity_and_read_that_domains_silver_tables() -> None:
     product = find_contract(SHIPPED, "product")
     domain = "{{ env_var('DP_DBT_DOMAIN', 'commerce') }}"
-    text = to_dbt_sources(
-        [product],
-        schema="silver",
-        metadata_columns=SILVER_METADATA_DOCS,
-        loaded_at_field=SILVER_INGESTED_AT,
-        warn_after_hours=2,
-        error_after_hours=12,
-        command="dp transform sources",
-        versions_suffix=VERSIONS_SUFFIX,
-        domain=domain,
-    )
+    text = render([product], versions_suffix=VERSIONS_SUFFIX, domain=domain)
     assert {name: t["identifier"] for name, t in tables(text).items()} == {
         "product": f"{domain}__product",
         f"product{VERSIONS_SUFFIX}": f"{domain}__product{VERSIONS_SUFFIX}",
     }
     other = Contract(name=product.name, domain="other", path=product.path, schema=product.schema)
     with pytest.raises(ValueError, match="share the name 'product'"):
-        to_dbt_sources(
-            [product, other],
-            schema="silver",
-            metadata_columns=SILVER_METADATA_DOCS,
-            loaded_at_field=SILVER_INGESTED_AT,
-            warn_after_hours=2,
-            error_after_hours=12,
-            command="dp transform sources",
-            domain=domain,
-        )
+        render([product, other], domain=domain)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dp_core.scratch import pid_alive
 from dp_demo.errors import DemoError
 from dp_flink.names import JOBS
 
@@ -32,16 +33,6 @@ class RunningJob:
     started: float
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stop_leftovers(pid_file: Path, say: Callable[[str], None]) -> None:
     """Kill the job process groups an earlier, interrupted demo left running."""
     if not pid_file.exists():
@@ -50,7 +41,7 @@ def stop_leftovers(pid_file: Path, say: Callable[[str], None]) -> None:
         if not line.isdigit():
             continue
         pgid = int(line)
-        if not _alive(pgid):
+        if not pid_alive(pgid):
             continue
         say(f"  stopping a speed-layer job left running by an interrupted demo (process group {pgid})")
         try:
@@ -58,7 +49,7 @@ def stop_leftovers(pid_file: Path, say: Callable[[str], None]) -> None:
         except ProcessLookupError:
             continue
         deadline = time.monotonic() + 15
-        while _alive(pgid) and time.monotonic() < deadline:
+        while pid_alive(pgid) and time.monotonic() < deadline:
             time.sleep(0.2)
     pid_file.unlink(missing_ok=True)
 

@@ -14,7 +14,8 @@ import shutil
 from pathlib import Path
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (one of another user counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -30,7 +31,7 @@ def sweep(parent: Path) -> list[Path]:
     if not parent.is_dir():
         return removed
     for child in parent.iterdir():
-        if child.is_dir() and child.name.isdigit() and not _alive(int(child.name)):
+        if child.is_dir() and child.name.isdigit() and not pid_alive(int(child.name)):
             shutil.rmtree(child, ignore_errors=True)
             removed.append(child)
     return removed
