@@ -260,3 +260,14 @@ def test_transform_build_equals_the_spark_gold_job_and_a_rebuild_commits_nothing
     assert not rebuilt, f"--full-refresh did not rebuild {rebuilt}"
     differ = [mart for mart in MARTS if contents(mart) != incremental[mart]]
     assert not differ, f"the full refresh of {differ} differs from the incremental result"
+
+    # freshness: each Silver source of the domain, just loaded, passes; the docs site holds every mart
+    fresh = dp("transform", "freshness")
+    sources = {"cart_updated", "customer", "customer__versions", "order_placed", "page_view", "payment_processed",
+               "product", "product__versions"}  # fmt: skip
+    assert {s for s in sources if f"PASS freshness of silver.{s}" in fresh} == sources, fresh[-3000:]
+    dp("transform", "docs")
+    docs = local_stack.layout.runtime / "dbt" / "docs"
+    catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
+    assert (docs / "index.html").is_file()
+    assert {n.rsplit(".", 1)[-1] for n in catalog["nodes"]} >= set(MARTS)

@@ -146,8 +146,8 @@ def test_transform_is_a_dp_command_with_its_verbs(dp: Dp, capfd: pytest.CaptureF
         ),
         (["freshness"], ["source", "freshness"]),
         (
-            ["freshness", "-s", "source:silver.commerce__order_placed"],
-            ["source", "freshness", "--select", "source:silver.commerce__order_placed"],
+            ["freshness", "-s", "source:silver.order_placed"],
+            ["source", "freshness", "--select", "source:silver.order_placed"],
         ),
         (["dbt", "parse", "--no-partial-parse"], ["parse", "--no-partial-parse"]),
         (["dbt", "--namespace", "dbt_proto", "ls", "--select", "x"], ["ls", "--select", "x"]),
