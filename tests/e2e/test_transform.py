@@ -147,7 +147,7 @@ def kill_mid_build(root: Path, env: dict[str, str], lake: Catalog, namespace: st
         while not moved():
             assert process.poll() is None, "the build ended before any mart committed"
             assert time.monotonic() < deadline, "no mart committed within 600 s"
-            time.sleep(0.2)
+            time.sleep(0.5)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
