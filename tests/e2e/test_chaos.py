@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 COMPONENTS = ("kafka", "collector", "flink", "spark")
 
 
-# the suite's 600 s per test is too short for this one on a loaded 2-core machine (it took 8-9 min in CI)
+# the suite's 600 s per test is too short for this one on a loaded 2-core machine (7-9 min in CI)
 @pytest.mark.timeout(1200)
 def test_four_faults_under_load_lose_and_duplicate_nothing(
     demo_checkout: Callable[..., tuple[str, dict[str, str]]], tmp_path: Path

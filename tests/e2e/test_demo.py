@@ -46,7 +46,7 @@ def check_report(report: dict[str, Any], domain: str) -> None:
     assert any(w["late"]["orders"] or w["difference"]["orders"] == 0 for w in report["windows"])
 
 
-# the suite's 600 s per test is too short for this one on a loaded 2-core machine (it took 8-9 min in CI)
+# the suite's 600 s per test is too short for this one on a loaded 2-core machine (7-9 min in CI)
 @pytest.mark.timeout(1200)
 def test_demo_killed_half_way_then_rerun_reconciles_and_a_third_run_changes_nothing(
     demo_checkout: Callable[..., tuple[str, dict[str, str]]], tmp_path: Path

@@ -154,7 +154,7 @@ def kill_mid_build(root: Path, env: dict[str, str], lake: Catalog, namespace: st
     assert len(moved()) < len(MARTS), "every mart committed before the kill: not mid-build"
 
 
-# the suite's 600 s per test is too short for this one on a loaded 2-core machine (it took 8-9 min in CI)
+# the suite's 600 s per test is too short for this one on a loaded 2-core machine (7-9 min in CI)
 @pytest.mark.timeout(1200)
 def test_transform_build_equals_the_spark_gold_job_and_a_rebuild_commits_nothing(
     local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
