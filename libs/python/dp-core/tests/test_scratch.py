@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from dp_core.scratch import scratch_dir, sweep
 
 
 def _dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
+    """A pid no process can have: above the kernel's largest (a finished child's pid could be reused meanwhile)."""
+    return int(Path("/proc/sys/kernel/pid_max").read_text(encoding="utf-8")) + 1
 
 
 def test_scratch_dir_is_per_process_under_the_runtime_folder(tmp_path: Path) -> None:

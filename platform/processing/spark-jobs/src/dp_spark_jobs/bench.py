@@ -6,7 +6,7 @@ run`` of the same three marts and the models they are built from, in dbt's own p
 dbt's time to ``etl_gold``'s (the dbt issue's target: at most 1.5).
 
 Everything lands in tables and topics of its own (domain ``bench<timestamp>``, Gold in namespaces ``bench_gold``
-and ``bench_dbt``), so the shop's data is untouched.
+and ``<domain>_dbt``, new for each run so dbt builds its marts from scratch), so the shop's data is untouched.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def run(loaded: LoadedConfig, events: int, seed: int, master: str = "local[2]") 
     ]
     lake = lake_catalog(bench_loaded.settings)
     lake.create_namespace_if_not_exists("bench_gold")
-    lake.create_namespace_if_not_exists(DBT_NAMESPACE)
+    lake.create_namespace_if_not_exists(dbt_namespace(domain))
     produce_s = _produce(bench_loaded, contracts, events, seed)
     spark = build_session(bench_loaded, "dp-bench-batch", master=master)
     try:
@@ -100,8 +100,12 @@ def run(loaded: LoadedConfig, events: int, seed: int, master: str = "local[2]") 
     return figures
 
 
-#: the namespace of dbt's Gold in the benchmark
-DBT_NAMESPACE = "bench_dbt"
+def dbt_namespace(domain: str) -> str:
+    """The namespace of dbt's Gold in one benchmark run: new each run (a shared one would make the next run's dbt
+    merge into the last run's marts)."""
+    return f"{domain}_dbt"
+
+
 #: the marts etl_gold writes, with the models they are built from: the like-for-like dbt selection
 DBT_SELECTION = ("+fct_orders", "+agg_revenue_daily", "+agg_funnel_daily")
 
@@ -110,7 +114,7 @@ def _dbt_gold(loaded: LoadedConfig, domain: str) -> None:
     """`dp transform run` of :data:`DBT_SELECTION` on the benchmark's Silver tables (dbt's own output, quiet)."""
     from dp_transform.runner import run_on_settings
 
-    transform = loaded.settings.transform.model_copy(update={"namespace": DBT_NAMESPACE})
+    transform = loaded.settings.transform.model_copy(update={"namespace": dbt_namespace(domain)})
     args = ["--quiet", "run", "--select", *DBT_SELECTION]
     code = run_on_settings(loaded, transform, args, os.environ, domain)
     if code != 0:

@@ -3,7 +3,8 @@
   Silver _batch_id): one row per version with version_number (1, 2, ... in time order), the given columns,
   valid_from (its updated_at, inclusive), valid_to (the next version's, exclusive; null for the current one),
   is_current, silver_batch_id (the newest Silver run among the key's versions: the dimension's cursor) and
-  version_batch_id (the Silver run of this version, which never changes: what the marts that use a version record).
+  version_batch_id (the Silver run that last wrote this version: only a later-arriving record of the same key and
+  updated_at rewrites it; what the marts that use a version record).
   Incremental: every version of the keys that have a version newer than the cursor is recomputed, so merging on
   (key, valid_from) also closes the version before a new one.
 -#}
