@@ -54,15 +54,26 @@ with lines as (
 ),
 {% endif %}
 
+versions as (
+    -- each version with the newest Silver run among the product's versions up to it: what a line taking this
+    -- version has seen. Stable (a full refresh writes what the incremental runs wrote), and it reaches every
+    -- version that can change the line, so the products cursor never sticks below one (a late older version)
+    select
+        *,
+        max(version_batch_id) over (
+            partition by product_id order by valid_from rows between unbounded preceding and current row
+        ) as batch_up_to
+    from {{ ref('dim_products') }}
+),
+
 categorised as (
     select
         l.*,
         l.payment_status = 'AUTHORISED' as paid,
         coalesce(p.category, 'unknown') as category,
-        -- the version's own run: stable, so a full refresh writes what the incremental runs wrote
-        coalesce(p.version_batch_id, -1) as products_batch_id
+        coalesce(p.batch_up_to, -1) as products_batch_id
     from lines as l
-    left join {{ ref('dim_products') }} as p
+    left join versions as p
         on
             l.product_id = p.product_id
             -- the version valid at the order's time; none for an order older than every version ('unknown', as the
