@@ -180,7 +180,7 @@ def test_freshness_thresholds_must_be_positive_and_error_after_warn(warn: int, e
 
 def test_with_a_domain_tables_are_named_by_entity_and_read_that_domains_silver_tables() -> None:
     product = find_contract(SHIPPED, "product")
-    domain = "{{ env_var('DP_DBT_DOMAIN', 'commerce') }}"
+    domain = "{{ env_var('DTHEINFRA_DBT_DOMAIN', 'commerce') }}"
     text = render([product], versions_suffix=VERSIONS_SUFFIX, domain=domain)
     assert {name: t["identifier"] for name, t in tables(text).items()} == {
         "product": f"{domain}__product",

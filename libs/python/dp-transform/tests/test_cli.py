@@ -183,7 +183,7 @@ def test_dbt_runs_on_the_project_with_its_folders_secrets_and_domain_in_its_envi
     assert env["DBT_TARGET_PATH"] == str(runtime / "dbt" / "target")
     assert env["DBT_LOG_PATH"] == str(runtime / "dbt" / "logs")
     assert (env["DBT_SEND_ANONYMOUS_USAGE_STATS"], env["DBT_VERSION_CHECK"]) == ("false", "false")
-    assert env["DP_DBT_DOMAIN"] == "commerce"
+    assert env["DTHEINFRA_DBT_DOMAIN"] == "commerce"
     assert env["DBT_ENV_SECRET_SPARK_SQL_CATALOG_LAKE_S3_SECRET_ACCESS_KEY"] == "sk-90ab"
     profiles = (runtime / "dbt" / "profiles.yml").read_text(encoding="utf-8")
     assert "sk-90ab" not in profiles
@@ -195,7 +195,7 @@ def test_the_domain_comes_from_demo_domain_or_the_option_and_must_have_contracts
     dp: Dp, fake_dbt: FakeDbt, capfd: pytest.CaptureFixture[str]
 ) -> None:
     assert dp("transform", "run", "--domain", "commerce") == 0
-    assert fake_dbt.call()["env"]["DP_DBT_DOMAIN"] == "commerce"
+    assert fake_dbt.call()["env"]["DTHEINFRA_DBT_DOMAIN"] == "commerce"
     fake_dbt.record.unlink()
     capfd.readouterr()
     assert dp("transform", "run", env={"DP_DEMO_DOMAIN": "shop"}) == 1

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from dp_core.config import LoadedConfig, find_repo_root, load_settings
+from dp_core.config.loader import ENV_PREFIX
 from dp_core.config.models import TransformSettings
 from dp_spark.conf import spark_conf
 from dp_spark.errors import SparkSetupError
@@ -158,7 +159,8 @@ def test_dbt_runs_in_its_environment_with_the_secrets_and_the_runtime_folders(tm
     # a stand-in for dbt: records its arguments and the variables dbt reads
     seen = tmp_path / "seen"
     paths.executable.write_text(
-        f'#!/bin/sh\necho "$@|$DBT_PROFILES_DIR|$DBT_PROJECT_DIR|${SECRET_NAME}|$DP_DBT_DOMAIN" > {seen}\nexit 3\n',
+        f'#!/bin/sh\necho "$@|$DBT_PROFILES_DIR|$DBT_PROJECT_DIR|${SECRET_NAME}|$DTHEINFRA_DBT_DOMAIN" > {seen}\n'
+        "exit 3\n",
         encoding="utf-8",
     )
     paths.executable.chmod(0o755)
@@ -170,12 +172,22 @@ def test_dbt_runs_in_its_environment_with_the_secrets_and_the_runtime_folders(tm
     )
     assert paths.project_dir == tmp_path / "platform" / "transformation" / "dbt" / "project"
     environ = dbt_environ(paths, profile, {}, ProjectEnv("shop", "s2", allowed_lateness_s=90))
-    assert (environ["DP_DBT_DOMAIN"], environ["DP_DBT_SILVER_NAMESPACE"]) == ("shop", "s2")
-    assert environ["DP_DBT_ALLOWED_LATENESS_S"] == "90"
+    assert (environ["DTHEINFRA_DBT_DOMAIN"], environ["DTHEINFRA_DBT_SILVER_NAMESPACE"]) == ("shop", "s2")
+    assert environ["DTHEINFRA_DBT_ALLOWED_LATENESS_S"] == "90"
     assert (environ["DBT_TARGET_PATH"], environ["DBT_SEND_ANONYMOUS_USAGE_STATS"]) == (
         str(loaded.runtime_dir / "dbt" / "target"),
         "false",
     )
+
+
+def test_the_projects_variables_do_not_break_dp_when_exported() -> None:
+    """A user who exports what the dbt project reads (to run dbt by hand) can still run dp: the names are outside
+    dp's configuration prefix (``DP_DBT_DOMAIN`` was read by dp as the unknown section ``dbt``)."""
+    variables = {"DP_STORAGE_ACCESS_KEY_ID": S3_KEY_ID, "DP_STORAGE_SECRET_ACCESS_KEY": S3_SECRET}
+    project = ProjectEnv("shop", "s2", allowed_lateness_s=90).environ()
+    assert project and not [name for name in project if name.startswith(ENV_PREFIX)]
+    exported = load_settings(REPO / "config", variables | project)
+    assert exported.settings == load_settings(REPO / "config", variables).settings
 
 
 def test_without_the_dbt_environment_the_run_says_how_to_install_it(tmp_path: Path) -> None:

@@ -75,12 +75,12 @@ def test_one_table_per_contract_named_like_silver_whatever_the_order(
     assert list(tables) == sorted([c.name for c in contracts] + versions)
     assert versions  # the shop's products and customers: every version, for the type-2 dimensions
     # named by entity, each reads the Silver table of the run's domain (dp transform --domain), demo.domain by default
-    domain = f"{{{{ env_var('DP_DBT_DOMAIN', '{settings.demo.domain}') }}}}"
+    domain = f"{{{{ env_var('DTHEINFRA_DBT_DOMAIN', '{settings.demo.domain}') }}}}"
     assert {name: table["identifier"] for name, table in tables.items()} == {
         name: f"{domain}__{name}" for name in tables
     }
     # the namespace of the run (dp transform sets the variable), the configured one by default
-    schema = f"{{{{ env_var('DP_DBT_SILVER_NAMESPACE', '{settings.iceberg.namespaces.silver}') }}}}"
+    schema = f"{{{{ env_var('DTHEINFRA_DBT_SILVER_NAMESPACE', '{settings.iceberg.namespaces.silver}') }}}}"
     assert yaml.safe_load(text)["sources"][0]["schema"] == schema
     order = tables["order_placed"]
     columns = order["columns"]

@@ -250,8 +250,8 @@ def sources_cmd(cli: CliContext, check: bool) -> None:
 
     Writes platform/transformation/dbt/project/models/staging/_sources.yml from schemas/avro: one dbt source
     `silver` (its schema: the run's iceberg.namespaces.silver, which dp transform passes to dbt as
-    DP_DBT_SILVER_NAMESPACE), one table per contract named by its entity (order_placed) that reads the Silver
-    table <domain>__<name> of the run's domain (DP_DBT_DOMAIN, from --domain), with the columns, their docs and
+    DTHEINFRA_DBT_SILVER_NAMESPACE), one table per contract named by its entity (order_placed) that reads the Silver
+    table <domain>__<name> of the run's domain (DTHEINFRA_DBT_DOMAIN, from --domain), with the columns, their docs and
     data tests, and freshness thresholds from transform.source_freshness_*: what `dp contracts show NAME --as
     dbt-source` prints, for every contract, but for the names (it names the table as Silver does). Needs neither
     dbt nor the stack; `make lint` runs it with --check.

@@ -23,11 +23,11 @@ from dp_transform.profile import Profile, build_profile
 #: The dbt unit (its uv project and the dbt project), relative to the repository root.
 DBT_UNIT = Path("platform") / "transformation" / "dbt"
 #: The environment variable the project's models read the contract domain from (``macros/silver_source.sql``).
-DOMAIN_ENV = "DP_DBT_DOMAIN"
+DOMAIN_ENV = "DTHEINFRA_DBT_DOMAIN"
 #: Silver's namespace (iceberg.namespaces.silver) for the generated sources' ``schema``
-SILVER_NAMESPACE_ENV = "DP_DBT_SILVER_NAMESPACE"
+SILVER_NAMESPACE_ENV = "DTHEINFRA_DBT_SILVER_NAMESPACE"
 #: how far Gold's watermark trails its slowest Silver source, in seconds (``macros/record_progress.sql``)
-LATENESS_ENV = "DP_DBT_ALLOWED_LATENESS_S"
+LATENESS_ENV = "DTHEINFRA_DBT_ALLOWED_LATENESS_S"
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 
 The file holds what ``dp contracts show NAME --as dbt-source`` prints, for every contract at once
 (:func:`dp_contracts.cli.dbt_sources`), except for the schema: one source ``silver`` whose schema is
-``env_var('DP_DBT_SILVER_NAMESPACE', <iceberg.namespaces.silver>)`` (``dp transform`` sets the variable from the
+``env_var('DTHEINFRA_DBT_SILVER_NAMESPACE', <iceberg.namespaces.silver>)`` (``dp transform`` sets the variable from the
 settings of the run, so a ``DP_ICEBERG_NAMESPACES__SILVER`` override reaches dbt), one table per contract named by
-its entity (``order_placed``) that reads ``<domain>__<name>`` with the domain ``env_var('DP_DBT_DOMAIN',
+its entity (``order_placed``) that reads ``<domain>__<name>`` with the domain ``env_var('DTHEINFRA_DBT_DOMAIN',
 <demo.domain>)`` (``dp transform --domain``), its columns with their docs and data tests, freshness on
 ``_ingested_at`` with the thresholds of ``transform.source_freshness_*`` (as generated: the file is committed). The
 text is deterministic (tables sorted, fixed YAML layout) and headed by a comment naming the command that writes it.
@@ -35,11 +35,11 @@ def render_sources(contracts: Sequence[Contract], settings: PlatformSettings) ->
     # imported here: dp_contracts.cli brings the schema-registry client, which the dbt commands do not need
     from dp_contracts.cli import dbt_sources
 
-    # the schema follows the settings of the run (dp transform sets DP_DBT_SILVER_NAMESPACE), the default is the
-    # configured one
+    # the schema follows the settings of the run (dp transform sets DTHEINFRA_DBT_SILVER_NAMESPACE), the default is
+    # the configured one
     schema = f"{{{{ env_var('{SILVER_NAMESPACE_ENV}', '{settings.iceberg.namespaces.silver}') }}}}"
-    # tables named by entity, the domain chosen at run time (dp transform --domain sets DP_DBT_DOMAIN): the models
-    # run on any domain's Silver tables, a test's or a benchmark's included
+    # tables named by entity, the domain chosen at run time (dp transform --domain sets DTHEINFRA_DBT_DOMAIN): the
+    # models run on any domain's Silver tables, a test's or a benchmark's included
     domain = f"{{{{ env_var('{DOMAIN_ENV}', '{settings.demo.domain}') }}}}"
     return dbt_sources(list(contracts), settings, SOURCES_COMMAND, schema, domain)
 

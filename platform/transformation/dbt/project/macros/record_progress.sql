@@ -6,7 +6,7 @@
   dp.silver.batch-id   the highest of them
   dp.watermark         the event time up to which the mart is complete (ISO 8601, UTC, microseconds): the minimum
                        over its Silver sources of the newest occurred_at among the rows folded in, minus the allowed
-                       lateness (DP_DBT_ALLOWED_LATENESS_S, batch.gold.allowed_lateness_s); it never moves back, and
+                       lateness (DTHEINFRA_DBT_ALLOWED_LATENESS_S, batch.gold.allowed_lateness_s); it never moves back, and
                        while a source has nothing folded in, the previous watermark stands
   dp.job               dbt
 
@@ -35,9 +35,9 @@
     {%- endset -%}
     {%- set cursors = run_query(cursor_sql).rows[0] -%}
 
-    {%- set silver = env_var('DP_DBT_SILVER_NAMESPACE', 'silver') -%}
-    {%- set domain = env_var('DP_DBT_DOMAIN', 'commerce') -%}
-    {%- set lateness = env_var('DP_DBT_ALLOWED_LATENESS_S', '3600') | int -%}
+    {%- set silver = env_var('DTHEINFRA_DBT_SILVER_NAMESPACE', 'silver') -%}
+    {%- set domain = env_var('DTHEINFRA_DBT_DOMAIN', 'commerce') -%}
+    {%- set lateness = env_var('DTHEINFRA_DBT_ALLOWED_LATENESS_S', '3600') | int -%}
     {%- set tables = [] -%}
     {%- set batch_ids = {} -%}
     {%- for source, entity in sources -%}

@@ -3,7 +3,7 @@
   is `source('silver', 'order_placed')`; with `versions=true` (reference data), the table of every version,
   `source('silver', 'product__versions')`. The generated sources (models/staging/_sources.yml, written by
   `dp transform sources`) name each table by its entity and read Silver's `<domain>__<name>` with the domain of
-  DP_DBT_DOMAIN, which `dp transform` sets (its --domain option, default demo.domain).
+  DTHEINFRA_DBT_DOMAIN, which `dp transform` sets (its --domain option, default demo.domain).
 -#}
 {% macro silver_source(entity, versions=false) -%}
   {{ return(source('silver', entity ~ ('__versions' if versions else ''))) }}
