@@ -1,6 +1,8 @@
-"""`dp chaos`, short: four faults (the Kafka broker, the collector, a Flink job, the running Spark job) killed with
-SIGKILL while the simulator sends through the collector and both layers run, in a domain of its own; then every
-layer reconciles exactly. `make chaos` runs the full ten rounds over every component."""
+"""`dp chaos`, short: three faults (the Kafka broker, the collector, the running Spark job) killed with SIGKILL while
+the simulator sends through the collector and both speed-layer jobs run, in a domain of its own; then every layer
+reconciles exactly. A killed Flink job is left to `tests/e2e/test_speed_layer.py` (the enricher and the aggregator
+each killed and restarted, compared row for row with an uninterrupted run): in this run its restart under load took
+two minutes of the suite's time and checked less. `make chaos` runs the full ten rounds over every component."""
 
 from __future__ import annotations
 
@@ -13,12 +15,12 @@ import pytest
 from dp_localstack.testing import run_dp
 
 pytestmark = pytest.mark.e2e
-COMPONENTS = ("kafka", "collector", "flink", "spark")
+COMPONENTS = ("kafka", "collector", "spark")
 
 
 # the suite's 600 s per test is too short for this one on a loaded 2-core machine (7-9 min in CI)
 @pytest.mark.timeout(1200)
-def test_four_faults_under_load_lose_and_duplicate_nothing(
+def test_three_faults_under_load_lose_and_duplicate_nothing(
     demo_checkout: Callable[..., tuple[str, dict[str, str]]], tmp_path: Path
 ) -> None:
     _, env = demo_checkout("chaos", DP_INGEST_COLLECTOR__PORT="18093")

@@ -184,3 +184,25 @@ def test_what_a_request_in_flight_at_a_kafka_kill_took_may_have_a_second_copy() 
     _settle(httpx.Response(202, json={"accepted": 1, "rejected": 0, "errors": []}), _events(4), shared, "")
     assert dict(shared.ledger.at_fault) == {1: 1, 2: 1, 3: 1}
     assert dict(shared.ledger.acked) == {1: 1, 2: 1, 3: 1, 4: 1}
+
+
+def test_the_run_sends_until_the_stream_spans_enough_event_time_for_windows_to_close() -> None:
+    from dp_core.config.models import StreamSettings
+    from dp_demo.chaos import _send_enough_event_time, sent_span_s
+    from dp_demo.errors import DemoError
+    from dp_simulator import SimulationConfig, simulate
+
+    start = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    events = list(simulate(SimulationConfig(seed=3, count=9000, start=start)))
+    assert sent_span_s([]) == 0.0
+    assert sent_span_s(events) == (events[-1].emitted_at - events[0].emitted_at).total_seconds() > 0
+    stream = StreamSettings(window_s=60, allowed_lateness_s=60)  # three windows and their lateness: 360 s
+    short = [e for e in events if (e.emitted_at - events[0].emitted_at).total_seconds() < 300]
+    enough = [e for e in events if (e.emitted_at - events[0].emitted_at).total_seconds() < 400]
+    assert sent_span_s(enough) >= 360 > sent_span_s(short)
+    said: list[str] = []
+    _send_enough_event_time(Shared(sent=enough), stream, 0.0, said.append)
+    assert said == []  # enough already: no wait
+    with pytest.raises(DemoError, match="short of the 360 s"):
+        _send_enough_event_time(Shared(sent=short), stream, 0.0, said.append)
+    assert said and "360 s of event time" in said[0]

@@ -33,6 +33,7 @@ import httpx
 
 from dp_contracts.model import Contract
 from dp_core.config import LoadedConfig
+from dp_core.config.models import StreamSettings
 from dp_demo import chaos_plan as cp
 from dp_demo import reconcile as rec
 from dp_demo.batch import LayerRun, run_batch
@@ -610,6 +611,7 @@ def run_chaos(loaded: LoadedConfig, options: ChaosOptions, environ: Mapping[str,
             recoveries.append(injector.inject(fault, began, say))
             time.sleep(options.settle_s)
             injector.all_up(options.stage_timeout_s)
+        _send_enough_event_time(load.shared, settings.stream, options.stage_timeout_s, say)
         load.finish_sending()
         say(f"  sent {len(load.shared.sent):,} events; stopping the collector (it drains), the running batch job ends")
     shared = load.shared
@@ -631,6 +633,29 @@ def run_chaos(loaded: LoadedConfig, options: ChaosOptions, environ: Mapping[str,
     options.report.parent.mkdir(parents=True, exist_ok=True)
     options.report.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     return report
+
+
+def sent_span_s(sent: list[SimEvent]) -> float:
+    """Seconds of event time (the simulated clock) between the first and the last event sent."""
+    return (sent[-1].emitted_at - sent[0].emitted_at).total_seconds() if sent else 0.0
+
+
+def _send_enough_event_time(shared: Shared, stream: StreamSettings, timeout_s: float, say: Say) -> None:
+    """Keep sending until the stream spans three windows plus their lateness of event time, so the speed layer
+    closes windows the batch layer can be compared with, however slowly the machine let the faults' rounds send
+    (a round under load once sent 1,324 events, 66 s of event time: no window closed)."""
+    needed = 3 * (stream.window_s + stream.allowed_lateness_s)
+    if sent_span_s(shared.sent) >= needed:
+        return
+    say(f"  sending on until the stream spans {needed} s of event time (so the speed layer closes windows)")
+    deadline = time.monotonic() + timeout_s
+    while sent_span_s(shared.sent) < needed:
+        if shared.failures:
+            return  # finish_sending reports them
+        if time.monotonic() > deadline:
+            raise DemoError(f"chaos: the stream spans {sent_span_s(shared.sent):.0f} s of event time after "
+                            f"{timeout_s:.0f} s more sending, short of the {needed} s the windows need")  # fmt: skip
+        time.sleep(0.5)
 
 
 def _interrupted(signum: int, _frame: Any) -> None:
