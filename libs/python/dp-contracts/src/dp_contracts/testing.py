@@ -89,3 +89,17 @@ def sample(contract: str, **changes: Any) -> dict[str, Any]:
 page_view = functools.partial(sample, "page_view")
 order_placed = functools.partial(sample, "order_placed")
 payment_processed = functools.partial(sample, "payment_processed")
+
+
+def extreme_orders(**changes: Any) -> list[dict[str, Any]]:
+    """Valid orders at the contract's limits, which every layer keeps (``changes`` on each, under the fields below:
+    their time, their session): the largest decimal(12, 2) total with the largest int quantity and an empty product
+    id; empty strings; a 200 KB string; a return booked as a negative line whose product id holds ``#``."""
+    top = "9" * 10 + ".99"  # decimal(12, 2)
+    line = {"line_number": 1, "product_id": "", "quantity": 2**31 - 1, "unit_price": top, "line_total": top}
+    refund = {"line_number": 1, "product_id": "p#1", "quantity": -1, "unit_price": "5.00", "line_total": "-5.00"}
+    largest = {"lines": [line], "subtotal": top, "shipping": "0.00", "tax": "0.00", "total": top}
+    negative = {"lines": [refund], "subtotal": "-5.00", "shipping": "0.00", "tax": "0.00", "total": "-5.00"}
+    empty = {"session_id": "", "customer_id": "", "shipping_country": ""}
+    long = {"session_id": "x" * 200_000}
+    return [order_placed(**{**changes, **fields}) for fields in (largest, empty, long, negative)]
