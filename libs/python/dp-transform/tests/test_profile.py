@@ -120,6 +120,7 @@ def test_thrift_target_is_a_config_switch_that_needs_no_local_spark(tmp_path: Pa
         "method": "thrift",
         "host": "emr-master.internal",
         "port": 10000,
+        "poll_interval": 1,
         "user": "hadoop",
         "auth": "LDAP",
         "password": "{{ env_var('" + name + "') }}",
@@ -127,6 +128,11 @@ def test_thrift_target_is_a_config_switch_that_needs_no_local_spark(tmp_path: Pa
     }
     assert dict(profile.secret_env) == {name: THRIFT_PASSWORD}
     assert THRIFT_PASSWORD not in profile.render()
+
+
+def test_thrift_poll_interval_is_configurable(tmp_path: Path) -> None:
+    profile = prof.build_profile(loaded_in(tmp_path, "prod", jars=False), thrift(host="h", poll_interval_s=3))
+    assert output(profile)["poll_interval"] == 3
 
 
 def test_thrift_target_without_a_host_is_refused(tmp_path: Path) -> None:

@@ -96,7 +96,13 @@ def _thrift_output(transform: TransformSettings, secrets: dict[str, str]) -> dic
     thrift = transform.thrift
     if not thrift.host:
         raise TransformSetupError("transform.target is thrift but transform.thrift.host is not set")
-    output: dict[str, Any] = {"method": "thrift", "host": thrift.host, "port": thrift.port}
+    # dbt-spark sleeps poll_interval between polls of every statement (5 s by default): most take well under 1 s
+    output: dict[str, Any] = {
+        "method": "thrift",
+        "host": thrift.host,
+        "port": thrift.port,
+        "poll_interval": thrift.poll_interval_s,
+    }
     optional = {"user": thrift.user, "auth": thrift.auth, "kerberos_service_name": thrift.kerberos_service_name}
     output.update({key: value for key, value in optional.items() if value is not None})
     if thrift.password is not None:

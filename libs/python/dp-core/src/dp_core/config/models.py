@@ -297,6 +297,9 @@ class ThriftSettings(Section):
     )
     kerberos_service_name: str | None = Field(None, description="Kerberos service name, with auth KERBEROS")
     password: SecretStr | None = Field(None, description="Password of auth LDAP or CUSTOM (a secret: never in YAML)")
+    poll_interval_s: int = Field(
+        1, ge=1, le=60, description="Seconds dbt waits between polls of a running statement (dbt-spark's default: 5)"
+    )
 
 
 class TransformSettings(Section):
