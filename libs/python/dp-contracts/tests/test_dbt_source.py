@@ -189,3 +189,20 @@ def test_with_a_domain_tables_are_named_by_entity_and_read_that_domains_silver_t
     other = Contract(name=product.name, domain="other", path=product.path, schema=product.schema)
     with pytest.raises(ValueError, match="share the name 'product'"):
         render([product, other], domain=domain)
+
+
+def test_a_required_field_an_evolution_added_with_its_default_is_null_checked_as_a_warning() -> None:
+    """Silver holds null in that column for the rows written before the field existed: a failing not_null would
+    stop every build (a record one layer accepted stops a later one), so it only warns."""
+    import copy
+
+    product = find_contract(SHIPPED, "product")
+    schema = copy.deepcopy(product.schema)
+    top = max(f["field-id"] for f in schema["fields"])
+    schema["fields"].append({"name": "size", "type": "string", "default": "M", "doc": "Size.", "field-id": top + 1})
+    evolved = Contract(name=product.name, domain=product.domain, path=product.path, schema=schema)
+    table = tables(render([evolved]))[evolved.table_stem]
+    tests = {column["name"]: column.get("data_tests", []) for column in table["columns"]}
+    assert tests["size"] == [{"not_null": {"config": {"severity": "warn"}}}]
+    required = [f.name for f in product.record.fields if f.required and f.name != product.meta.key]
+    assert required and all(tests[name] == ["not_null"] for name in required)

@@ -179,6 +179,8 @@ def test_contract_evolution_adds_the_column_and_keeps_old_rows_null(
     v2_schema["fields"].append(
         {"name": "color", "type": ["null", "string"], "default": None, "doc": "Main colour.", "field-id": 9}
     )
+    # a required field with its default (Avro-compatible): optional in Silver, whose older rows have no value
+    v2_schema["fields"].append({"name": "size", "type": "string", "default": "M", "doc": "Size.", "field-id": 10})
     v2 = Contract(name=PRODUCT.name, domain=PRODUCT.domain, path=PRODUCT.path, schema=v2_schema)
     v2_id = register(config, v2, run_id)
     assert v2_id != v1_id
@@ -187,17 +189,23 @@ def test_contract_evolution_adds_the_column_and_keeps_old_rows_null(
     [first] = silver.run(spark, config, [PRODUCT], catalog=catalog)
     assert first.details["versions_written"] == 40
     later = dt.datetime(2026, 11, 26, tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
-    newer = [{**p, "color": "red", "updated_at": later} for p in products[:10]] + [
-        {**p, "color": None} for p in products[40:60]
+    newer = [{**p, "color": "red", "size": "L", "updated_at": later} for p in products[:10]] + [
+        {**p, "color": None, "size": "M"} for p in products[40:60]
     ]
     bronze.append([(ContractCodec(v2, v2_id).encode(p)[1], v2_id) for p in newer])
     [run] = silver.run(spark, config, [v2], catalog=catalog)
-    assert run.details["columns_added"] == ["color"]
+    assert run.details["columns_added"] == ["color", "size"]
+    assert not catalog.load_table(silver_table(config.settings, PRODUCT)).schema().find_field("size").required
     name = config.settings.iceberg.catalog.name
     rows = {r.product_id: r for r in spark.table(f"{name}.{silver_table(config.settings, PRODUCT)}").collect()}
     assert len(rows) == 60
     assert {rows[p["product_id"]].color for p in products[:10]} == {"red"}  # the newer version replaced the old
     assert {rows[p["product_id"]].color for p in products[10:60]} == {None}
+    assert [{rows[p["product_id"]].size for p in ps} for ps in (products[:10], products[10:40], products[40:60])] == [
+        {"L"},
+        {None},
+        {"M"},
+    ]
     assert json.dumps(sorted(rows)) == json.dumps(sorted(p["product_id"] for p in products[:60]))
 
     # every version is kept beside the latest, one per product and updated_at; a re-sent version is not a new one

@@ -4,7 +4,8 @@ A compiler target like :mod:`dp_contracts.compiler`, pure: the caller passes wha
 namespace, the columns Silver adds after the contract's own, which of them holds the ingestion time) and the
 freshness thresholds from config. One source ``silver``; one table per contract, named by its Silver table name
 without the namespace (``<domain>__<entity>``) and described by the record's ``doc``; its columns are the
-contract's top-level fields (their ``doc``; ``not_null`` on a required field, ``accepted_values`` with the symbols
+contract's top-level fields (their ``doc``; ``not_null`` on a required field, a warning only when it has a default
+(a field an evolution added: Silver's rows from before it hold null), ``accepted_values`` with the symbols
 on an enum, ``unique`` and ``not_null`` on the event id ``dp.event_id``, ``unique`` on the key ``dp.key`` of
 reference data, whose Silver table keeps the latest version per key) followed by the metadata columns. Given a
 ``versions_suffix``, a reference contract also has the table of all its versions, ``<domain>__<entity><suffix>``:
@@ -30,8 +31,10 @@ def _column_tests(contract: Contract, field: ir.FieldT, unique_key: bool) -> lis
     tests: list[Any] = []
     if field.name == contract.meta.event_id or (unique_key and field.name == contract.meta.key):
         tests.append("unique")
-    if field.required or field.name == contract.meta.event_id:
+    if field.name == contract.meta.event_id or (field.required and field.default is ir.MISSING):
         tests.append("not_null")
+    elif field.required:  # added by an evolution with its default: Silver's rows from before it hold null
+        tests.append({"not_null": {"config": {"severity": "warn"}}})
     if isinstance(field.type, ir.EnumT):
         tests.append({"accepted_values": {"arguments": {"values": list(field.type.symbols)}}})
     return tests

@@ -20,7 +20,15 @@ from pyiceberg.transforms import (
     TruncateTransform,
     YearTransform,
 )
-from pyiceberg.types import BinaryType, IntegerType, LongType, NestedField, StringType, TimestamptzType
+from pyiceberg.types import (
+    BinaryType,
+    IntegerType,
+    LongType,
+    NestedField,
+    StringType,
+    StructType,
+    TimestamptzType,
+)
 
 from dp_contracts.compiler import to_iceberg
 from dp_contracts.model import Contract
@@ -112,11 +120,48 @@ def ensure_silver_table(catalog: Catalog, identifier: str, contract: Contract) -
         return table, []
     present = {f.name for f in table.schema().fields}
     missing = [f.name for f in wanted.fields if f.name not in present]
-    if missing:
+    if missing or _new_paths(table.schema().as_struct(), wanted.as_struct()):
         with table.update_schema() as update:
-            update.union_by_name(wanted)
+            update.union_by_name(_added_optional(table.schema().as_struct(), wanted.as_struct()))
         table = catalog.load_table(identifier)
     return table, missing
+
+
+def _new_paths(held: StructType, wanted: StructType, prefix: str = "") -> list[str]:
+    """The fields of ``wanted`` (nested ones included) that ``held`` lacks, by dotted name."""
+    out: list[str] = []
+    by_name = {f.name: f for f in held.fields}
+    for f in wanted.fields:
+        path = f"{prefix}{f.name}"
+        old = by_name.get(f.name)
+        if old is None:
+            out.append(path)
+        elif isinstance(f.field_type, StructType) and isinstance(old.field_type, StructType):
+            out += _new_paths(old.field_type, f.field_type, f"{path}.")
+    return out
+
+
+def _added_optional(held: StructType, wanted: StructType) -> Schema:
+    """``wanted`` with every field ``held`` lacks made optional: a contract field added by an evolution (required,
+    with its Avro default) cannot be required in Silver, whose rows from before it have no value (Iceberg refuses to
+    add a required column to a table with data)."""
+
+    def loosen(old: StructType, new: StructType) -> StructType:
+        by_name = {f.name: f for f in old.fields}
+        fields = []
+        for f in new.fields:
+            before = by_name.get(f.name)
+            if before is None:  # new: optional (a new struct's own fields as the contract says: it is null before)
+                fields.append(NestedField(f.field_id, f.name, f.field_type, required=False, doc=f.doc))
+                continue
+            kind = f.field_type
+            if isinstance(kind, StructType) and isinstance(before.field_type, StructType):
+                kind = loosen(before.field_type, kind)
+            # an existing field keeps its nullability unless the contract loosened it
+            fields.append(NestedField(f.field_id, f.name, kind, required=f.required and before.required, doc=f.doc))
+        return StructType(*fields)
+
+    return Schema(*loosen(held, wanted).fields)
 
 
 def ensure_rejected_table(catalog: Catalog, identifier: str) -> Table:
