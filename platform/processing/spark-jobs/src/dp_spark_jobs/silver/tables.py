@@ -120,7 +120,7 @@ def ensure_silver_table(catalog: Catalog, identifier: str, contract: Contract) -
         return table, []
     present = {f.name for f in table.schema().fields}
     missing = [f.name for f in wanted.fields if f.name not in present]
-    if missing or _new_paths(table.schema().as_struct(), wanted.as_struct()):
+    if _new_paths(table.schema().as_struct(), wanted.as_struct()):  # missing, or a field new inside a struct
         with table.update_schema() as update:
             update.union_by_name(_added_optional(table.schema().as_struct(), wanted.as_struct()))
         table = catalog.load_table(identifier)
