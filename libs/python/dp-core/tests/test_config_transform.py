@@ -51,7 +51,7 @@ def test_the_base_file_sets_every_key_but_the_secret(repo_root: Path) -> None:
 
 
 def test_defaults_come_from_the_base_file(repo_root: Path) -> None:
-    loaded = load_settings(repo_root / "config", {})
+    loaded = load_settings(repo_root / "config", {}, env="dev")
     transform = loaded.settings.transform
     assert (transform.target, transform.namespace, transform.threads, transform.master) == (
         "session",
@@ -71,6 +71,11 @@ def test_defaults_come_from_the_base_file(repo_root: Path) -> None:
     assert (transform.source_freshness_warn_hours, transform.source_freshness_error_hours) == (1, 6)
     assert loaded.sources["transform.target"] == BASE_FILE
     assert loaded.sources["transform.thrift.port"] == BASE_FILE
+
+
+def test_the_local_environment_runs_dbt_on_the_stacks_thrift_server(repo_root: Path) -> None:
+    transform = load_settings(repo_root / "config", {}).settings.transform
+    assert (transform.target, transform.thrift.host, transform.thrift.port) == ("thrift", "127.0.0.1", 10000)
 
 
 def test_variables_override_every_key(repo_root: Path) -> None:

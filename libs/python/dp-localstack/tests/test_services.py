@@ -8,10 +8,14 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
-from dp_core.config import LoadedConfig
+from dp_core.config import LoadedConfig, load_settings
+from dp_localstack.errors import InstallError
 from dp_localstack.layout import Layout
 from dp_localstack.services import all_services, host_port, kafka_server_properties
+from dp_localstack.services.spark_thrift import properties_text, thrift_server_conf
+from dp_spark.errors import SparkSetupError
 
 
 def test_host_port_parses_addresses_and_urls() -> None:
@@ -35,8 +39,54 @@ def test_ports_come_from_the_configuration(tmp_config: LoadedConfig) -> None:
         "postgres",
         "catalog",
         "registry",
+        "spark-thrift",
     ]
     assert services["registry"].port == 8081
+
+
+def test_the_thrift_server_listens_where_dbt_connects(tmp_path: Path, repo_root: Path) -> None:
+    loaded = load_settings(
+        repo_root / "config",
+        {
+            "DP_LOCAL_RUNTIME_DIR": str(tmp_path / "runtime"),
+            "DP_TRANSFORM_THRIFT__PORT": "10123",
+            "DP_ICEBERG_CATALOG__URI": "http://127.0.0.1:1",
+        },
+    )
+    layout = Layout.from_config(loaded)
+    spec = {s.name: s for s in all_services(loaded.settings, layout)}["spark-thrift"]
+    assert (spec.port, spec.group) == (10123, "core")
+    command = spec.command()
+    assert command[command.index("--class") + 1] == "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
+    assert "hive.server2.thrift.port=10123" in command
+    assert "hive.server2.thrift.bind.host=127.0.0.1" in command
+    # no jars fetched: preparing the server says what to run, before it ever asks the catalog
+    with pytest.raises(SparkSetupError, match="make install"):
+        assert spec.prepare is not None
+        spec.prepare()
+
+
+def test_the_thrift_servers_spark_is_the_lakehouse_session_with_the_jars_on_the_class_path(
+    tmp_config: LoadedConfig, tmp_path: Path
+) -> None:
+    jars = [tmp_path / "a.jar", tmp_path / "b.jar"]
+    conf = thrift_server_conf(tmp_config.settings, jars, tmp_path / "scratch")
+    assert "spark.jars" not in conf
+    assert conf["spark.driver.extraClassPath"] == f"{jars[0]}:{jars[1]}"
+    assert conf["spark.sql.catalog.lake.cache-enabled"] == "false"
+    assert conf["spark.sql.catalog.lake.uri"] == "http://127.0.0.1:18181"
+    assert conf["spark.sql.session.timeZone"] == "UTC"
+    assert conf["spark.master"] == "local[2]"
+    assert conf["spark.driver.memory"] == "1g"
+    assert conf["spark.driver.extraJavaOptions"] == f"-Djava.io.tmpdir={tmp_path / 'scratch'}"
+    logged = thrift_server_conf(tmp_config.settings, jars, tmp_path / "scratch", tmp_path / "log4j2.properties")
+    assert logged["spark.driver.extraJavaOptions"].endswith(
+        f" -Dlog4j2.configurationFile=file:{tmp_path}/log4j2.properties"
+    )
+    text = properties_text(conf)
+    assert "spark.sql.defaultCatalog lake\n" in text
+    with pytest.raises(InstallError, match="line break"):
+        properties_text({"spark.app.name": "a\nspark.master yarn"})
 
 
 def test_catalog_uses_postgres_and_the_object_store(tmp_config: LoadedConfig) -> None:

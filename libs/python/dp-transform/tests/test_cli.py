@@ -7,11 +7,13 @@ one translator, and dbt's output goes to the process's file descriptors, which o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,10 +95,25 @@ def dp(runtime: Path) -> Dp:
     environment (``cwd`` to run from another checkout)."""
 
     def run(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> int:
-        environ = {"PATH": os.environ["PATH"], "DP_LOCAL_RUNTIME_DIR": str(runtime), **(env or {})}
+        # the session target: the local profile's thrift target needs its server (tested on its own below)
+        environ = {
+            "PATH": os.environ["PATH"],
+            "DP_LOCAL_RUNTIME_DIR": str(runtime),
+            "DP_TRANSFORM_TARGET": "session",
+            **(env or {}),
+        }
         return main(list(args), context=CliContext(environ=environ, cwd=cwd))
 
     return run
+
+
+@contextlib.contextmanager
+def listening() -> Iterator[int]:
+    """A port on 127.0.0.1 that accepts connections while the block runs (a stand-in Thrift server's)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
 
 
 PROJECT = REPO / "platform" / "transformation" / "dbt" / "project"
@@ -212,16 +229,12 @@ def test_namespace_and_target_options_override_the_config(
     assert profile_output(runtime)["schema"] == "gold_cfg"
     assert dp("transform", "run", "--namespace", "gold_cli", env={"DP_TRANSFORM_NAMESPACE": "gold_cfg"}) == 0
     assert profile_output(runtime)["schema"] == "gold_cli"
-    thrift = {"DP_TRANSFORM_THRIFT__HOST": "emr-master.internal", "DP_TRANSFORM_THRIFT__PASSWORD": "pw-c2d9"}
-    thrift |= {"DP_TRANSFORM_THRIFT__AUTH": "LDAP"}
-    assert dp("transform", "test", "--target", "thrift", env=thrift) == 0
+    with listening() as port:
+        thrift = {"DP_TRANSFORM_THRIFT__HOST": "127.0.0.1", "DP_TRANSFORM_THRIFT__PASSWORD": "pw-c2d9"}
+        thrift |= {"DP_TRANSFORM_THRIFT__AUTH": "LDAP", "DP_TRANSFORM_THRIFT__PORT": str(port)}
+        assert dp("transform", "test", "--target", "thrift", env=thrift) == 0
     output = profile_output(runtime)
-    assert (output["method"], output["host"], output["port"], output["auth"]) == (
-        "thrift",
-        "emr-master.internal",
-        10000,
-        "LDAP",
-    )
+    assert (output["method"], output["host"], output["port"], output["auth"]) == ("thrift", "127.0.0.1", port, "LDAP")
     assert "pw-c2d9" not in (runtime / "dbt" / "profiles.yml").read_text(encoding="utf-8")
     assert fake_dbt.call()["env"]["DBT_ENV_SECRET_TRANSFORM_THRIFT_PASSWORD"] == "pw-c2d9"
     assert dp("transform", "test", "--target", "session", env={"DP_TRANSFORM_TARGET": "thrift"}) == 0
@@ -232,9 +245,30 @@ def test_namespace_and_target_options_override_the_config(
 def test_the_thrift_target_without_a_host_fails_before_dbt_runs(
     dp: Dp, fake_dbt: FakeDbt, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    assert dp("transform", "build", "--target", "thrift") == 1
+    assert dp("transform", "build", "--target", "thrift", env={"DP_TRANSFORM_THRIFT__HOST": ""}) == 1
     assert capfd.readouterr().err == "Error: transform.target is thrift but transform.thrift.host is not set\n"
     assert not fake_dbt.ran()
+
+
+def test_the_local_thrift_target_says_how_to_start_its_server_and_dbt_does_not_run(
+    dp: Dp, fake_dbt: FakeDbt, runtime: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with listening() as port:
+        pass  # a port nothing listens on any more
+    local = {"DP_TRANSFORM_TARGET": "thrift", "DP_TRANSFORM_THRIFT__PORT": str(port)}
+    assert dp("transform", "build", env=local) == 1
+    err = capfd.readouterr().err
+    assert err.startswith(f"Error: the Spark Thrift server at 127.0.0.1:{port} does not answer (Connection refused)")
+    assert "`make local-up-core`" in err and "`--target session`" in err
+    assert not fake_dbt.ran()
+    # what opens no connection runs without the server
+    assert dp("transform", "dbt", "parse", env=local) == 0
+    assert fake_dbt.call()["argv"] == ["parse"]
+    # with the server listening, dbt runs on the local profile: the thrift method
+    with listening() as port:
+        assert dp("transform", "build", env={**local, "DP_TRANSFORM_THRIFT__PORT": str(port)}) == 0
+    assert fake_dbt.call()["argv"][0] == "build"
+    assert (profile_output(runtime)["method"], profile_output(runtime)["port"]) == ("thrift", port)
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,10 @@ shared mapping of :mod:`dp_lakehouse.properties`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from dp_core.config import LoadedConfig
+from dp_core.config import LoadedConfig, PlatformSettings
 from dp_lakehouse.properties import Properties, spark_catalog_conf
 from dp_spark.errors import SparkSetupError
 
@@ -20,10 +20,14 @@ def spark_jars(jars_dir: Path) -> list[Path]:
 
 def spark_conf(loaded: LoadedConfig, *, master: str = "local[2]") -> Properties:
     """Properties for a session on the shared lakehouse: jars as local paths, the Iceberg catalog, S3FileIO."""
-    settings = loaded.settings
+    return lakehouse_spark_conf(loaded.settings, spark_jars(loaded.runtime_dir / "jars" / "spark"), master=master)
+
+
+def lakehouse_spark_conf(settings: PlatformSettings, jars: Sequence[Path], *, master: str) -> Properties:
+    """:func:`spark_conf` on given settings and jars (a service of the local stack has no :class:`LoadedConfig`)."""
     conf = {
         "spark.master": master,
-        "spark.jars": ",".join(str(p) for p in spark_jars(loaded.runtime_dir / "jars" / "spark")),
+        "spark.jars": ",".join(str(p) for p in jars),
         "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
         "spark.sql.defaultCatalog": settings.iceberg.catalog.name,
         "spark.sql.session.timeZone": "UTC",

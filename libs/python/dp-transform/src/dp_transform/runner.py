@@ -9,6 +9,7 @@ goes straight to this process's, as dbt shows it.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -129,6 +130,37 @@ def run_dbt(
     return result.returncode
 
 
+#: dbt commands that never open a connection: they run without a Thrift server.
+OFFLINE_COMMANDS = frozenset({"parse", "deps", "clean", "list", "ls", "init", "--help", "-h", "--version"})
+
+
+def needs_connection(args: Sequence[str]) -> bool:
+    """Whether ``dbt <args>`` opens a connection to its target (``parse``, ``list`` ... do not)."""
+    return not args or args[0] not in OFFLINE_COMMANDS
+
+
+def require_thrift_server(transform: TransformSettings, timeout_s: float = 5.0) -> None:
+    """Raise :class:`TransformSetupError` with what to do when the thrift target's server does not accept a
+    connection: dbt would otherwise retry and end with a driver's traceback.
+
+    Raises:
+        TransformSetupError: ``transform.thrift.host`` unset, or nothing listens at its port.
+    """
+    thrift = transform.thrift
+    if not thrift.host:
+        raise TransformSetupError("transform.target is thrift but transform.thrift.host is not set")
+    try:
+        with socket.create_connection((thrift.host, thrift.port), timeout=timeout_s):
+            return
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    raise TransformSetupError(
+        f"the Spark Thrift server at {thrift.host}:{thrift.port} does not answer ({reason}): start it "
+        "(`make local-up-core` runs it locally as `spark-thrift`), or run dbt in a Spark of its own with "
+        "`--target session`"
+    )
+
+
 def run_on_settings(
     loaded: LoadedConfig,
     transform: TransformSettings,
@@ -145,6 +177,8 @@ def run_on_settings(
     """
     paths = DbtPaths.of(loaded)
     paths.require_dbt()
+    if transform.target == "thrift" and needs_connection(args):
+        require_thrift_server(transform)
     profile = build_profile(loaded, transform, scratch=scratch_dir(loaded.runtime_dir, "dbt"))
     project = ProjectEnv(
         domain=domain,

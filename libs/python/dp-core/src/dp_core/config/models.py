@@ -199,13 +199,15 @@ class LocalCatalogSettings(Section):
 
 
 class LocalSparkSettings(Section):
-    """The Spark standalone master and worker of `make local-up`."""
+    """The Spark standalone master and worker of `make local-up`, and the Thrift server dbt runs on (core)."""
 
     master_port: int = Field(7077, ge=1, le=65535)
     ui_port: int = Field(8082, ge=1, le=65535)
     worker_ui_port: int = Field(8086, ge=1, le=65535)
     worker_cores: int = Field(2, ge=1)
     worker_memory: str = Field("2g", pattern=r"^[0-9]+[kmg]$")
+    thrift_master: str = Field("local[2]", description="Spark master of the Thrift server dbt runs on (spark-thrift)")
+    thrift_memory: str = Field("1g", pattern=r"^[0-9]+[kmg]$", description="Driver memory of the Thrift server")
 
 
 class LocalFlinkSettings(Section):

@@ -2,8 +2,9 @@
 
 Every address, port and credential comes from the platform settings (the ``local`` environment by default), so
 the stack and the platform code agree by construction. One module per service or family (:mod:`.kafka_broker`,
-:mod:`.s3_store`, :mod:`.postgres_server`, :mod:`.iceberg_rest`, :mod:`.schema_registry`, :mod:`.spark_cluster`,
-:mod:`.flink_cluster`) over what they share (:mod:`.base`); this package lists them in start order.
+:mod:`.s3_store`, :mod:`.postgres_server`, :mod:`.iceberg_rest`, :mod:`.schema_registry`,
+:mod:`.spark_thrift`, :mod:`.spark_cluster`, :mod:`.flink_cluster`) over what they share (:mod:`.base`); this
+package lists them in start order.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dp_localstack.services.postgres_server import (
 from dp_localstack.services.s3_store import s3
 from dp_localstack.services.schema_registry import registry
 from dp_localstack.services.spark_cluster import spark_home, spark_master, spark_worker
+from dp_localstack.services.spark_thrift import spark_thrift
 
 __all__ = [
     "AWS_CHECKSUM_ENV",
@@ -51,6 +53,7 @@ __all__ = [
     "s3",
     "spark_home",
     "spark_master",
+    "spark_thrift",
     "spark_worker",
 ]
 
@@ -60,6 +63,7 @@ SERVICE_BUILDERS: tuple[Callable[[PlatformSettings, Layout], ServiceSpec], ...] 
     postgres,
     catalog,
     registry,
+    spark_thrift,
     spark_master,
     spark_worker,
     flink_jobmanager,
