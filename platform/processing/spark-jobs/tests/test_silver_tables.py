@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pyiceberg.schema import Schema
-from pyiceberg.types import LongType, NestedField, StringType, StructType
+from pyiceberg.types import ListType, LongType, MapType, NestedField, StringType, StructType
 
 from dp_spark_jobs.silver.tables import _added_optional, _new_paths
 
@@ -40,3 +40,27 @@ def test_new_fields_are_optional_and_existing_ones_keep_their_nullability_unless
         "t": False,
         "t.z": True,  # a new struct's own fields as the contract says: the struct is null before
     }
+
+
+def test_fields_new_inside_list_elements_and_map_values_are_found_and_optional() -> None:
+    def line(*extra: NestedField) -> StructType:
+        return StructType(NestedField(11, "sku", StringType(), required=True), *extra)
+
+    discount = NestedField(12, "discount", LongType(), required=True)  # added with its default
+    held = StructType(
+        NestedField(1, "lines", ListType(10, line(), element_required=True), required=True),
+        NestedField(2, "by_sku", MapType(20, StringType(), 21, line(), value_required=True), required=True),
+    )
+    wanted = StructType(
+        NestedField(1, "lines", ListType(10, line(discount), element_required=True), required=True),
+        NestedField(2, "by_sku", MapType(20, StringType(), 21, line(discount), value_required=True), required=True),
+    )
+    assert _new_paths(held, wanted) == ["lines.element.discount", "by_sku.value.discount"]
+    assert _new_paths(wanted, wanted) == []
+    evolved = _added_optional(held, wanted)
+    lines, by_sku = evolved.find_field("lines").field_type, evolved.find_field("by_sku").field_type
+    assert isinstance(lines, ListType) and isinstance(by_sku, MapType)
+    assert lines.element_required and by_sku.value_required
+    for element in (lines.element_type, by_sku.value_type):
+        assert isinstance(element, StructType)
+        assert {f.name: f.required for f in element.fields} == {"sku": True, "discount": False}

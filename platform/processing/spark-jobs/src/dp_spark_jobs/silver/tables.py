@@ -22,8 +22,11 @@ from pyiceberg.transforms import (
 )
 from pyiceberg.types import (
     BinaryType,
+    IcebergType,
     IntegerType,
+    ListType,
     LongType,
+    MapType,
     NestedField,
     StringType,
     StructType,
@@ -128,7 +131,8 @@ def ensure_silver_table(catalog: Catalog, identifier: str, contract: Contract) -
 
 
 def _new_paths(held: StructType, wanted: StructType, prefix: str = "") -> list[str]:
-    """The fields of ``wanted`` (nested ones included) that ``held`` lacks, by dotted name."""
+    """The fields of ``wanted`` (nested ones included, in structs, list elements and map values) that ``held`` lacks,
+    by dotted name (``lines.element.discount``)."""
     out: list[str] = []
     by_name = {f.name: f for f in held.fields}
     for f in wanted.fields:
@@ -136,15 +140,25 @@ def _new_paths(held: StructType, wanted: StructType, prefix: str = "") -> list[s
         old = by_name.get(f.name)
         if old is None:
             out.append(path)
-        elif isinstance(f.field_type, StructType) and isinstance(old.field_type, StructType):
-            out += _new_paths(old.field_type, f.field_type, f"{path}.")
+        else:
+            out += _new_inside(old.field_type, f.field_type, path)
     return out
+
+
+def _new_inside(held: IcebergType, wanted: IcebergType, path: str) -> list[str]:
+    if isinstance(held, StructType) and isinstance(wanted, StructType):
+        return _new_paths(held, wanted, f"{path}.")
+    if isinstance(held, ListType) and isinstance(wanted, ListType):
+        return _new_inside(held.element_type, wanted.element_type, f"{path}.element")
+    if isinstance(held, MapType) and isinstance(wanted, MapType):
+        return _new_inside(held.value_type, wanted.value_type, f"{path}.value")
+    return []
 
 
 def _added_optional(held: StructType, wanted: StructType) -> Schema:
     """``wanted`` with every field ``held`` lacks made optional: a contract field added by an evolution (required,
     with its Avro default) cannot be required in Silver, whose rows from before it have no value (Iceberg refuses to
-    add a required column to a table with data)."""
+    add a required column to a table with data). Fields inside list elements and map values too."""
 
     def loosen(old: StructType, new: StructType) -> StructType:
         by_name = {f.name: f for f in old.fields}
@@ -154,12 +168,22 @@ def _added_optional(held: StructType, wanted: StructType) -> Schema:
             if before is None:  # new: optional (a new struct's own fields as the contract says: it is null before)
                 fields.append(NestedField(f.field_id, f.name, f.field_type, required=False, doc=f.doc))
                 continue
-            kind = f.field_type
-            if isinstance(kind, StructType) and isinstance(before.field_type, StructType):
-                kind = loosen(before.field_type, kind)
+            kind = loosen_type(before.field_type, f.field_type)
             # an existing field keeps its nullability unless the contract loosened it
             fields.append(NestedField(f.field_id, f.name, kind, required=f.required and before.required, doc=f.doc))
         return StructType(*fields)
+
+    def loosen_type(old: IcebergType, new: IcebergType) -> IcebergType:
+        if isinstance(old, StructType) and isinstance(new, StructType):
+            return loosen(old, new)
+        if isinstance(old, ListType) and isinstance(new, ListType):
+            element = loosen_type(old.element_type, new.element_type)
+            return ListType(new.element_id, element, element_required=new.element_required and old.element_required)
+        if isinstance(old, MapType) and isinstance(new, MapType):
+            value = loosen_type(old.value_type, new.value_type)
+            required = new.value_required and old.value_required
+            return MapType(new.key_id, new.key_type, new.value_id, value, value_required=required)
+        return new
 
     return Schema(*loosen(held, wanted).fields)
 
