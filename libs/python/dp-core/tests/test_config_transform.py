@@ -76,6 +76,7 @@ def test_defaults_come_from_the_base_file(repo_root: Path) -> None:
 def test_the_local_environment_runs_dbt_on_the_stacks_thrift_server(repo_root: Path) -> None:
     transform = load_settings(repo_root / "config", {}).settings.transform
     assert (transform.target, transform.thrift.host, transform.thrift.port) == ("thrift", "127.0.0.1", 10000)
+    assert transform.threads == 2
 
 
 def test_variables_override_every_key(repo_root: Path) -> None:

@@ -5,8 +5,9 @@ Gold is measured twice on the same Silver tables: ``etl_gold`` (PySpark, in this
 run`` of the same three marts and the models they are built from, in dbt's own process and JVM), with the ratio of
 dbt's time to ``etl_gold``'s (the dbt issue's target: at most 1.5).
 
-Everything lands in tables and topics of its own (domain ``bench<timestamp>``, Gold in namespaces ``bench_gold``
-and ``<domain>_dbt``, new for each run so dbt builds its marts from scratch), so the shop's data is untouched.
+Everything lands in tables and topics of its own (domain ``bench<timestamp>``, Gold in namespaces
+``<domain>_gold`` and ``<domain>_dbt``, new for each run so both build their marts from scratch), so the shop's
+data is untouched; all of it is dropped at the end, also after a failure, unless ``keep`` (:func:`drop_bench_data`).
 """
 
 from __future__ import annotations
@@ -47,22 +48,80 @@ def _produce(loaded: LoadedConfig, contracts: list[Contract], events: int, seed:
     return time.perf_counter() - began
 
 
-def run(loaded: LoadedConfig, events: int, seed: int, master: str = "local[2]") -> dict[str, Any]:
+def run(
+    loaded: LoadedConfig,
+    events: int,
+    seed: int,
+    master: str = "local[2]",
+    *,
+    keep: bool = False,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """The benchmark's figures; its topics and tables are dropped at the end (after a failure too) unless ``keep``."""
+    domain = f"bench{int(time.time())}"
+    gold_namespace = f"{domain}_gold"
+    bench_loaded = load_settings(
+        loaded.config_dir, {**os.environ, "DP_ICEBERG_NAMESPACES__GOLD": gold_namespace}, env=loaded.env
+    )
+    contracts = [
+        Contract(name=c.name, domain=domain, path=c.path, schema=c.schema)
+        for c in load_contracts(contracts_dir(loaded.repo_root))
+    ]
+    try:
+        return _measure(bench_loaded, contracts, domain, events, seed, master)
+    finally:
+        if keep:
+            say(f"bench-batch: kept {domain}'s topics and tables (Gold: {gold_namespace}, {dbt_namespace(domain)})")
+        else:
+            say(f"bench-batch: dropping domain {domain}'s topics and tables (--keep leaves them)")
+            try:
+                drop_bench_data(bench_loaded, contracts, domain, (gold_namespace, dbt_namespace(domain)))
+            except Exception as exc:  # noqa: BLE001 -- a failed clean-up must not hide the bench's own outcome
+                say(f"bench-batch: could not drop everything ({type(exc).__name__}: {exc}); domain {domain} is left")
+
+
+def drop_bench_data(
+    loaded: LoadedConfig, contracts: list[Contract], domain: str, gold_namespaces: tuple[str, ...]
+) -> list[str]:
+    """Drop the topics of ``contracts`` (dead letters included), the Bronze and Silver tables of ``domain``
+    (``<domain>__*``: latest, versions, rejected, dead letters) with their files, and the ``gold_namespaces`` with
+    their tables and views; return what was dropped."""
+    from dp_ingest.topics import delete_topics, topic_specs
+
+    settings = loaded.settings
+    dropped = delete_topics(settings, [spec.name for spec in topic_specs(contracts, settings)])
+    lake = lake_catalog(settings)
+    namespaces = settings.iceberg.namespaces
+    for namespace in (namespaces.bronze, namespaces.silver):
+        for identifier in lake.list_tables(namespace):
+            if identifier[-1].startswith(f"{domain}__"):
+                lake.purge_table(identifier)
+                dropped.append(".".join(identifier))
+    existing = {tuple(ns) for ns in lake.list_namespaces()}
+    for namespace in gold_namespaces:
+        if (namespace,) not in existing:
+            continue
+        for identifier in lake.list_views(namespace):
+            lake.drop_view(identifier)
+            dropped.append(".".join(identifier))
+        for identifier in lake.list_tables(namespace):
+            lake.purge_table(identifier)
+            dropped.append(".".join(identifier))
+        lake.drop_namespace(namespace)
+        dropped.append(namespace)
+    return dropped
+
+
+def _measure(
+    bench_loaded: LoadedConfig, contracts: list[Contract], domain: str, events: int, seed: int, master: str
+) -> dict[str, Any]:
     from dp_spark.session import build_session
     from dp_spark_jobs.bronze import job as bronze
     from dp_spark_jobs.gold import job as gold
     from dp_spark_jobs.silver import job as silver
 
-    bench_loaded = load_settings(
-        loaded.config_dir, {**os.environ, "DP_ICEBERG_NAMESPACES__GOLD": "bench_gold"}, env=loaded.env
-    )
-    domain = f"bench{int(time.time())}"
-    contracts = [
-        Contract(name=c.name, domain=domain, path=c.path, schema=c.schema)
-        for c in load_contracts(contracts_dir(loaded.repo_root))
-    ]
     lake = lake_catalog(bench_loaded.settings)
-    lake.create_namespace_if_not_exists("bench_gold")
+    lake.create_namespace_if_not_exists(bench_loaded.settings.iceberg.namespaces.gold)
     lake.create_namespace_if_not_exists(dbt_namespace(domain))
     produce_s = _produce(bench_loaded, contracts, events, seed)
     spark = build_session(bench_loaded, "dp-bench-batch", master=master)

@@ -100,15 +100,17 @@ def run_cmd(
 @click.option("--events", type=click.IntRange(min=1000), default=1_000_000, show_default=True)
 @click.option("--seed", type=int, default=3, show_default=True)
 @click.option("--master", default="local[2]", show_default=True)
+@click.option("--keep", is_flag=True, help="Leave the bench's topics and tables in place afterwards.")
 @pass_cli
-def bench_cmd(cli: CliContext, events: int, seed: int, master: str) -> None:
+def bench_cmd(cli: CliContext, events: int, seed: int, master: str, keep: bool) -> None:
     """Push EVENTS simulated events through bronze -> silver -> gold; print events/s per stage next to a bare Spark
     baseline (read Bronze, write plain Parquet) measured in the same run. Gold twice on the same Silver: etl_gold,
-    then dbt (`dp transform run` of the same marts and what they are built from), with the ratio of their times."""
+    then dbt (`dp transform run` of the same marts and what they are built from), with the ratio of their times.
+    Uses topics and tables of its own, dropped at the end (also after a failure) unless --keep."""
     from dp_spark_jobs.bench import run
 
     cli.settings  # noqa: B018 -- builds the settings and configures logging once
-    figures = run(cli.load(), events, seed, master)
+    figures = run(cli.load(), events, seed, master, keep=keep, say=lambda line: click.echo(line, err=True))
     click.echo(f"events {figures['events']:,}; produced to Kafka at {figures['produce_events_per_s']:,}/s")
     click.echo(f"{'STAGE':<22}{'SECONDS':>9}{'EVENTS/S':>12}{'RATIO':>8}")
     click.echo(f"{'baseline (parquet)':<22}{'':>9}{figures['baseline_parquet_events_per_s']:>12,}{1.0:>8}")
