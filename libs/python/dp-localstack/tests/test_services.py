@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -87,6 +88,30 @@ def test_the_thrift_servers_spark_is_the_lakehouse_session_with_the_jars_on_the_
     assert "spark.sql.defaultCatalog lake\n" in text
     with pytest.raises(InstallError, match="line break"):
         properties_text({"spark.app.name": "a\nspark.master yarn"})
+
+
+def test_property_values_survive_javas_properties_format() -> None:
+    text = properties_text({"a.secret": "x\\y\\", "b": "=c", "c": ":d", "d": "#e", "e": "f=g:h"})
+    lines = text.splitlines()[1:]
+    assert lines == ["a.secret x\\\\y\\\\", "b \\=c", "c \\:d", "d \\#e", "e f=g:h"]
+
+
+def test_the_thrift_servers_properties_file_is_its_owners_only(tmp_path: Path, repo_root: Path) -> None:
+    loaded = load_settings(
+        repo_root / "config",
+        {"DP_LOCAL_RUNTIME_DIR": str(tmp_path / "runtime"), "DP_ICEBERG_CATALOG__URI": "http://127.0.0.1:1"},
+    )
+    layout = Layout.from_config(loaded)
+    layout.jars("spark").mkdir(parents=True)
+    (layout.jars("spark") / "iceberg-spark-runtime.jar").touch()
+    spec = {s.name: s for s in all_services(loaded.settings, layout)}["spark-thrift"]
+    assert spec.prepare is not None
+    # the file is written, then the catalog (nothing at port 1) refuses the default namespace: a clear error
+    with pytest.raises(InstallError, match=re.escape("the REST catalog at http://127.0.0.1:1")):
+        spec.prepare()
+    conf = layout.conf("spark-thrift") / "spark-thrift.conf"
+    assert conf.stat().st_mode & 0o777 == 0o600
+    assert f"spark.driver.extraClassPath {layout.jars('spark')}/iceberg-spark-runtime.jar" in conf.read_text()
 
 
 def test_catalog_uses_postgres_and_the_object_store(tmp_config: LoadedConfig) -> None:

@@ -24,6 +24,7 @@ import yaml
 from dp_core.cli import CliContext
 from dp_core.cli.main import main
 from dp_core.config import find_repo_root
+from dp_transform.runner import needs_connection
 
 REPO = find_repo_root(Path(__file__))
 
@@ -356,3 +357,20 @@ def test_bad_options_are_usage_errors_and_dbt_does_not_run(
     assert message in err
     assert "Traceback" not in err
     assert not fake_dbt.ran()
+
+
+@pytest.mark.parametrize(
+    ("args", "connects"),
+    [
+        (["build"], True),
+        (["--quiet", "run", "--select", "x"], True),
+        (["parse"], False),
+        (["--quiet", "parse"], False),
+        (["ls", "--select", "x"], False),
+        (["run", "--help"], False),
+        (["--version"], False),
+        ([], True),
+    ],
+)
+def test_only_dbt_commands_that_connect_need_the_thrift_server(args: list[str], connects: bool) -> None:
+    assert needs_connection(args) is connects

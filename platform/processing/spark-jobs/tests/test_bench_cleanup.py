@@ -36,7 +36,8 @@ def test_the_bench_drops_its_topics_tables_and_gold_namespaces_and_nothing_else(
     bronze, silver = settings.iceberg.namespaces.bronze, settings.iceberg.namespaces.silver
     made = [f"{bronze}.{domain}__order_placed", f"{bronze}.{domain}__order_placed__dlq"]
     made += [f"{silver}.{domain}__product", f"{silver}.{domain}__product__versions"]
-    kept = [f"{bronze}.{other}__order_placed", f"{silver}.{other}__product"]
+    # another domain's, and one whose name starts with the bench's domain
+    kept = [f"{bronze}.{other}__order_placed", f"{silver}.{other}__product", f"{silver}.{domain}0__product"]
     for identifier in made + kept:
         lake.create_table(identifier, schema=rows.schema).append(rows)
     gold, dbt = f"{domain}_gold", f"{domain}_dbt"

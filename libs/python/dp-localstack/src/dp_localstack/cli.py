@@ -23,8 +23,9 @@ def _stack(cli: CliContext) -> LocalStack:
 def local_group() -> None:
     """Run the platform's real services locally as plain processes (no Docker).
 
-    Kafka, the S3-compatible store, PostgreSQL and the Iceberg REST catalog form the core; `up` without --core
-    adds a Spark standalone master+worker and a Flink session cluster. Ports, addresses and credentials come from
+    Kafka, the S3-compatible store, PostgreSQL, the Iceberg REST catalog, the schema registry and the Spark Thrift
+    server dbt runs on form the core; `up` without --core adds a Spark standalone master+worker and a Flink session
+    cluster. Ports, addresses and credentials come from
     config/ (`dp config show`); files live in the runtime folder (local.runtime_dir).
     """
 
@@ -39,7 +40,11 @@ def install(cli: CliContext) -> None:
 
 
 @local_group.command("up")
-@click.option("--core", is_flag=True, help="Only the core services (Kafka, S3 store, PostgreSQL, REST catalog).")
+@click.option(
+    "--core",
+    is_flag=True,
+    help="Only the core services (Kafka, S3 store, PostgreSQL, REST catalog, schema registry, Spark Thrift server).",
+)
 @pass_cli
 def up(cli: CliContext, core: bool) -> None:
     """Start the services in order and wait until each is healthy (running ones are left alone)."""

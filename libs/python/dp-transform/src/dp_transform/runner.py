@@ -131,12 +131,18 @@ def run_dbt(
 
 
 #: dbt commands that never open a connection: they run without a Thrift server.
-OFFLINE_COMMANDS = frozenset({"parse", "deps", "clean", "list", "ls", "init", "--help", "-h", "--version"})
+OFFLINE_COMMANDS = frozenset({"parse", "deps", "clean", "list", "ls", "init"})
+#: options after which dbt only prints and exits
+PRINT_ONLY = frozenset({"--help", "-h", "--version"})
 
 
 def needs_connection(args: Sequence[str]) -> bool:
-    """Whether ``dbt <args>`` opens a connection to its target (``parse``, ``list`` ... do not)."""
-    return not args or args[0] not in OFFLINE_COMMANDS
+    """Whether ``dbt <args>`` opens a connection to its target: not ``parse``, ``ls`` ... (after any global option,
+    ``--quiet parse``), nor anything with ``--help`` or ``--version``."""
+    if PRINT_ONLY & set(args):
+        return False
+    command = next((arg for arg in args if not arg.startswith("-")), None)
+    return command not in OFFLINE_COMMANDS
 
 
 def require_thrift_server(transform: TransformSettings, timeout_s: float = 5.0) -> None:

@@ -7,13 +7,17 @@ dbt's time to ``etl_gold``'s (the dbt issue's target: at most 1.5).
 
 Everything lands in tables and topics of its own (domain ``bench<timestamp>``, Gold in namespaces
 ``<domain>_gold`` and ``<domain>_dbt``, new for each run so both build their marts from scratch), so the shop's
-data is untouched; all of it is dropped at the end, also after a failure, unless ``keep`` (:func:`drop_bench_data`).
+data is untouched; its topics, tables and Gold namespaces are dropped at the end, also after a failure, unless
+``keep`` (:func:`drop_bench_data`; the schema registry's ``bench<timestamp>.*`` subjects are kept: they hold no data,
+and the schema ids Bronze rows point at must stay resolvable).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Callable
@@ -57,8 +61,18 @@ def run(
     keep: bool = False,
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """The benchmark's figures; its topics and tables are dropped at the end (after a failure too) unless ``keep``."""
-    domain = f"bench{int(time.time())}"
+    """The benchmark's figures; its topics and tables are dropped at the end (after a failure too) unless ``keep``.
+
+    Raises:
+        TransformSetupError: dbt's target is a Thrift server that does not answer (checked before any work).
+    """
+    transform = loaded.settings.transform
+    if transform.target == "thrift":
+        from dp_transform.runner import require_thrift_server
+
+        require_thrift_server(transform)
+    # two benches started in the same second must not share (and drop) each other's domain
+    domain = f"bench{int(time.time())}{secrets.token_hex(2)}"
     gold_namespace = f"{domain}_gold"
     bench_loaded = load_settings(
         loaded.config_dir, {**os.environ, "DP_ICEBERG_NAMESPACES__GOLD": gold_namespace}, env=loaded.env
@@ -74,41 +88,67 @@ def run(
             say(f"bench-batch: kept {domain}'s topics and tables (Gold: {gold_namespace}, {dbt_namespace(domain)})")
         else:
             say(f"bench-batch: dropping domain {domain}'s topics and tables (--keep leaves them)")
-            try:
-                drop_bench_data(bench_loaded, contracts, domain, (gold_namespace, dbt_namespace(domain)))
-            except Exception as exc:  # noqa: BLE001 -- a failed clean-up must not hide the bench's own outcome
-                say(f"bench-batch: could not drop everything ({type(exc).__name__}: {exc}); domain {domain} is left")
+            dropped = drop_bench_data(
+                bench_loaded, contracts, domain, (gold_namespace, dbt_namespace(domain)), on_error=say
+            )
+            say(f"bench-batch: dropped {len(dropped)} topics, tables, views and namespaces")
 
 
 def drop_bench_data(
-    loaded: LoadedConfig, contracts: list[Contract], domain: str, gold_namespaces: tuple[str, ...]
+    loaded: LoadedConfig,
+    contracts: list[Contract],
+    domain: str,
+    gold_namespaces: tuple[str, ...],
+    on_error: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Drop the topics of ``contracts`` (dead letters included), the Bronze and Silver tables of ``domain``
     (``<domain>__*``: latest, versions, rejected, dead letters) with their files, and the ``gold_namespaces`` with
-    their tables and views; return what was dropped."""
+    their tables and views; return what was dropped.
+
+    Each step is tried on its own (Kafka down does not keep the tables): a step that fails is reported to
+    ``on_error`` and the others go on; without ``on_error`` the first failure is raised."""
     from dp_ingest.topics import delete_topics, topic_specs
 
     settings = loaded.settings
-    dropped = delete_topics(settings, [spec.name for spec in topic_specs(contracts, settings)])
-    lake = lake_catalog(settings)
-    namespaces = settings.iceberg.namespaces
-    for namespace in (namespaces.bronze, namespaces.silver):
+    dropped: list[str] = []
+
+    def attempt(what: str, step: Callable[[], list[str]]) -> None:
+        try:
+            dropped.extend(step())
+        except Exception as exc:
+            if on_error is None:
+                raise
+            on_error(f"bench-batch: could not drop {what} of {domain} ({type(exc).__name__}: {exc}); they are left")
+
+    def topics() -> list[str]:
+        return delete_topics(settings, [spec.name for spec in topic_specs(contracts, settings)])
+
+    def tables(namespace: str) -> list[str]:
+        lake, out = lake_catalog(settings), list[str]()
         for identifier in lake.list_tables(namespace):
             if identifier[-1].startswith(f"{domain}__"):
                 lake.purge_table(identifier)
-                dropped.append(".".join(identifier))
-    existing = {tuple(ns) for ns in lake.list_namespaces()}
-    for namespace in gold_namespaces:
-        if (namespace,) not in existing:
-            continue
+                out.append(".".join(identifier))
+        return out
+
+    def gold(namespace: str) -> list[str]:
+        lake, out = lake_catalog(settings), list[str]()
+        if (namespace,) not in {tuple(ns) for ns in lake.list_namespaces()}:
+            return out
         for identifier in lake.list_views(namespace):
             lake.drop_view(identifier)
-            dropped.append(".".join(identifier))
+            out.append(".".join(identifier))
         for identifier in lake.list_tables(namespace):
             lake.purge_table(identifier)
-            dropped.append(".".join(identifier))
+            out.append(".".join(identifier))
         lake.drop_namespace(namespace)
-        dropped.append(namespace)
+        return [*out, namespace]
+
+    attempt("the topics", topics)
+    for namespace in (settings.iceberg.namespaces.bronze, settings.iceberg.namespaces.silver):
+        attempt(f"the tables in {namespace}", functools.partial(tables, namespace))
+    for namespace in gold_namespaces:
+        attempt(f"the namespace {namespace}", functools.partial(gold, namespace))
     return dropped
 
 

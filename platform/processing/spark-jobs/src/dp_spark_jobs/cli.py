@@ -106,7 +106,8 @@ def bench_cmd(cli: CliContext, events: int, seed: int, master: str, keep: bool) 
     """Push EVENTS simulated events through bronze -> silver -> gold; print events/s per stage next to a bare Spark
     baseline (read Bronze, write plain Parquet) measured in the same run. Gold twice on the same Silver: etl_gold,
     then dbt (`dp transform run` of the same marts and what they are built from), with the ratio of their times.
-    Uses topics and tables of its own, dropped at the end (also after a failure) unless --keep."""
+    Uses topics and tables of its own, dropped at the end (also after a failure) unless --keep; with dbt's thrift
+    target, checks first that its server answers."""
     from dp_spark_jobs.bench import run
 
     cli.settings  # noqa: B018 -- builds the settings and configures logging once

@@ -79,12 +79,17 @@ def thrift_server_conf(
 
 
 def properties_text(conf: Mapping[str, str]) -> str:
-    """A ``spark-defaults.conf`` document: one ``key value`` line each (values never hold a line break)."""
+    """A ``spark-defaults.conf`` document, which Spark reads with Java's ``Properties.load``: one ``key value`` line
+    each, a backslash doubled (else an escape, or at the end a line continuation) and a leading ``=``, ``:`` or
+    ``#`` escaped (else a separator or a comment); values never hold a line break."""
     lines = ["# Written by `dp local up` from config/ at each start: edits here are overwritten."]
     for key, value in conf.items():
         if "\n" in value or "\r" in value:
             raise InstallError(NAME, f"the Spark property {key} holds a line break")
-        lines.append(f"{key} {value}")
+        escaped = value.replace("\\", "\\\\")
+        if escaped[:1] in ("=", ":", "#", "!"):
+            escaped = "\\" + escaped
+        lines.append(f"{key} {escaped}")
     return "\n".join(lines) + "\n"
 
 

@@ -108,7 +108,7 @@ def partition_spec(contract: Contract, schema: Schema) -> PartitionSpec:
 def ensure_silver_table(catalog: Catalog, identifier: str, contract: Contract) -> tuple[Table, list[str]]:
     """Create the Silver table of a contract, or add the columns a newer contract version brings.
 
-    Returns the table and the names of the columns added now.
+    Returns the table and the dotted names of the columns added now (``color``, ``lines.element.gift_wrap``).
     """
     wanted = silver_schema(contract)
     try:
@@ -121,13 +121,13 @@ def ensure_silver_table(catalog: Catalog, identifier: str, contract: Contract) -
             properties={"format-version": "2", "write.merge.isolation-level": "serializable"},
         )
         return table, []
-    present = {f.name for f in table.schema().fields}
-    missing = [f.name for f in wanted.fields if f.name not in present]
-    if _new_paths(table.schema().as_struct(), wanted.as_struct()):  # missing, or a field new inside a struct
+    held = table.schema().as_struct()
+    added = _new_paths(held, wanted.as_struct())  # new columns, and fields new inside them
+    if added or _changed_paths(held, wanted.as_struct()):
         with table.update_schema() as update:
             update.union_by_name(_added_optional(table.schema().as_struct(), wanted.as_struct()))
         table = catalog.load_table(identifier)
-    return table, missing
+    return table, added
 
 
 def _new_paths(held: StructType, wanted: StructType, prefix: str = "") -> list[str]:
@@ -152,6 +152,37 @@ def _new_inside(held: IcebergType, wanted: IcebergType, path: str) -> list[str]:
         return _new_inside(held.element_type, wanted.element_type, f"{path}.element")
     if isinstance(held, MapType) and isinstance(wanted, MapType):
         return _new_inside(held.value_type, wanted.value_type, f"{path}.value")
+    return []
+
+
+def _changed_paths(held: StructType, wanted: StructType, prefix: str = "") -> list[str]:
+    """The fields both hold that ``wanted`` widened (int -> long, float -> double, a wider decimal) or made optional,
+    nested ones included, by dotted name: the evolution gate allows both, and Silver's writes fail until the table
+    follows (a long into an int column, a null into a required one)."""
+    out: list[str] = []
+    by_name = {f.name: f for f in held.fields}
+    for f in wanted.fields:
+        old = by_name.get(f.name)
+        if old is None:
+            continue
+        path = f"{prefix}{f.name}"
+        if old.required and not f.required:
+            out.append(path)
+        out += _changed_inside(old.field_type, f.field_type, path)
+    return list(dict.fromkeys(out))  # a field both widened and loosened once
+
+
+def _changed_inside(held: IcebergType, wanted: IcebergType, path: str) -> list[str]:
+    if isinstance(held, StructType) and isinstance(wanted, StructType):
+        return _changed_paths(held, wanted, f"{path}.")
+    if isinstance(held, ListType) and isinstance(wanted, ListType):
+        loosened = [f"{path}.element"] if held.element_required and not wanted.element_required else []
+        return loosened + _changed_inside(held.element_type, wanted.element_type, f"{path}.element")
+    if isinstance(held, MapType) and isinstance(wanted, MapType):
+        loosened = [f"{path}.value"] if held.value_required and not wanted.value_required else []
+        return loosened + _changed_inside(held.value_type, wanted.value_type, f"{path}.value")
+    if held.is_primitive and wanted.is_primitive and held != wanted:
+        return [path]
     return []
 
 
