@@ -4,6 +4,7 @@ the contract with no manual DDL (a new optional field in the contract becomes a 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
@@ -130,60 +131,49 @@ def ensure_silver_table(catalog: Catalog, identifier: str, contract: Contract) -
     return table, added
 
 
-def _new_paths(held: StructType, wanted: StructType, prefix: str = "") -> list[str]:
+def _new_paths(held: StructType, wanted: StructType) -> list[str]:
     """The fields of ``wanted`` (nested ones included, in structs, list elements and map values) that ``held`` lacks,
     by dotted name (``lines.element.discount``)."""
-    out: list[str] = []
-    by_name = {f.name: f for f in held.fields}
-    for f in wanted.fields:
-        path = f"{prefix}{f.name}"
-        old = by_name.get(f.name)
-        if old is None:
-            out.append(path)
-        else:
-            out += _new_inside(old.field_type, f.field_type, path)
-    return out
+    return [path for kind, path in _differences(held, wanted) if kind == "added"]
 
 
-def _new_inside(held: IcebergType, wanted: IcebergType, path: str) -> list[str]:
-    if isinstance(held, StructType) and isinstance(wanted, StructType):
-        return _new_paths(held, wanted, f"{path}.")
-    if isinstance(held, ListType) and isinstance(wanted, ListType):
-        return _new_inside(held.element_type, wanted.element_type, f"{path}.element")
-    if isinstance(held, MapType) and isinstance(wanted, MapType):
-        return _new_inside(held.value_type, wanted.value_type, f"{path}.value")
-    return []
-
-
-def _changed_paths(held: StructType, wanted: StructType, prefix: str = "") -> list[str]:
+def _changed_paths(held: StructType, wanted: StructType) -> list[str]:
     """The fields both hold that ``wanted`` widened (int -> long, float -> double, a wider decimal) or made optional,
     nested ones included, by dotted name: the evolution gate allows both, and Silver's writes fail until the table
     follows (a long into an int column, a null into a required one)."""
-    out: list[str] = []
-    by_name = {f.name: f for f in held.fields}
-    for f in wanted.fields:
-        old = by_name.get(f.name)
-        if old is None:
-            continue
-        path = f"{prefix}{f.name}"
-        if old.required and not f.required:
-            out.append(path)
-        out += _changed_inside(old.field_type, f.field_type, path)
-    return list(dict.fromkeys(out))  # a field both widened and loosened once
+    # a field both widened and loosened once
+    return list(dict.fromkeys(path for kind, path in _differences(held, wanted) if kind == "changed"))
 
 
-def _changed_inside(held: IcebergType, wanted: IcebergType, path: str) -> list[str]:
-    if isinstance(held, StructType) and isinstance(wanted, StructType):
-        return _changed_paths(held, wanted, f"{path}.")
-    if isinstance(held, ListType) and isinstance(wanted, ListType):
-        loosened = [f"{path}.element"] if held.element_required and not wanted.element_required else []
-        return loosened + _changed_inside(held.element_type, wanted.element_type, f"{path}.element")
-    if isinstance(held, MapType) and isinstance(wanted, MapType):
-        loosened = [f"{path}.value"] if held.value_required and not wanted.value_required else []
-        return loosened + _changed_inside(held.value_type, wanted.value_type, f"{path}.value")
+def _differences(held: IcebergType, wanted: IcebergType, path: str = "") -> Iterator[tuple[str, str]]:
+    """``("added" | "changed", dotted path)`` for each field, list element or map value of ``wanted`` that ``held``
+    lacks, or that ``wanted`` made optional or retyped, all the way down."""
     if held.is_primitive and wanted.is_primitive and held != wanted:
-        return [path]
-    return []
+        yield "changed", path
+    for old, new, sub, old_required, new_required in _children(held, wanted, path):
+        if old is None:
+            yield "added", sub
+            continue
+        if old_required and not new_required:
+            yield "changed", sub
+        yield from _differences(old, new, sub)
+
+
+def _children(
+    held: IcebergType, wanted: IcebergType, path: str
+) -> Iterator[tuple[IcebergType | None, IcebergType, str, bool, bool]]:
+    """The nested types two versions of one type hold side by side (``None`` where ``held`` has none): struct fields
+    by name, the list element, the map value; each with its path and whether each side requires it."""
+    dot = f"{path}." if path else ""
+    if isinstance(held, StructType) and isinstance(wanted, StructType):
+        by_name = {f.name: f for f in held.fields}
+        for f in wanted.fields:
+            old = by_name.get(f.name)
+            yield (old.field_type if old else None), f.field_type, dot + f.name, bool(old and old.required), f.required
+    elif isinstance(held, ListType) and isinstance(wanted, ListType):
+        yield held.element_type, wanted.element_type, f"{dot}element", held.element_required, wanted.element_required
+    elif isinstance(held, MapType) and isinstance(wanted, MapType):
+        yield held.value_type, wanted.value_type, f"{dot}value", held.value_required, wanted.value_required
 
 
 def _added_optional(held: StructType, wanted: StructType) -> Schema:
