@@ -3,7 +3,7 @@ catalog, and a look at the object store under a table.
 
 A module whose tests write tables names their namespaces in a ``namespaces`` fixture (layer -> namespace, unique to
 the run); ``config`` is then the platform's configuration with those namespaces, created up front -- except Gold's,
-which etl_gold creates itself. Each module gets a Spark session of its own, stopped after its last test; a module
+which Gold's build creates itself. Each module gets a Spark session of its own, stopped after its last test; a module
 overrides ``config`` (or ``catalog``) where it needs another one.
 """
 
@@ -34,7 +34,7 @@ def _namespaced(base: LoadedConfig, namespaces: Mapping[str, str]) -> LoadedConf
     loaded = load_settings(base.config_dir, {**os.environ, **overrides})
     catalog = lake_catalog(loaded.settings)
     for layer, name in namespaces.items():
-        if layer != "gold":  # etl_gold creates its namespace: its tests see it do so
+        if layer != "gold":  # Gold's build creates its namespace
             catalog.create_namespace_if_not_exists(name)
     return loaded
 

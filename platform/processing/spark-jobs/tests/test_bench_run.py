@@ -54,7 +54,7 @@ def test_the_bench_drops_its_data_unless_kept(calls: Calls) -> None:
     assert bench.run(loaded(), 1000, 3, say=said.append) == {"events": 1000}
     [domain] = calls.measured
     assert domain.startswith("bench") and len(domain) == len("bench") + 10 + 4
-    assert calls.dropped == [(domain, (f"{domain}_gold", f"{domain}_dbt"))]
+    assert calls.dropped == [(domain, (f"{domain}_gold", f"{domain}_sql"))]
     assert said == [
         f"bench-batch: dropping domain {domain}'s topics and tables (--keep leaves them)",
         "bench-batch: could not drop the topics (Kafka down)",

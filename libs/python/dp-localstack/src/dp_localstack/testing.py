@@ -88,10 +88,16 @@ def run_dp(
     return run_command([DP, *args], cwd, env, timeout)
 
 
+#: the dbt project, relative to a checkout's root
+DBT_PROJECT = Path("platform") / "transformation" / "dbt" / "project"
+
+
 def scratch_checkout(repo: Path, root: Path, domain: str) -> Path:
     """``root`` made a checkout of its own: ``repo``'s ``config/`` and its commerce contracts under the domain
-    ``domain`` (``schemas/avro/<domain>``), so its topics, subjects, tables and consumer groups are new."""
+    ``domain`` (``schemas/avro/<domain>``), so its topics, subjects, tables and consumer groups are new; and the dbt
+    project (Gold's build runs the checkout's own; its sources read the run's domain, so they hold as they are)."""
     shutil.copytree(repo / "config", root / "config")
+    shutil.copytree(repo / DBT_PROJECT, root / DBT_PROJECT)
     shutil.copytree(repo / "schemas" / "avro" / "commerce", root / "schemas" / "avro" / domain)
     return root
 

@@ -16,11 +16,10 @@ from pydantic import ValidationError
 
 from dp_contracts.model import contracts_dir, load_contracts
 from dp_core.cli import CliContext, pass_cli
-from dp_core.config import LoadedConfig
 from dp_core.config.models import TransformSettings
-from dp_transform.errors import DbtFailedError, SourcesStaleError, TransformSetupError
+from dp_transform.errors import DbtFailedError, SourcesStaleError
 from dp_transform.invocation import DateRange, Selection, dbt_args
-from dp_transform.runner import DbtPaths, run_on_settings
+from dp_transform.runner import DbtPaths, checked_domain, run_on_settings
 from dp_transform.sources import SOURCES_FILE, check_sources, render_sources, write_sources
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,19 +106,6 @@ def _date_range(from_date: dt.datetime | None, to_date: dt.datetime | None) -> D
         raise click.BadParameter(str(exc), param_hint="'--from' / '--to'") from None
 
 
-def _checked_domain(loaded: LoadedConfig, domain: str | None) -> str:
-    """``domain`` (default ``demo.domain``), which must have contracts (a domain without them, a typo, would fail every
-    staging view on a missing table)."""
-    chosen = domain or loaded.settings.demo.domain
-    root = contracts_dir(loaded.repo_root)
-    domains = sorted({contract.domain for contract in load_contracts(root)})
-    if chosen not in domains:
-        raise TransformSetupError(
-            f"no contracts of domain {chosen!r} under {root} (--domain or demo.domain; there: {', '.join(domains)})"
-        )
-    return chosen
-
-
 def _dbt(
     cli: CliContext,
     command: Sequence[str],
@@ -132,7 +118,7 @@ def _dbt(
     loaded = cli.load()
     DbtPaths.of(loaded).require_dbt()
     transform = _transform_settings(loaded.settings.transform, target, namespace)
-    code = run_on_settings(loaded, transform, args, cli.environ, _checked_domain(loaded, domain))
+    code = run_on_settings(loaded, transform, args, cli.environ, checked_domain(loaded, domain))
     if code != 0:
         raise DbtFailedError(" ".join(command), code)
 

@@ -14,7 +14,9 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
+from dp_contracts.model import contracts_dir, load_contracts
 from dp_core.config import LoadedConfig
 from dp_core.config.models import TransformSettings
 from dp_core.scratch import scratch_dir
@@ -68,6 +70,11 @@ class DbtPaths:
         )
 
     @property
+    def run_results(self) -> Path:
+        """What the last dbt command did, node by node (:mod:`dp_transform.results`)."""
+        return self.work_dir / "target" / "run_results.json"
+
+    @property
     def docs_dir(self) -> Path:
         """Where ``dbt docs generate`` writes the static docs site (``index.html``, ``catalog.json``, ...)."""
         return self.work_dir / "docs"
@@ -114,17 +121,20 @@ def run_dbt(
     args: Sequence[str],
     environ: Mapping[str, str],
     project: ProjectEnv,
+    stdout: IO[str] | None = None,
 ) -> int:
-    """Run ``dbt <args>`` on ``profile``, its output going straight to this process's; return dbt's exit code.
+    """Run ``dbt <args>`` on ``profile``, its output going straight to this process's (or to ``stdout``: a caller
+    whose own stdout is JSON sends dbt's to stderr); return dbt's exit code.
 
     Raises:
         TransformSetupError: the dbt environment is missing or its ``dbt`` cannot be started.
     """
     paths.require_dbt()
     write_profile(profile, paths.work_dir)
+    paths.run_results.unlink(missing_ok=True)  # a dbt that dies early must not leave the last command's behind
     command = [str(paths.executable), *args]
     try:
-        result = subprocess.run(command, env=dbt_environ(paths, profile, environ, project), check=False)
+        result = subprocess.run(command, env=dbt_environ(paths, profile, environ, project), stdout=stdout, check=False)
     except OSError as exc:
         raise TransformSetupError(f"cannot start {paths.executable} ({exc.strerror}): run `make install`") from exc
     return result.returncode
@@ -167,12 +177,30 @@ def require_thrift_server(transform: TransformSettings, timeout_s: float = 5.0) 
     )
 
 
+def checked_domain(loaded: LoadedConfig, domain: str | None) -> str:
+    """``domain`` (default ``demo.domain``), which must have contracts (a domain without them, a typo, would fail every
+    staging view on a missing table).
+
+    Raises:
+        TransformSetupError: no contract of the checkout has that domain.
+    """
+    chosen = domain or loaded.settings.demo.domain
+    root = contracts_dir(loaded.repo_root)
+    domains = sorted({contract.domain for contract in load_contracts(root)})
+    if chosen not in domains:
+        raise TransformSetupError(
+            f"no contracts of domain {chosen!r} under {root} (--domain or demo.domain; there: {', '.join(domains)})"
+        )
+    return chosen
+
+
 def run_on_settings(
     loaded: LoadedConfig,
     transform: TransformSettings,
     args: Sequence[str],
     environ: Mapping[str, str],
     domain: str,
+    stdout: IO[str] | None = None,
 ) -> int:
     """Run ``dbt <args>`` on the profile of ``transform`` and the Silver tables of ``domain`` under the settings of
     ``loaded`` (Silver's namespace, Gold's allowed lateness); return dbt's exit code. What ``dp transform`` runs;
@@ -191,4 +219,4 @@ def run_on_settings(
         silver_namespace=loaded.settings.iceberg.namespaces.silver,
         allowed_lateness_s=loaded.settings.batch.gold.allowed_lateness_s,
     )
-    return run_dbt(paths, profile, args, environ, project)
+    return run_dbt(paths, profile, args, environ, project, stdout)

@@ -1,26 +1,30 @@
 """`make bench-batch`: a fixed number of simulated events through bronze -> silver -> gold, events/s per stage, next
 to a bare Spark baseline in the same run (read the Bronze table, write it as plain Parquet) and the ratios.
 
-Gold is measured twice on the same Silver tables: ``etl_gold`` (PySpark, in this session) and dbt (``dp transform
-run`` of the same three marts and the models they are built from, in dbt's own process and JVM), with the ratio of
-dbt's time to ``etl_gold``'s (the dbt issue's target: at most 1.5).
+Gold is dbt's (``dp transform run`` of every model, where ``transform.target`` says: locally the stack's Spark
+Thrift server), measured against a bare Spark SQL of the same marts in the same run: the SQL dbt compiled for each
+model (from its ``run_results.json``), run in dependency order in this process's Spark session as plain ``CREATE
+VIEW`` / ``CREATE TABLE ... AS`` into a namespace of its own -- no incremental merge, no progress properties, no
+dbt. The ratio says what dbt's machinery costs (the performance issue's target: at least 0.7).
 
 Everything lands in tables and topics of its own (domain ``bench<timestamp>``, Gold in namespaces
-``<domain>_gold`` and ``<domain>_dbt``, new for each run so both build their marts from scratch), so the shop's
-data is untouched; its topics, tables and Gold namespaces are dropped at the end, also after a failure, unless
-``keep`` (:func:`drop_bench_data`; the schema registry's ``bench<timestamp>.*`` subjects are kept: they hold no data,
-and the schema ids Bronze rows point at must stay resolvable).
+``<domain>_gold`` (dbt's) and ``<domain>_sql`` (the baseline's), new for each run so both build from scratch), so
+the shop's data is untouched; its topics, tables and Gold namespaces are dropped at the end, also after a failure,
+unless ``keep`` (:func:`drop_bench_data`; the schema registry's ``bench<timestamp>.*`` subjects are kept: they hold no
+data, and the schema ids Bronze rows point at must stay resolvable).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import os
+import re
 import secrets
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dp_contracts.model import Contract, contracts_dir, load_contracts
@@ -28,6 +32,7 @@ from dp_core.config import LoadedConfig, load_settings
 from dp_spark_jobs.catalog import lake_catalog
 from dp_spark_jobs.errors import BatchJobFailed
 from dp_spark_jobs.tables import bronze_table
+from dp_transform.results import RunResults
 
 
 def _produce(loaded: LoadedConfig, contracts: list[Contract], events: int, seed: int) -> float:
@@ -85,11 +90,11 @@ def run(
         return _measure(bench_loaded, contracts, domain, events, seed, master)
     finally:
         if keep:
-            say(f"bench-batch: kept {domain}'s topics and tables (Gold: {gold_namespace}, {dbt_namespace(domain)})")
+            say(f"bench-batch: kept {domain}'s topics and tables (Gold: {gold_namespace}, {sql_namespace(domain)})")
         else:
             say(f"bench-batch: dropping domain {domain}'s topics and tables (--keep leaves them)")
             dropped = drop_bench_data(
-                bench_loaded, contracts, domain, (gold_namespace, dbt_namespace(domain)), on_error=say
+                bench_loaded, contracts, domain, (gold_namespace, sql_namespace(domain)), on_error=say
             )
             say(f"bench-batch: dropped {len(dropped)} topics, tables, views and namespaces")
 
@@ -157,21 +162,21 @@ def _measure(
 ) -> dict[str, Any]:
     from dp_spark.session import build_session
     from dp_spark_jobs.bronze import job as bronze
-    from dp_spark_jobs.gold import job as gold
     from dp_spark_jobs.silver import job as silver
 
     lake = lake_catalog(bench_loaded.settings)
     lake.create_namespace_if_not_exists(bench_loaded.settings.iceberg.namespaces.gold)
-    lake.create_namespace_if_not_exists(dbt_namespace(domain))
+    lake.create_namespace_if_not_exists(sql_namespace(domain))
     produce_s = _produce(bench_loaded, contracts, events, seed)
     spark = build_session(bench_loaded, "dp-bench-batch", master=master)
     try:
         stages: dict[str, float] = {}
+        statements: list[str] = []
         steps: tuple[tuple[str, Callable[[], object]], ...] = (
             ("bronze", lambda: bronze.run(spark, bench_loaded, contracts, catalog=lake)),
             ("silver", lambda: silver.run(spark, bench_loaded, contracts, catalog=lake)),
-            ("gold", lambda: gold.run(spark, bench_loaded, contracts=contracts, catalog=lake)),
-            ("gold_dbt", lambda: _dbt_gold(bench_loaded, domain)),
+            ("gold", lambda: statements.extend(_dbt_gold(bench_loaded, domain))),
+            ("gold_sql", lambda: [spark.sql(statement) for statement in statements]),
         )
         for name, step in steps:
             began = time.perf_counter()
@@ -195,26 +200,55 @@ def _measure(
         figures[f"{name}_seconds"] = round(seconds, 1)
         figures[f"{name}_events_per_s"] = round(events / seconds)
         figures[f"{name}_ratio_to_baseline"] = round(baseline / seconds, 3)
-    figures["gold_dbt_time_to_etl_gold"] = round(stages["gold_dbt"] / stages["gold"], 2)
+    figures["gold_ratio_to_sql"] = round(stages["gold_sql"] / stages["gold"], 3)
     return figures
 
 
-def dbt_namespace(domain: str) -> str:
-    """The namespace of dbt's Gold in one benchmark run: new each run (a shared one would make the next run's dbt
-    merge into the last run's marts)."""
-    return f"{domain}_dbt"
+def sql_namespace(domain: str) -> str:
+    """The namespace of the bare Spark SQL baseline of Gold in one benchmark run (new each run)."""
+    return f"{domain}_sql"
 
 
-#: the marts etl_gold writes, with the models they are built from: the like-for-like dbt selection
-DBT_SELECTION = ("+fct_orders", "+agg_revenue_daily", "+agg_funnel_daily")
+def baseline_statements(results: RunResults, materialized: Mapping[str, str], namespace: str, into: str) -> list[str]:
+    """The SQL dbt compiled for each model of ``results`` (in the order dbt finished them, which follows the
+    dependencies) as plain statements writing into ``into`` instead of ``namespace``: a view model as ``CREATE VIEW``,
+    any other as ``CREATE TABLE ... USING iceberg AS`` (pure).
+
+    Args:
+        results: a ``dbt run`` of the models into empty tables (so each compiled select is the full one).
+        materialized: dbt's materialization per node id (its manifest).
+    """
+    built = [n for n in results.built if n.compiled_code and n.relation]
+    renames = {str(n.relation).replace("`", ""): f"{into}.{n.name}" for n in built}
+    pattern = re.compile(
+        r"`?(" + "|".join(re.escape(namespace) + r"`?\.`?" + re.escape(r.split(".", 1)[1]) for r in renames) + r")`?\b"
+    )
+
+    def rename(match: re.Match[str]) -> str:
+        return renames[match.group(1).replace("`", "")]
+
+    statements = []
+    for node in built:
+        select = pattern.sub(rename, str(node.compiled_code)) if renames else str(node.compiled_code)
+        kind = "VIEW" if materialized.get(node.unique_id) == "view" else "TABLE"
+        using = "" if kind == "VIEW" else " USING iceberg"
+        statements.append(f"CREATE {kind} {into}.{node.name}{using} AS\n{select}")
+    return statements
 
 
-def _dbt_gold(loaded: LoadedConfig, domain: str) -> None:
-    """`dp transform run` of :data:`DBT_SELECTION` on the benchmark's Silver tables (dbt's own output, quiet)."""
-    from dp_transform.runner import run_on_settings
+def _dbt_gold(loaded: LoadedConfig, domain: str) -> list[str]:
+    """`dp transform run` of every model on the benchmark's Silver tables (dbt's own output, quiet); returns
+    :func:`baseline_statements` of what it ran."""
+    from dp_transform.results import read_run_results
+    from dp_transform.runner import DbtPaths, run_on_settings
 
-    transform = loaded.settings.transform.model_copy(update={"namespace": dbt_namespace(domain)})
-    args = ["--quiet", "run", "--select", *DBT_SELECTION]
-    code = run_on_settings(loaded, transform, args, os.environ, domain)
+    code = run_on_settings(loaded, loaded.settings.transform, ["--quiet", "run"], os.environ, domain)
+    paths = DbtPaths.of(loaded)
     if code != 0:
-        raise BatchJobFailed(f"bench: dbt run failed (exit code {code}; see .runtime/dbt/logs/dbt.log)")
+        raise BatchJobFailed(f"bench: dbt run failed (exit code {code}; see {paths.work_dir / 'logs' / 'dbt.log'})")
+    manifest = json.loads((paths.work_dir / "target" / "manifest.json").read_text(encoding="utf-8"))
+    materialized = {uid: str(node["config"]["materialized"]) for uid, node in manifest["nodes"].items()}
+    return baseline_statements(
+        read_run_results(paths.run_results), materialized, loaded.settings.iceberg.namespaces.gold,
+        sql_namespace(domain),
+    )  # fmt: skip

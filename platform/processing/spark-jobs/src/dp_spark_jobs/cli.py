@@ -1,9 +1,11 @@
-"""`dp batch run bronze|silver|gold|all`: the batch layer, one layer or all in order, with a summary per table."""
+"""`dp batch run bronze|silver|gold|all`: the batch layer, one layer or all in order, with a summary per table
+(Gold: the dbt project's build)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import time
 
 import click
@@ -32,16 +34,25 @@ def _print(runs: list[TableRun], as_json: bool) -> None:
 
 @click.group("batch")
 def batch_group() -> None:
-    """The batch layer on PySpark and Iceberg: Kafka -> Bronze -> Silver -> Gold, exactly once and idempotent."""
+    """The batch layer: Kafka -> Bronze -> Silver (PySpark) -> Gold (dbt) on Iceberg, exactly once and idempotent."""
 
 
 @batch_group.command("run")
 @click.argument("layer", type=click.Choice([*LAYERS, "all"]))
 @click.option("--contract", "contract_names", multiple=True, help="Only these contracts (Bronze and Silver).")
-@click.option("--from", "from_day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Gold: recompute from this day.")
-@click.option("--to", "to_day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Gold: recompute up to this day.")
-@click.option("--master", default="local[2]", show_default=True, help="Spark master (e.g. spark://127.0.0.1:7077).")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--from", "from_day", type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Gold: also recompute from this day (YYYY-MM-DD); with --to.",
+)  # fmt: skip
+@click.option("--to", "to_day", type=click.DateTime(formats=["%Y-%m-%d"]), help="Gold: ... up to this day (included).")
+@click.option(
+    "--domain", help="Gold: the contract domain whose Silver tables dbt reads (default: demo.domain)."
+)  # fmt: skip
+@click.option(
+    "--master", default="local[2]", show_default=True,
+    help="Spark master of Bronze and Silver (e.g. spark://127.0.0.1:7077); Gold runs where transform.target says.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (dbt's output goes to stderr).")
 @pass_cli
 def run_cmd(
     cli: CliContext,
@@ -49,51 +60,76 @@ def run_cmd(
     contract_names: tuple[str, ...],
     from_day: dt.datetime | None,
     to_day: dt.datetime | None,
+    domain: str | None,
     master: str,
     as_json: bool,
 ) -> None:
     """Run LAYER (bronze, silver, gold or all in that order) and print rows read, written, rejected, duplicates
     dropped, the snapshot committed and the seconds taken per table. Exits non-zero on failure (nothing half-done
-    is committed; rerunning is safe)."""
+    is committed; rerunning is safe).
+
+    Bronze and Silver are PySpark jobs in this process. Gold is the dbt project's build (`dp transform build`: every
+    model and snapshot, each followed by its tests), shown as dbt shows it, then summarised per table like the
+    others.
+    """
     if (from_day is None) != (to_day is None):
         raise click.UsageError("give --from and --to together")
+    if from_day and to_day and from_day > to_day:
+        raise click.BadParameter("the range starts after it ends", param_hint="'--from' / '--to'")
     loaded = cli.load()
     settings = cli.settings
     contracts = load_contracts(contracts_dir(loaded.repo_root))
     if contract_names:
         contracts = [find_contract(contracts, n) for n in contract_names]
-    from dp_spark.session import build_session
+    layers = LAYERS if layer == "all" else (layer,)
+    gold_domain = None
+    if "gold" in layers:
+        from dp_transform.runner import checked_domain
 
+        gold_domain = checked_domain(loaded, domain)  # before any work: a typo fails at once
     began = time.monotonic()
-    spark = build_session(loaded, f"dp-batch-{layer}", master=master)
     runs: list[TableRun] = []
-    try:
-        for current in LAYERS if layer == "all" else (layer,):
-            if current == "bronze":
-                from dp_spark_jobs.bronze import job as bronze
+    spark_layers = [current for current in layers if current != "gold"]
+    if spark_layers:
+        from dp_spark.session import build_session
 
-                runs += bronze.run(spark, loaded, contracts)
-            elif current == "silver":
-                from dp_spark_jobs.silver import job as silver
+        spark = build_session(loaded, f"dp-batch-{layer}", master=master)
+        try:
+            for current in spark_layers:
+                if current == "bronze":
+                    from dp_spark_jobs.bronze import job as bronze
 
-                runs += silver.run(spark, loaded, contracts)
-            else:
-                from dp_spark_jobs.gold import job as gold
+                    runs += bronze.run(spark, loaded, contracts)
+                else:
+                    from dp_spark_jobs.silver import job as silver
 
-                days = (from_day.date(), to_day.date()) if from_day and to_day else None
-                lateness = dt.timedelta(seconds=settings.batch.gold.allowed_lateness_s)
-                runs += gold.run(spark, loaded, days=days, allowed_lateness=lateness)
-    except Exception as exc:
-        from dp_core.errors import PlatformError
+                    runs += silver.run(spark, loaded, contracts)
+        except Exception as exc:
+            from dp_core.errors import PlatformError
 
-        if isinstance(exc, PlatformError):
-            raise
-        raise BatchJobFailed(f"batch {layer} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:500]}") from exc
-    finally:
-        spark.stop()
+            if isinstance(exc, PlatformError):
+                raise
+            raise BatchJobFailed(
+                f"batch {layer} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
+            ) from exc
+        finally:
+            spark.stop()  # before dbt: its Spark is another JVM
+    tests: dict[str, int] = {}
+    if gold_domain is not None:
+        from dp_spark_jobs import gold
+
+        days = (from_day.date(), to_day.date()) if from_day and to_day else None
+        built = gold.run(loaded, gold_domain, dates=days, environ=cli.environ, stdout=sys.stderr if as_json else None)
+        runs += built.tables
+        tests = built.tests
     _print(runs, as_json)
     if not as_json:
-        click.echo(f"{layer}: {len(runs)} table(s) in {time.monotonic() - began:.1f} s ({settings.env})", err=True)
+        checked = ", ".join(f"{n} {status}" for status, n in sorted(tests.items()))
+        click.echo(
+            f"{layer}: {len(runs)} table(s) in {time.monotonic() - began:.1f} s ({settings.env})"
+            + (f"; Gold's tests: {checked}" if checked else ""),
+            err=True,
+        )
 
 
 @batch_group.command("bench")
@@ -104,10 +140,10 @@ def run_cmd(
 @pass_cli
 def bench_cmd(cli: CliContext, events: int, seed: int, master: str, keep: bool) -> None:
     """Push EVENTS simulated events through bronze -> silver -> gold; print events/s per stage next to a bare Spark
-    baseline (read Bronze, write plain Parquet) measured in the same run. Gold twice on the same Silver: etl_gold,
-    then dbt (`dp transform run` of the same marts and what they are built from), with the ratio of their times.
-    Uses topics and tables of its own, dropped at the end (also after a failure) unless --keep; with dbt's thrift
-    target, checks first that its server answers."""
+    baseline (read Bronze, write plain Parquet) measured in the same run. Gold is dbt's (`dp transform run` of every
+    model), then the same SQL run bare in this process's Spark (what dbt compiled, as plain CREATE VIEW / CREATE
+    TABLE AS), with the ratio of their times. Uses topics and tables of its own, dropped at the end (also after a
+    failure) unless --keep; with dbt's thrift target, checks first that its server answers."""
     from dp_spark_jobs.bench import run
 
     cli.settings  # noqa: B018 -- builds the settings and configures logging once
@@ -118,11 +154,13 @@ def bench_cmd(cli: CliContext, events: int, seed: int, master: str, keep: bool) 
     for stage, label in (
         ("bronze", "bronze"),
         ("silver", "silver"),
-        ("gold", "gold (etl_gold)"),
-        ("gold_dbt", "gold (dbt run)"),
+        ("gold", "gold (dbt run)"),
+        ("gold_sql", "gold (bare Spark SQL)"),
     ):
         click.echo(
             f"{label:<22}{figures[stage + '_seconds']:>9}{figures[stage + '_events_per_s']:>12,}"
             f"{figures[stage + '_ratio_to_baseline']:>8}"
         )
-    click.echo(f"dbt's Gold took {figures['gold_dbt_time_to_etl_gold']}x the time of etl_gold (target: at most 1.5)")
+    click.echo(
+        f"dbt's Gold ran at {figures['gold_ratio_to_sql']} of the speed of its bare Spark SQL (target: at least 0.7)"
+    )

@@ -242,7 +242,7 @@ class LoggingSettings(Section):
 
 
 class GoldSettings(Section):
-    """etl_gold."""
+    """Gold, built by dbt (dp transform, the last step of dp batch run all)."""
 
     allowed_lateness_s: int = Field(3600, ge=0, description="How far Gold's watermark trails its slowest source")
 

@@ -1,0 +1,135 @@
+"""Gold: the dbt project's build (``dp transform build``) as the batch layer's last step, reported per table.
+
+Gold is dbt's (``platform/transformation/dbt``): this runs ``dbt build`` -- snapshots and models in dependency
+order, each followed by its tests -- on the Silver tables of one contract domain, and reports each table it built
+the way Bronze and Silver are reported (:class:`~dp_spark_jobs.summary.TableRun`): the snapshot it committed (none
+when nothing was new), the rows that snapshot added and the seconds it took. What committed is read from the
+catalog before and after, not from dbt: a model that rewrote nothing committed nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO
+
+from pyiceberg.catalog import Catalog
+
+from dp_core.config import LoadedConfig
+from dp_spark_jobs.catalog import lake_catalog
+from dp_spark_jobs.errors import BatchJobFailed
+from dp_spark_jobs.summary import TableRun
+from dp_transform.invocation import DateRange, dbt_args
+from dp_transform.results import NodeResult, RunResults, RunResultsError, read_run_results
+from dp_transform.runner import DbtPaths, run_on_settings
+
+#: how many failed nodes an error names
+NAMED_FAILURES = 5
+
+
+@dataclass(frozen=True)
+class GoldRun:
+    """One build of Gold: a :class:`TableRun` per table dbt built (views left out), and its tests by status."""
+
+    tables: list[TableRun]
+    tests: dict[str, int] = field(default_factory=dict)
+
+
+def gold_namespace(loaded: LoadedConfig) -> str:
+    """Where dbt writes Gold: ``transform.namespace``, by default ``iceberg.namespaces.gold``."""
+    settings = loaded.settings
+    return settings.transform.namespace or settings.iceberg.namespaces.gold
+
+
+def _snapshots(catalog: Catalog, namespace: str) -> dict[str, dict[int, Mapping[str, str]]]:
+    """Per table of ``namespace``: its snapshots' ids with their summaries."""
+    found: dict[str, dict[int, Mapping[str, str]]] = {}
+    for identifier in catalog.list_tables(namespace):
+        table = catalog.load_table(identifier)
+        found[identifier[-1]] = {
+            s.snapshot_id: dict(s.summary.additional_properties) if s.summary is not None else {}
+            for s in table.snapshots()
+        }
+    return found
+
+
+def table_runs(
+    results: RunResults,
+    namespace: str,
+    before: Mapping[str, Mapping[int, Mapping[str, str]]],
+    after: Mapping[str, Mapping[int, Mapping[str, str]]],
+) -> list[TableRun]:
+    """A :class:`TableRun` per table a built node of ``results`` wrote in ``namespace`` (pure): the newest snapshot
+    the build added (``None``: it committed nothing) and the records its snapshots added."""
+    runs: list[TableRun] = []
+    for node in results.built:
+        name = node.name if node.relation is None else node.relation.replace("`", "").rsplit(".", 1)[-1]
+        if name not in after:  # a view
+            continue
+        old = before.get(name, {})
+        added = [sid for sid in after[name] if sid not in old]
+        rows = sum(int(after[name][sid].get("added-records", 0)) for sid in added)
+        runs.append(
+            TableRun(
+                layer="gold",
+                table=f"{namespace}.{name}",
+                rows_written=rows,
+                snapshot_id=added[-1] if added else None,
+                seconds=round(node.seconds, 3),
+                details={"status": node.status},
+            )
+        )
+    return runs
+
+
+def failure_message(code: int, results: RunResults | None, log: str) -> str:
+    """What a failed build says: dbt's exit code, the first failed nodes with the first line of their message."""
+    named = ""
+    if results is not None and results.failed:
+        failed: tuple[NodeResult, ...] = results.failed
+        parts = [f"{n.name} ({n.status}: {(n.message or '').strip().splitlines()[0][:300] if n.message else '-'})"
+                 for n in failed[:NAMED_FAILURES]]  # fmt: skip
+        more = f" and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
+        named = f": {'; '.join(parts)}{more}"
+    return f"gold: dbt build failed (exit code {code}){named}; dbt's log: {log}. Nothing half-built stays; rerun"
+
+
+def run(
+    loaded: LoadedConfig,
+    domain: str,
+    *,
+    dates: tuple[dt.date, dt.date] | None = None,
+    environ: Mapping[str, str] | None = None,
+    quiet: bool = False,
+    stdout: IO[str] | None = None,
+    catalog: Catalog | None = None,
+) -> GoldRun:
+    """``dbt build`` of the whole project on the Silver tables of ``domain``; ``dates`` (first, last day) also
+    recomputes those days. dbt's output goes to this process's stdout (or ``stdout``); ``quiet`` keeps only its
+    errors.
+
+    Raises:
+        BatchJobFailed: dbt failed (a model, or a test of severity error): the failed nodes are named.
+        TransformSetupError: dbt's environment is missing, or its Thrift server does not answer.
+    """
+    settings = loaded.settings
+    catalog = catalog or lake_catalog(settings)
+    namespace = gold_namespace(loaded)
+    catalog.create_namespace_if_not_exists(namespace)
+    before = _snapshots(catalog, namespace)
+    args = dbt_args(["build"], dates=DateRange(*dates) if dates else None)
+    paths = DbtPaths.of(loaded)
+    code = run_on_settings(
+        loaded, settings.transform, ["--quiet", *args] if quiet else args,
+        os.environ if environ is None else environ, domain, stdout,
+    )  # fmt: skip
+    if code != 0:
+        try:
+            failed: RunResults | None = read_run_results(paths.run_results)
+        except RunResultsError:  # dbt ended before writing them
+            failed = None
+        raise BatchJobFailed(failure_message(code, failed, str(paths.work_dir / "logs" / "dbt.log")))
+    results = read_run_results(paths.run_results)
+    return GoldRun(table_runs(results, namespace, before, _snapshots(catalog, namespace)), results.test_counts())
