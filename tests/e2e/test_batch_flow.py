@@ -65,8 +65,9 @@ def test_batch_layer_reconciles_with_the_manifest(
             dead = spark.table(f"{name}.{bronze_dlq_table(settings, contract)}").count()
             assert rejected + dead == expected["malformed"], contract.name
 
-        # revenue, independently: every valid order of the simulator's own events, by day, category and currency
-        products: dict[str, str] = {}
+        # revenue, independently: every valid order of the simulator's own events, by day, category (the product's
+        # as of the order: unknown for a late order placed before the catalogue's first version) and currency
+        products: dict[str, tuple[str, str]] = {}
         orders: dict[str, dict[str, object]] = {}
         for event in simulate(
             SimulationConfig(seed=SEED, count=COUNT, start=START, late=0.05, duplicates=0.04, malformed=0.03)
@@ -74,14 +75,18 @@ def test_batch_layer_reconciles_with_the_manifest(
             if event.kind == "malformed" or event.payload is None:
                 continue
             if event.contract == "product":
-                products[str(event.payload["product_id"])] = str(event.payload["category"])
+                products[str(event.payload["product_id"])] = (
+                    str(event.payload["updated_at"]),
+                    str(event.payload["category"]),
+                )
             elif event.contract == "order_placed":
                 orders[str(event.payload["order_id"])] = event.payload
         expected_gross: dict[tuple[str, str, str], Decimal] = collections.defaultdict(Decimal)
         for order in orders.values():
             day = str(order["occurred_at"])[:10]
             for line in order["lines"]:  # type: ignore[attr-defined]
-                category = products.get(line["product_id"], "unknown")
+                since, category = products.get(line["product_id"], ("", "unknown"))
+                category = category if since <= str(order["occurred_at"]) else "unknown"
                 expected_gross[(day, category, str(order["currency"]))] += Decimal(line["line_total"])
         revenue_table = f"{name}.{gold_table(settings, 'agg_revenue_daily')}"
         spark.sql(f"REFRESH TABLE {revenue_table}")

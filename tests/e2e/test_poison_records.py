@@ -8,8 +8,8 @@ layer must go on, park what it cannot use with its reason, and hold exactly the 
 * valid Avro whose event time is before year 1 or after year 9999 in UTC (fastavro cannot read those; Spark can,
   and Python cannot turn the day into a date), bytes that are not Avro of their schema, an unknown schema id;
 * extreme but valid orders (the largest decimals the contract holds, empty strings, a 200 KB string, a negative
-  line), which every layer keeps like any other order. dbt's marts get the same orders in `test_transform.py`
-  (built and tested there beside `etl_gold`'s, without a build of their own here).
+  line), which every layer keeps like any other order: Gold here is dbt's build (`fct_orders` holds them); its
+  data tests over them (warnings for the negative line, no error) are checked in `test_transform.py`.
 """
 
 from __future__ import annotations

@@ -54,7 +54,8 @@ def test_expected_puts_every_event_in_exactly_one_topic(events: list[SimEvent], 
     assert sorted(all_seqs) == [e.seq for e in events]  # every event once, in a topic or a dead-letter topic
     for name, (topic, dlq) in TOPICS.items():
         manifest = wanted.contract(name)
-        assert len(wanted.seqs_by_topic.get(topic, ())) == manifest["valid_unique"] + manifest["duplicates"]
+        accepted = manifest["valid_unique"] + manifest["duplicates"] + manifest["updates"]
+        assert len(wanted.seqs_by_topic.get(topic, ())) == accepted
         assert len(wanted.seqs_by_topic.get(dlq, ())) == manifest["malformed"]
     assert wanted.order_ids == set(wanted.contract("order_placed")["valid_ids"])
     assert len(wanted.order_numbers) == len(wanted.order_ids)
@@ -74,7 +75,7 @@ def perfect(workload: Workload, events: list[SimEvent], wanted: Expected) -> tup
     observed = Observed()
     for name in TOPICS:
         m = wanted.contract(name)
-        observed.counts[f"bronze:{name}"] = m["valid_unique"] + m["duplicates"]
+        observed.counts[f"bronze:{name}"] = m["valid_unique"] + m["duplicates"] + m["updates"]
         observed.counts[f"bronze_dlq:{name}"] = m["malformed"]
         observed.counts[f"rejected:{name}"] = 0
         observed.silver_ids[name] = list(m["valid_ids"])
@@ -96,7 +97,28 @@ def test_a_correct_platform_reconciles_on_every_line(
     observed, kafka = perfect(workload, events, wanted)
     lines = rec.reconcile(wanted, observed, kafka, TOPICS)
     assert failing(lines) == []
-    assert len(lines) == 6 * len(TOPICS) + 5
+    assert len(lines) == 6 * len(TOPICS) + 6
+
+
+def test_revenue_per_category_is_as_of_the_order_and_the_workload_exercises_it(
+    workload: Workload, events: list[SimEvent], wanted: Expected
+) -> None:
+    assert len(wanted.recategorised) == SETTINGS.recategorised == 3 and wanted.contract("product")["updates"] == 3
+    assert wanted.gross_revenue != wanted.latest_category_revenue
+    assert sum(wanted.gross_revenue.values()) == sum(wanted.latest_category_revenue.values())
+    observed, kafka = perfect(workload, events, wanted)
+    [line] = [x for x in rec.reconcile(wanted, observed, kafka, TOPICS) if x.subject.endswith("as of the order")]
+    assert line.ok and line.observed == "3 product(s) moved"
+    observed.gross_revenue = dict(wanted.latest_category_revenue)  # a Gold that ignores the products' history
+    lines = rec.reconcile(wanted, observed, kafka, TOPICS)
+    assert ("gold", "agg_revenue_daily category as of the order", "Gold took each product's latest category") in (
+        failing(lines)
+    )
+    still = Workload.from_settings(SETTINGS.model_copy(update={"recategorised": 0}), DAY)
+    unmoved = expected(still, list(still.events()), TOPICS, "unknown")
+    assert unmoved.recategorised == set() and unmoved.contract("product")["updates"] == 0
+    [line] = [x for x in rec.reconcile(unmoved, observed, kafka, TOPICS) if x.subject.endswith("as of the order")]
+    assert not line.ok and "not exercised" in line.detail
 
 
 @pytest.mark.parametrize(

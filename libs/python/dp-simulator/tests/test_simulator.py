@@ -613,3 +613,37 @@ def test_generation_rate() -> None:
     elapsed = time.perf_counter() - began
     print(f"\nsimulator: {produced:,} events in {elapsed:.2f} s = {produced / elapsed:,.0f} events/s")
     assert produced == 100_000
+
+
+def test_recategorised_products_move_half_way_and_the_manifest_counts_the_new_versions() -> None:
+    config = SimulationConfig(seed=7, count=4000, start=START, late=0.03, duplicates=0.03, recategorised=2)
+    run = list(simulate(config))
+    assert len(run) == 4000 and Counter(e.kind for e in run) == Counter(config.planned_counts())
+    first = {e.event_id: e.payload for e in run[: config.products] if e.payload is not None}
+    moves = [e for e in run[config.reference_size :] if e.contract == "product"]
+    assert len(moves) == 2 and all(e.kind == "valid" for e in moves)
+    half = config.reference_size + (config.count - config.reference_size) // 2  # type: ignore[operator]
+    for move in moves:
+        assert move.payload is not None and move.seq > half
+        assert move.payload["category"] != first[move.event_id]["category"]
+        assert move.payload["updated_at"] == move.emitted_at.isoformat(timespec="microseconds").replace("+00:00", "Z")
+        assert {k: v for k, v in move.payload.items() if k not in ("category", "updated_at")} == {
+            k: v for k, v in first[move.event_id].items() if k not in ("category", "updated_at")
+        }
+    builder = ManifestBuilder(config)
+    for event in run:
+        builder.add(event)
+    product = builder.to_dict()["contracts"]["product"]
+    assert product["updates"] == 2 and product["valid_unique"] == config.products
+    assert "recategorised" not in SimulationConfig(seed=7, count=4000, start=START).as_dict()  # old workload ids hold
+
+
+@pytest.mark.parametrize(
+    ("changes", "count", "problem"),
+    [(-1, 1000, "need 0 to products"), (101, 1000, "need 0 to products"), (1, None, "needs a count")],
+)
+def test_recategorised_out_of_range_or_without_a_count_is_refused(
+    changes: int, count: int | None, problem: str
+) -> None:
+    with pytest.raises(SimulationConfigError, match=problem):
+        SimulationConfig(seed=1, count=count, start=START, recategorised=changes)

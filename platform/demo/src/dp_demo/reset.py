@@ -1,6 +1,6 @@
 """Clearing the demo's domain on the local stack: its topics, the speed layer's consumer groups and checkpoints, its
-tables in every layer, the demo's own state. Used by ``dp demo --reset`` and when an earlier workload (another day,
-seed or size) is in the way."""
+tables in every layer (Gold: every relation of dbt's build), the demo's own state. Used by ``dp demo --reset`` and
+when an earlier workload (another day, seed or size) is in the way."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.exceptions import NoSuchTableError, NoSuchViewError
 
 from dp_contracts.model import Contract
 from dp_core.config import LoadedConfig
@@ -19,6 +19,7 @@ from dp_flink.checkpoints import checkpoint_root, is_local, local_path
 from dp_flink.checkpoints import reset as reset_checkpoints
 from dp_flink.names import JOBS, enriched_topic, job_name
 from dp_ingest.topics import delete_topics
+from dp_transform.runner import DbtPaths
 
 
 def demo_topics(loaded: LoadedConfig, contracts: list[Contract], domain: str) -> list[str]:
@@ -45,7 +46,19 @@ def reset_domain(
         except NoSuchTableError:
             continue
         dropped += 1
-    say(f"  dropped {dropped} table(s) with their files")
+    # every relation of dbt's build (Gold's namespace is not named by domain): a mart left behind would fold the
+    # next workload's Silver into the last one's rows
+    gold = settings.transform.namespace or settings.iceberg.namespaces.gold
+    for model in DbtPaths.of(loaded).model_names():
+        try:
+            catalog.purge_table(f"{gold}.{model}")
+        except NoSuchTableError:
+            try:
+                catalog.drop_view(f"{gold}.{model}")
+            except NoSuchViewError:
+                continue
+        dropped += 1
+    say(f"  dropped {dropped} table(s) and view(s), with their files")
     for job in JOBS:
         root = checkpoint_root(loaded, job_name(job, domain))
         if is_local(root) and reset_checkpoints(local_path(root)):

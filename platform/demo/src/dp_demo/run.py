@@ -158,7 +158,7 @@ def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, s
     (state_dir / "jobs" / "jobs.pid").unlink(missing_ok=True)
     speed_s = time.monotonic() - t0
 
-    _stage(say, 5, "the batch layer: Kafka -> Bronze -> Silver -> Gold (PySpark local[2])")
+    _stage(say, 5, "the batch layer: Kafka -> Bronze -> Silver (PySpark local[2]) -> Gold (dbt build)")
     enriched_table = f"{settings.iceberg.catalog.name}.{table_names(settings, [], domain)[f'speed:{ORDERS_ENRICHED}']}"
     layers, enriched = run_batch(loaded, contracts, say, lambda spark: read_enriched(spark, enriched_table))
 

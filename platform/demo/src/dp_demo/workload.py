@@ -47,6 +47,7 @@ class Workload:
             late=demo.late,
             duplicates=demo.duplicates,
             malformed=demo.malformed,
+            recategorised=demo.recategorised,
         )
         return cls(config=config, rate=demo.rate)
 
@@ -82,7 +83,12 @@ class Expected:
         order_ids: event ids of the valid unique orders (each once in Silver and in the enriched table).
         order_numbers: their ``order_id`` (each once in ``gold.fct_orders``).
         late_ids: ids of the events the simulator sent late, of the contracts the aggregator reads.
-        gross_revenue: gross revenue per (order day, product category, currency) of the valid orders.
+        gross_revenue: gross revenue per (order day, product category, currency) of the valid orders, each line in
+            the category its product had at the order's time (``unknown`` before its first version).
+        latest_category_revenue: the same with each line in its product's latest category (``unknown`` before its
+            first version too): what a Gold that ignored the products' moves would hold (differs from
+            ``gross_revenue`` when a product moved with orders on both sides of the move).
+        recategorised: the products that changed category during the workload.
     """
 
     manifest: dict[str, Any]
@@ -91,6 +97,8 @@ class Expected:
     order_numbers: set[str] = field(default_factory=set)
     late_ids: set[str] = field(default_factory=set)
     gross_revenue: dict[RevenueKey, Decimal] = field(default_factory=dict)
+    latest_category_revenue: dict[RevenueKey, Decimal] = field(default_factory=dict)
+    recategorised: set[str] = field(default_factory=set)
 
     def contract(self, name: str) -> dict[str, Any]:
         return dict(self.manifest["contracts"][name])
@@ -102,7 +110,7 @@ def expected(
     """What every layer must hold. ``topics``: contract name -> (topic, dead-letter topic)."""
     builder = ManifestBuilder(workload.config)
     seqs: dict[str, set[int]] = collections.defaultdict(set)
-    categories: dict[str, str] = {}
+    history: dict[str, list[tuple[dt.datetime, str]]] = collections.defaultdict(list)
     orders: dict[str, dict[str, Any]] = {}
     late: set[str] = set()
     for event in events:
@@ -118,15 +126,28 @@ def expected(
         if event.kind == "duplicate":
             continue
         if event.contract == "product":
-            categories[str(payload["product_id"])] = str(payload["category"])
+            history[str(payload["product_id"])].append((parse_time(payload["updated_at"]), str(payload["category"])))
         elif event.contract == "order_placed":
             orders[str(payload["event_id"])] = payload
+
+    def category_at(product: str, moment: dt.datetime, latest: bool = False) -> str:
+        """The product's category at ``moment``, or (``latest``) its latest one; ``unknown`` before its first
+        version either way."""
+        versions = sorted(history.get(product, []))
+        known = [category for since, category in versions if since <= moment]
+        if not known:
+            return unknown_category
+        return versions[-1][1] if latest else known[-1]
+
     gross: dict[RevenueKey, Decimal] = collections.defaultdict(Decimal)
+    latest: dict[RevenueKey, Decimal] = collections.defaultdict(Decimal)
     for order in orders.values():
-        day = parse_time(order["occurred_at"]).date().isoformat()
+        moment = parse_time(order["occurred_at"])
+        day, currency = moment.astimezone(dt.UTC).date().isoformat(), str(order["currency"])
         for line in order["lines"]:
-            key = (day, categories.get(str(line["product_id"]), unknown_category), str(order["currency"]))
-            gross[key] += Decimal(str(line["line_total"]))
+            product, amount = str(line["product_id"]), Decimal(str(line["line_total"]))
+            gross[(day, category_at(product, moment), currency)] += amount
+            latest[(day, category_at(product, moment, latest=True), currency)] += amount
     return Expected(
         manifest=builder.to_dict(),
         seqs_by_topic=dict(seqs),
@@ -134,4 +155,6 @@ def expected(
         order_numbers={str(o["order_id"]) for o in orders.values()},
         late_ids=late,
         gross_revenue=dict(gross),
+        latest_category_revenue=dict(latest),
+        recategorised={p for p, versions in history.items() if len({c for _, c in versions}) > 1},
     )

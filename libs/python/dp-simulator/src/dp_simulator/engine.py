@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from dp_simulator.catalog import build_catalog
+from dp_simulator.catalog import CATEGORIES, build_catalog
 from dp_simulator.corrupt import corrupt, malformed_contract
 from dp_simulator.model import CUSTOMER, ID_FIELDS, PRODUCT, Kind, SimEvent, SimulationConfig, exact_count
 from dp_simulator.shop import Out, Shop
@@ -111,6 +111,22 @@ class _Stream:
         back = min(int(self.rng.expovariate(1 / 64)), len(self.recent) - 1)
         return self.recent[-1 - back]
 
+    def _recategorisations(self) -> list[dict[str, Any]]:
+        """The products :attr:`SimulationConfig.recategorised` moves, each in another category (a random generator
+        of its own: the rest of the stream is the one the config gives without them), popular ones more often."""
+        rng = random.Random(f"{self.config.seed}-recategorised")  # noqa: S311 - reproducible, not a secret
+        currencies = sorted({p.currency for p in self.catalog.products})
+        chosen: dict[str, Any] = {}
+        while len(chosen) < self.config.recategorised:
+            product = self.catalog.any_product(rng, rng.choice(currencies))
+            if product.product_id not in chosen:
+                chosen[product.product_id] = product
+        moves = []
+        for product in chosen.values():
+            others = sorted(set(CATEGORIES) - {product.category})
+            moves.append({"product": product, "category": rng.choice(others)})
+        return moves
+
     def events(self) -> Iterator[SimEvent]:
         config, rng, shop = self.config, self.rng, self.shop
         count = config.count
@@ -128,6 +144,8 @@ class _Stream:
             self.recent.append(event)
             yield event
 
+        moves = self._recategorisations() if config.recategorised and count is not None else []
+        moves_after = config.reference_size + (count - config.reference_size) // 2 if count is not None else 0
         planner = KindPlanner(rng, config)
         mean_gap_us = config.mean_gap_ms * 1000.0
         clock = watermark = start_us  # watermark: event time of the latest on-time event
@@ -139,7 +157,12 @@ class _Stream:
             error: str | None = None
             payload: dict[str, Any] | None
             event_id: str | None
-            if kind == "valid":
+            if kind == "valid" and moves and seq > moves_after:
+                move = moves.pop(0)
+                contract, payload = PRODUCT, {**move["product"].payload(shop.ts(clock)), "category": move["category"]}
+                watermark = clock
+                event_id = payload[ID_FIELDS[contract]]
+            elif kind == "valid":
                 contract, payload = self._live_event(clock)
                 watermark = clock
                 event_id = payload[ID_FIELDS[contract]]
@@ -155,7 +178,7 @@ class _Stream:
                 broken = corrupt(rng, contract, shop.fresh(contract))
                 payload, raw, error, event_id = broken.payload, broken.raw, broken.reason, broken.event_id
             event = SimEvent(seq, contract, payload, raw, kind, event_id, error, to_datetime(clock))
-            if kind == "valid" or kind == "late":
+            if (kind == "valid" or kind == "late") and contract != PRODUCT:  # a new version is not re-sent
                 self.recent.append(event)
             yield event
 

@@ -79,6 +79,10 @@ class DbtPaths:
         """Where ``dbt docs generate`` writes the static docs site (``index.html``, ``catalog.json``, ...)."""
         return self.work_dir / "docs"
 
+    def model_names(self) -> list[str]:
+        """The project's models by name (its ``models/**/*.sql``): the relations a build writes into its namespace."""
+        return sorted(path.stem for path in (self.project_dir / "models").rglob("*.sql"))
+
     def require_dbt(self) -> None:
         """Raise :class:`TransformSetupError` (saying ``make install``) when the dbt environment is missing."""
         if not self.executable.is_file():

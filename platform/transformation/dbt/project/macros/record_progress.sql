@@ -1,5 +1,5 @@
 {#-
-  A mart's progress in its Iceberg table properties, as etl_gold records it, for the readers of Gold (the Data API's
+  A mart's progress in its Iceberg table properties, in the format Gold's readers expect (the Data API's
   time boundary) -- run as every mart's post-hook (dbt_project.yml):
 
   dp.silver.batch-ids  JSON: the newest _batch_id folded in per Silver table (the mart's cursors)
@@ -73,7 +73,7 @@
     {%- endfor -%}
     {%- set previous = current.get('dp.watermark') -%}
     {%- set watermark = previous if candidate is none or (previous and previous >= candidate) else candidate -%}
-    {#- etl_gold's format: compact JSON, sorted, only the sources something was folded in from -#}
+    {#- the format Gold's readers expect: compact JSON, sorted, only the sources something was folded in from -#}
     {%- set folded = [] -%}
     {%- for table, batch in batch_ids | dictsort if batch >= 0 -%}
         {%- do folded.append('"' ~ table ~ '":' ~ batch) -%}

@@ -342,6 +342,10 @@ class DemoSettings(Section):
     late: float = Field(0.03, ge=0, le=1, description="Fraction of events sent minutes late")
     duplicates: float = Field(0.03, ge=0, le=1, description="Fraction of events that are exact re-sends")
     malformed: float = Field(0.02, ge=0, le=1, description="Fraction of events that break their contract")
+    recategorised: int = Field(
+        3, ge=0, description="Products moved to another category half-way through (Gold's revenue per category takes "
+        "the category as of each order)",
+    )  # fmt: skip
     report: str = Field("demo-report.json", description="Where the JSON report is written (relative: to the repo)")
     stage_timeout_s: float = Field(900.0, gt=0, description="A stage (speed layer, batch layer) failing after this")
 
