@@ -37,7 +37,7 @@ def check_report(report: dict[str, Any], domain: str) -> None:
         assert {("bronze", contract), ("silver", contract), ("rejects + dead letters", contract)} <= subjects
     assert {
         ("gold", "fct_orders"),
-        ("gold", "agg_revenue_daily category as of the order"),
+        ("gold", "agg_revenue_daily category as of order"),
         ("speed", "orders_enriched_rt"),
         ("speed vs batch", "orders per 1-minute window"),
     } <= (subjects)

@@ -121,8 +121,8 @@ def category_line(expected: Expected, got: dict[tuple[str, str, str], Decimal] |
     """Revenue per category takes each product's category as of the order: the workload moved products to another
     category with orders on both sides of the move, and on the rows the moves change Gold holds the as-of answer,
     not the latest-category one (other rows are the line above's)."""
-    subject = "agg_revenue_daily category as of the order"
-    wanted = f"{len(expected.recategorised)} product(s) moved"
+    subject = "agg_revenue_daily category as of order"
+    wanted = f"{len(expected.recategorised)} moved"
     if got is None:
         return Line("gold", subject, wanted, None, False, "table missing")
     asof, latest = expected.gross_revenue, expected.latest_category_revenue
@@ -131,10 +131,13 @@ def category_line(expected: Expected, got: dict[tuple[str, str, str], Decimal] |
         return Line("gold", subject, wanted, "-", False, "no order on both sides of a move: the rule is not exercised")
     shifted = sum((abs(asof.get(k, Decimal(0)) - latest.get(k, Decimal(0))) for k in moved), Decimal(0)) / 2
     if all(got.get(k) == asof.get(k) for k in moved):
-        detail = f"{shifted} of revenue in its order's category, not the latest ({len(moved)} rows)"
+        detail = (
+            f"{shifted} of the moved products' revenue in their category at the order's time, not their latest "
+            f"({len(moved)} rows)"
+        )
         return Line("gold", subject, wanted, wanted, True, detail)
     if all(got.get(k) == latest.get(k) for k in moved):
-        return Line("gold", subject, wanted, "latest category", False, "Gold took each product's latest category")
+        return Line("gold", subject, wanted, "latest", False, "Gold took each product's latest category")
     return Line(
         "gold", subject, wanted, "other", False, "the moved products' rows are neither as of the order nor latest"
     )

@@ -51,14 +51,21 @@ def test_a_failed_build_names_its_failed_nodes_and_where_the_log_is() -> None:
     )
     message = failure_message(1, failed, "/rt/dbt/logs/dbt.log")
     assert message.startswith("gold: dbt build failed (exit code 1): m0 (error: boom 0); m1 (error: boom 1)")
-    assert (
-        "trace" not in message
-        and "and 3 more" in message
-        and message.endswith("/rt/dbt/logs/dbt.log. Nothing half-built stays; rerun")
+    assert "boom 5" not in message and "and 3 more" in message and "dbt's log: /rt/dbt/logs/dbt.log. " in message
+    assert "\ntrace" not in message and "fix the cause and rerun" in message
+    assert failure_message(2, None, "dbt.log").startswith("gold: dbt build failed (exit code 2); dbt's log: dbt.log.")
+
+
+def test_a_failed_model_is_named_with_the_engines_error_class_and_text() -> None:
+    message = (
+        "Runtime Error in model fct_orders (models/marts/fct_orders.sql)\n  Database Error\n    org.apache.hive."
+        "service.cli.HiveSQLException: Error running query: [UNRESOLVED_COLUMN.WITH_SUGGESTION] A column `x` cannot"
+        " be resolved.\n  :  +- RelationV2[event_id#1] lake.silver.t"
     )
-    assert (
-        failure_message(2, None, "dbt.log")
-        == "gold: dbt build failed (exit code 2); dbt's log: dbt.log. Nothing half-built stays; rerun"
+    failed = parse_run_results(_results({"unique_id": "model.p.fct_orders", "status": "error", "message": message}))
+    assert failure_message(1, failed, "dbt.log").startswith(
+        "gold: dbt build failed (exit code 1): fct_orders (error: Runtime Error in model fct_orders "
+        "(models/marts/fct_orders.sql): [UNRESOLVED_COLUMN.WITH_SUGGESTION] A column `x` cannot be resolved.); "
     )
 
 

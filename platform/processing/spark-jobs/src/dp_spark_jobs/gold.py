@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO
@@ -84,16 +85,33 @@ def table_runs(
     return runs
 
 
+def _reason(message: str | None) -> str:
+    """What a failed node's message says, in one line: its first line, and the engine's error class with its text
+    when the message has one (``[UNRESOLVED_COLUMN...] A column ... cannot be resolved``)."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    if not lines:
+        return "-"
+    cause = next((m.group(0) for line in lines[1:] if (m := ERROR_CLASS.search(line))), None)
+    return lines[0][:200] + (f": {cause[:300]}" if cause else "")
+
+
+#: an engine error class and what follows it (Spark's ``[UNRESOLVED_COLUMN.WITH_SUGGESTION] ...``)
+ERROR_CLASS = re.compile(r"\[[A-Z][A-Z0-9_.]+\].*")
+
+
 def failure_message(code: int, results: RunResults | None, log: str) -> str:
-    """What a failed build says: dbt's exit code, the first failed nodes with the first line of their message."""
+    """What a failed build says: dbt's exit code, the first failed nodes with their reason, where dbt's log is."""
     named = ""
     if results is not None and results.failed:
         failed: tuple[NodeResult, ...] = results.failed
-        parts = [f"{n.name} ({n.status}: {(n.message or '').strip().splitlines()[0][:300] if n.message else '-'})"
-                 for n in failed[:NAMED_FAILURES]]  # fmt: skip
+        parts = [f"{n.name} ({n.status}: {_reason(n.message)})" for n in failed[:NAMED_FAILURES]]
         more = f" and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
         named = f": {'; '.join(parts)}{more}"
-    return f"gold: dbt build failed (exit code {code}){named}; dbt's log: {log}. Nothing half-built stays; rerun"
+    return (
+        f"gold: dbt build failed (exit code {code}){named}; dbt's log: {log}. Each mart commits whole or not at all: "
+        "fix the cause and rerun (a mart whose table predates its model: `dp transform run --full-refresh --select "
+        "<mart>`)"
+    )
 
 
 def run(
