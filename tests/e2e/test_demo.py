@@ -41,6 +41,8 @@ def check_report(report: dict[str, Any], domain: str) -> None:
         ("speed", "orders_enriched_rt"),
         ("speed vs batch", "orders per 1-minute window"),
     } <= (subjects)
+    [moved] = [line for line in report["lines"] if line["subject"] == "agg_revenue_daily category as of order"]
+    assert not moved["detail"].startswith("not exercised"), moved  # the workload moves ordered products
     assert sum(c["sent"] for c in report["sent"].values()) == EVENTS
     assert sum(c["malformed"] for c in report["sent"].values()) > 0
     assert sum(c["duplicates"] for c in report["sent"].values()) > 0

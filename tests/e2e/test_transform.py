@@ -367,6 +367,10 @@ def test_gold_by_dbt_equals_an_independent_computation_survives_a_kill_and_a_reb
             summed[r["order_id"]] = (count + 1, total + r["line_total"])
         wanted = {k[0]: (f["line_count"], f["lines_total"]) for k, f in expected.items() if f["line_count"]}
         assert summed == wanted, f"wave {wave}: fct_order_lines is not the lines of the orders"
+        assert sorted((r["order_id"], str(r["product_id"]), r["quantity"], r["line_total"]) for r in lines) == sorted(
+            (x["order_id"], str(x["product_id"]), x["quantity"], x["line_total"])
+            for x in expected_lines(expected.values(), first)
+        ), f"wave {wave}: fct_order_lines' products and quantities"
         assert minutes(lake, f"{dbt_gold}.agg_orders_1m") == orders_per_minute(expected.values()), f"wave {wave}"
         versions = silver("product__versions")
         revenue = rows_by_key(lake, f"{dbt_gold}.agg_revenue_daily", ("order_date", "category", "currency", *REVENUE),

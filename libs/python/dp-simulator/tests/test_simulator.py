@@ -635,7 +635,32 @@ def test_recategorised_products_move_half_way_and_the_manifest_counts_the_new_ve
         builder.add(event)
     product = builder.to_dict()["contracts"]["product"]
     assert product["updates"] == 2 and product["valid_unique"] == config.products
+    # each moved product had an order before its move: the move splits its orders between two categories
+    before = {
+        str(line["product_id"])
+        for e in run[: moves[0].seq - 1]
+        if e.kind == "valid" and e.contract == "order_placed" and e.payload is not None
+        for line in e.payload["lines"]
+    }
+    assert {m.event_id for m in moves} <= before
+    # up to the first move, the stream is the one without moves
+    plain = list(simulate(SimulationConfig(seed=7, count=4000, start=START, late=0.03, duplicates=0.03)))
+    assert [e.payload for e in run[: moves[0].seq - 1]] == [e.payload for e in plain[: moves[0].seq - 1]]
     assert "recategorised" not in SimulationConfig(seed=7, count=4000, start=START).as_dict()  # old workload ids hold
+
+
+def test_a_product_sent_again_beyond_the_moves_asked_is_refused() -> None:
+    config = SimulationConfig(seed=1, count=400, start=START, recategorised=1)
+    builder = ManifestBuilder(config)
+    product = next(e for e in simulate(config) if e.contract == "product")
+    builder.add(product)
+    builder.add(product)  # the one move the config asks
+    with pytest.raises(ValueError, match="already sent as valid, and the 1 move"):
+        builder.add(product)
+    customer = next(e for e in simulate(config) if e.contract == "customer")
+    builder.add(customer)
+    with pytest.raises(ValueError, match="already sent as valid"):  # customers never move
+        builder.add(customer)
 
 
 @pytest.mark.parametrize(

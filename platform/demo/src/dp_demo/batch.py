@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ def run_batch(
     (domain,) = {c.domain for c in contracts}  # the demo's contracts are one domain's
 
     def build_gold() -> list[TableRun]:
-        built = gold.run(loaded, domain, quiet=True, catalog=catalog)
+        built = gold.run(loaded, domain, quiet=True, stdout=sys.stderr, catalog=catalog)  # stdout may be JSON
         say("  gold   dbt build: tests " + (", ".join(f"{n} {s}" for s, n in sorted(built.tests.items())) or "none"))
         return built.tables
 

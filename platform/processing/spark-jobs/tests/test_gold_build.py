@@ -21,7 +21,8 @@ BUILT = parse_run_results(
         {"unique_id": "model.p.fct_orders", "status": "success", "relation_name": "g.fct_orders",
          "compiled_code": "select o.* from g.stg_orders as o join `g`.`stg_orders_x` using (id)"},
         {"unique_id": "model.p.agg_orders_1m", "status": "success", "relation_name": "g.agg_orders_1m",
-         "compiled_code": "select count(*) from g.fct_orders -- not g.fct_orders_old"},
+         "compiled_code": "select count(*) from `g`.`fct_orders` join g.`stg_orders` using (d) -- not g.fct_orders_old"
+                          " nor xg.fct_orders"},
         {"unique_id": "test.p.unique_fct_orders_order_id", "status": "pass", "failures": 0},
     )
 )  # fmt: skip
@@ -30,12 +31,13 @@ BUILT = parse_run_results(
 def test_each_table_reports_the_snapshots_its_build_added_and_views_none() -> None:
     before = {"fct_orders": {1: {"added-records": "5"}}, "agg_orders_1m": {7: {"added-records": "3"}}}
     after = {
-        "fct_orders": {1: {"added-records": "5"}, 2: {"added-records": "4"}, 3: {"added-records": "2"}},
+        # in the order of the table's snapshot log: ids are random, the last one is the newest
+        "fct_orders": {1: {"added-records": "5"}, 30: {"added-records": "4"}, 2: {"added-records": "2"}},
         "agg_orders_1m": {7: {"added-records": "3"}},
     }
     runs = table_runs(BUILT, "g", before, after)
     assert [(r.layer, r.table, r.snapshot_id, r.rows_written, r.seconds) for r in runs] == [
-        ("gold", "g.fct_orders", 3, 6, 2.0),
+        ("gold", "g.fct_orders", 2, 6, 2.0),
         ("gold", "g.agg_orders_1m", None, 0, 2.0),  # a rerun with nothing new: no snapshot
     ]
     first = table_runs(BUILT, "g", {}, {"fct_orders": {9: {}}})  # a new table; no summary figure
@@ -76,5 +78,5 @@ def test_the_baseline_runs_dbts_compiled_sql_into_its_own_namespace() -> None:
         "CREATE TABLE base.fct_orders USING iceberg AS\n"
         "select o.* from base.stg_orders as o join `g`.`stg_orders_x` using (id)",
         "CREATE TABLE base.agg_orders_1m USING iceberg AS\n"
-        "select count(*) from base.fct_orders -- not g.fct_orders_old",
+        "select count(*) from base.fct_orders join base.stg_orders using (d) -- not g.fct_orders_old nor xg.fct_orders",
     ]

@@ -10,7 +10,7 @@ from typing import Any
 
 from dp_simulator.catalog import CATEGORIES, build_catalog
 from dp_simulator.corrupt import corrupt, malformed_contract
-from dp_simulator.model import CUSTOMER, ID_FIELDS, PRODUCT, Kind, SimEvent, SimulationConfig, exact_count
+from dp_simulator.model import CUSTOMER, ID_FIELDS, ORDER_PLACED, PRODUCT, Kind, SimEvent, SimulationConfig, exact_count
 from dp_simulator.shop import Out, Shop
 from dp_simulator.timefmt import MINUTE_US, to_datetime, to_micros
 
@@ -111,18 +111,19 @@ class _Stream:
         back = min(int(self.rng.expovariate(1 / 64)), len(self.recent) - 1)
         return self.recent[-1 - back]
 
-    def _recategorisations(self) -> list[dict[str, Any]]:
-        """The products :attr:`SimulationConfig.recategorised` moves, each in another category (a random generator
-        of its own: the rest of the stream is the one the config gives without them), popular ones more often."""
+    def _recategorisations(self, ordered: set[str]) -> list[dict[str, Any]]:
+        """The products :attr:`SimulationConfig.recategorised` moves, each to another category, drawn by a random
+        generator of their own: first among the products of orders already sent (``ordered``, so the move splits
+        a product's orders between two categories), then, if too few, among the rest of the catalogue."""
         rng = random.Random(f"{self.config.seed}-recategorised")  # noqa: S311 - reproducible, not a secret
-        currencies = sorted({p.currency for p in self.catalog.products})
-        chosen: dict[str, Any] = {}
-        while len(chosen) < self.config.recategorised:
-            product = self.catalog.any_product(rng, rng.choice(currencies))
-            if product.product_id not in chosen:
-                chosen[product.product_id] = product
+        products = {p.product_id: p for p in self.catalog.products}
+        wanted = self.config.recategorised
+        chosen = rng.sample(sorted(ordered), min(wanted, len(ordered)))
+        rest = sorted(set(products) - set(chosen))
+        chosen += rng.sample(rest, wanted - len(chosen))
         moves = []
-        for product in chosen.values():
+        for product_id in chosen:
+            product = products[product_id]
             others = sorted(set(CATEGORIES) - {product.category})
             moves.append({"product": product, "category": rng.choice(others)})
         return moves
@@ -144,8 +145,10 @@ class _Stream:
             self.recent.append(event)
             yield event
 
-        moves = self._recategorisations() if config.recategorised and count is not None else []
+        moving = bool(config.recategorised and count is not None)
+        moves: list[dict[str, Any]] | None = None  # drawn when the first is due
         moves_after = config.reference_size + (count - config.reference_size) // 2 if count is not None else 0
+        ordered: set[str] = set()  # products of the on-time orders sent so far (while moves are to come)
         planner = KindPlanner(rng, config)
         mean_gap_us = config.mean_gap_ms * 1000.0
         clock = watermark = start_us  # watermark: event time of the latest on-time event
@@ -157,7 +160,9 @@ class _Stream:
             error: str | None = None
             payload: dict[str, Any] | None
             event_id: str | None
-            if kind == "valid" and moves and seq > moves_after:
+            if moving and moves is None and kind == "valid" and seq > moves_after:
+                moves = self._recategorisations(ordered)
+            if kind == "valid" and moves:
                 move = moves.pop(0)
                 contract, payload = PRODUCT, {**move["product"].payload(shop.ts(clock)), "category": move["category"]}
                 watermark = clock
@@ -178,6 +183,8 @@ class _Stream:
                 broken = corrupt(rng, contract, shop.fresh(contract))
                 payload, raw, error, event_id = broken.payload, broken.raw, broken.reason, broken.event_id
             event = SimEvent(seq, contract, payload, raw, kind, event_id, error, to_datetime(clock))
+            if moving and moves is None and kind == "valid" and contract == ORDER_PLACED and payload is not None:
+                ordered.update(str(line["product_id"]) for line in payload["lines"])
             if (kind == "valid" or kind == "late") and contract != PRODUCT:  # a new version is not re-sent
                 self.recent.append(event)
             yield event

@@ -1,8 +1,8 @@
 """The manifest of a run: per contract, what was sent, by kind, with ids, so every layer downstream reconciles exactly.
 
-Per contract: ``sent`` = ``valid_unique`` + ``duplicates`` + ``malformed`` + ``updates`` (new versions of a reference
-record already sent: :attr:`SimulationConfig.recategorised`; valid, held by Bronze, one row of Silver's latest table
-with the first); ``late`` events are valid and unique,
+Per contract: ``sent`` = ``valid_unique`` + ``duplicates`` + ``malformed`` + ``updates`` (new versions of a product
+already sent: :attr:`SimulationConfig.recategorised`, no more than it asks; valid, held by Bronze, one row of Silver's
+latest table with the first); ``late`` events are valid and unique,
 so they are counted in ``valid_unique`` too and their ids are in ``valid_ids`` as well as ``late_ids``. Every id in
 ``valid_ids`` is to be found exactly once in Silver; duplicates and malformed events never (malformed ones are in the
 dead-letter topic, found by ``seq``).
@@ -14,19 +14,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dp_simulator.model import CONTRACTS, CUSTOMER, ID_FIELDS, KINDS, PRODUCT, Kind, SimEvent, SimulationConfig
-
-#: contracts of reference data: a record sent again with the same key is a new version
-REFERENCE = frozenset({PRODUCT, CUSTOMER})
+from dp_simulator.model import CONTRACTS, ID_FIELDS, KINDS, PRODUCT, Kind, SimEvent, SimulationConfig
 
 
 class _Tally:
-    __slots__ = ("duplicate_ids", "late_ids", "malformed", "sent", "updates", "valid_ids", "versions")
+    __slots__ = ("duplicate_ids", "late_ids", "malformed", "sent", "updates", "valid_ids")
 
     def __init__(self) -> None:
         self.sent = 0
         self.updates = 0
-        self.versions: set[tuple[str, str]] = set()  # (key, updated_at) of reference records
         self.valid_ids: set[str] = set()
         self.late_ids: list[str] = []
         self.duplicate_ids: list[str] = []
@@ -58,13 +54,15 @@ class ManifestBuilder:
         if event.kind == "duplicate":
             tally.duplicate_ids.append(event.event_id)
             return
-        version = (event.event_id, str((event.payload or {}).get("updated_at")))
-        if event.contract in REFERENCE and event.kind == "valid":
-            if event.event_id in tally.valid_ids and version not in tally.versions:
-                tally.versions.add(version)
-                tally.updates += 1  # a new version of a reference record (SimulationConfig.recategorised)
-                return
-            tally.versions.add(version)
+        if event.contract == PRODUCT and event.kind == "valid" and event.event_id in tally.valid_ids:
+            # a new version of a product (SimulationConfig.recategorised), as many as the config asks
+            if tally.updates >= self.config.recategorised:
+                raise ValueError(
+                    f"seq {event.seq}: product id {event.event_id} was already sent as valid, and the "
+                    f"{self.config.recategorised} move(s) the config asks are made"
+                )
+            tally.updates += 1
+            return
         if event.event_id in tally.valid_ids:
             raise ValueError(f"seq {event.seq}: {event.contract} id {event.event_id} was already sent as valid")
         tally.valid_ids.add(event.event_id)

@@ -58,7 +58,9 @@ class SimulationConfig:
         mean_gap_ms: mean simulated time between two consecutive events (exponentially distributed).
         recategorised: products moved to another category half-way through the run (needs ``count``): a new
             version of each (``updated_at`` the event time there) takes the place of a valid event, so orders of
-            the same product fall in one category before and in another after.
+            the same product fall in one category before and in another after. They are drawn among the products
+            of the orders sent before (the rest of the catalogue when too few). The stream up to the first move
+            is the one the config gives without moves; after it, it differs (the sessions draw on).
     """
 
     seed: int

@@ -220,12 +220,14 @@ def baseline_statements(results: RunResults, materialized: Mapping[str, str], na
     """
     built = [n for n in results.built if n.compiled_code and n.relation]
     renames = {str(n.relation).replace("`", ""): f"{into}.{n.name}" for n in built}
+    names = "|".join(re.escape(r.split(".", 1)[1]) for r in renames)
+    # `ns`.`name` or ns.name (either part quoted or not), not inside a longer identifier
     pattern = re.compile(
-        r"`?(" + "|".join(re.escape(namespace) + r"`?\.`?" + re.escape(r.split(".", 1)[1]) for r in renames) + r")`?\b"
+        rf"(?<![\w.`])(?:`{re.escape(namespace)}`|{re.escape(namespace)})\.(?:`(?P<q>{names})`|(?P<p>{names}))(?![\w`])"
     )
 
     def rename(match: re.Match[str]) -> str:
-        return renames[match.group(1).replace("`", "")]
+        return renames[f"{namespace}.{match.group('q') or match.group('p')}"]
 
     statements = []
     for node in built:
@@ -242,13 +244,12 @@ def _dbt_gold(loaded: LoadedConfig, domain: str) -> list[str]:
     from dp_transform.results import read_run_results
     from dp_transform.runner import DbtPaths, run_on_settings
 
-    code = run_on_settings(loaded, loaded.settings.transform, ["--quiet", "run"], os.environ, domain)
+    gold = loaded.settings.iceberg.namespaces.gold  # the bench's own, whatever transform.namespace says
+    transform = loaded.settings.transform.model_copy(update={"namespace": gold})
+    code = run_on_settings(loaded, transform, ["--quiet", "run"], os.environ, domain)
     paths = DbtPaths.of(loaded)
     if code != 0:
         raise BatchJobFailed(f"bench: dbt run failed (exit code {code}; see {paths.work_dir / 'logs' / 'dbt.log'})")
     manifest = json.loads((paths.work_dir / "target" / "manifest.json").read_text(encoding="utf-8"))
     materialized = {uid: str(node["config"]["materialized"]) for uid, node in manifest["nodes"].items()}
-    return baseline_statements(
-        read_run_results(paths.run_results), materialized, loaded.settings.iceberg.namespaces.gold,
-        sql_namespace(domain),
-    )  # fmt: skip
+    return baseline_statements(read_run_results(paths.run_results), materialized, gold, sql_namespace(domain))

@@ -83,10 +83,13 @@ def run_cmd(
         contracts = [find_contract(contracts, n) for n in contract_names]
     layers = LAYERS if layer == "all" else (layer,)
     gold_domain = None
-    if "gold" in layers:
-        from dp_transform.runner import checked_domain
+    if "gold" in layers:  # before any work: a typo, no dbt or no Thrift server fails at once
+        from dp_transform.runner import DbtPaths, checked_domain, require_thrift_server
 
-        gold_domain = checked_domain(loaded, domain)  # before any work: a typo fails at once
+        gold_domain = checked_domain(loaded, domain)
+        DbtPaths.of(loaded).require_dbt()
+        if settings.transform.target == "thrift":
+            require_thrift_server(settings.transform)
     began = time.monotonic()
     runs: list[TableRun] = []
     spark_layers = [current for current in layers if current != "gold"]
@@ -119,7 +122,14 @@ def run_cmd(
         from dp_spark_jobs import gold
 
         days = (from_day.date(), to_day.date()) if from_day and to_day else None
-        built = gold.run(loaded, gold_domain, dates=days, environ=cli.environ, stdout=sys.stderr if as_json else None)
+        try:
+            built = gold.run(
+                loaded, gold_domain, dates=days, environ=cli.environ, stdout=sys.stderr if as_json else None
+            )
+        except Exception:
+            if runs:  # what Bronze and Silver committed stays: say so before the error
+                _print(runs, as_json)
+            raise
         runs += built.tables
         tests = built.tests
     _print(runs, as_json)

@@ -9,18 +9,20 @@ catalog before and after, not from dbt: a model that rewrote nothing committed n
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
 from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import RESTError
 
 from dp_core.config import LoadedConfig
 from dp_spark_jobs.catalog import lake_catalog
-from dp_spark_jobs.errors import BatchJobFailed
+from dp_spark_jobs.errors import BatchJobFailed, SourceUnavailable
 from dp_spark_jobs.summary import TableRun
 from dp_transform.invocation import DateRange, dbt_args
 from dp_transform.results import NodeResult, RunResults, RunResultsError, read_run_results
@@ -28,6 +30,8 @@ from dp_transform.runner import DbtPaths, run_on_settings
 
 #: how many failed nodes an error names
 NAMED_FAILURES = 5
+#: what the catalog raises when it cannot answer (OSError: requests' connection errors)
+CATALOG_ERRORS = (RESTError, OSError)
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,13 @@ def gold_namespace(loaded: LoadedConfig) -> str:
 
 
 def _snapshots(catalog: Catalog, namespace: str) -> dict[str, dict[int, Mapping[str, str]]]:
-    """Per table of ``namespace``: its snapshots' ids with their summaries."""
+    """Per table of ``namespace``: its snapshots' ids with their summaries, oldest first."""
     found: dict[str, dict[int, Mapping[str, str]]] = {}
     for identifier in catalog.list_tables(namespace):
         table = catalog.load_table(identifier)
         found[identifier[-1]] = {
             s.snapshot_id: dict(s.summary.additional_properties) if s.summary is not None else {}
-            for s in table.snapshots()
+            for s in sorted(table.snapshots(), key=lambda s: s.timestamp_ms)
         }
     return found
 
@@ -130,13 +134,15 @@ def run(
 
     Raises:
         BatchJobFailed: dbt failed (a model, or a test of severity error): the failed nodes are named.
+        SourceUnavailable: the Iceberg catalog cannot be reached.
         TransformSetupError: dbt's environment is missing, or its Thrift server does not answer.
     """
     settings = loaded.settings
     catalog = catalog or lake_catalog(settings)
     namespace = gold_namespace(loaded)
-    catalog.create_namespace_if_not_exists(namespace)
-    before = _snapshots(catalog, namespace)
+    with _catalog_errors(namespace):
+        catalog.create_namespace_if_not_exists(namespace)
+        before = _snapshots(catalog, namespace)
     args = dbt_args(["build"], dates=DateRange(*dates) if dates else None)
     paths = DbtPaths.of(loaded)
     code = run_on_settings(
@@ -150,4 +156,15 @@ def run(
             failed = None
         raise BatchJobFailed(failure_message(code, failed, str(paths.work_dir / "logs" / "dbt.log")))
     results = read_run_results(paths.run_results)
-    return GoldRun(table_runs(results, namespace, before, _snapshots(catalog, namespace)), results.test_counts())
+    with _catalog_errors(namespace):
+        after = _snapshots(catalog, namespace)
+    return GoldRun(table_runs(results, namespace, before, after), results.test_counts())
+
+
+@contextlib.contextmanager
+def _catalog_errors(namespace: str) -> Iterator[None]:
+    """The catalog's failures as the batch layer's :class:`SourceUnavailable` (a transient error: rerun)."""
+    try:
+        yield
+    except CATALOG_ERRORS as exc:
+        raise SourceUnavailable(f"gold: the Iceberg catalog failed on {namespace}: {exc}") from exc
