@@ -70,6 +70,11 @@ class DbtPaths:
         )
 
     @property
+    def log_file(self) -> Path:
+        """dbt's own log (``DBT_LOG_PATH``): what a failed command logged beyond its output."""
+        return self.work_dir / "logs" / "dbt.log"
+
+    @property
     def run_results(self) -> Path:
         """What the last dbt command did, node by node (:mod:`dp_transform.results`)."""
         return self.work_dir / "target" / "run_results.json"
@@ -98,7 +103,7 @@ def dbt_environ(paths: DbtPaths, profile: Profile, environ: Mapping[str, str], p
         "DBT_PROJECT_DIR": str(paths.project_dir),
         "DBT_PROFILES_DIR": str(paths.work_dir),
         "DBT_TARGET_PATH": str(paths.work_dir / "target"),
-        "DBT_LOG_PATH": str(paths.work_dir / "logs"),
+        "DBT_LOG_PATH": str(paths.log_file.parent),
         # no network beyond the platform's services: no usage tracking, no version check
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_VERSION_CHECK": "false",

@@ -249,7 +249,7 @@ def _dbt_gold(loaded: LoadedConfig, domain: str) -> list[str]:
     code = run_on_settings(loaded, transform, ["--quiet", "run"], os.environ, domain)
     paths = DbtPaths.of(loaded)
     if code != 0:
-        raise BatchJobFailed(f"bench: dbt run failed (exit code {code}; see {paths.work_dir / 'logs' / 'dbt.log'})")
+        raise BatchJobFailed(f"bench: dbt run failed (exit code {code}; see {paths.log_file})")
     manifest = json.loads((paths.work_dir / "target" / "manifest.json").read_text(encoding="utf-8"))
     materialized = {uid: str(node["config"]["materialized"]) for uid, node in manifest["nodes"].items()}
     return baseline_statements(read_run_results(paths.run_results), materialized, gold, sql_namespace(domain))

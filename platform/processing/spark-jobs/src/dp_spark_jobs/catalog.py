@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import RESTError
 
 from dp_lakehouse.properties import pyiceberg_properties as catalog_properties
 from dp_lakehouse.pyiceberg import lake_catalog
 
-__all__ = ["catalog_properties", "lake_catalog", "latest_summary"]
+__all__ = ["CATALOG_ERRORS", "catalog_properties", "lake_catalog", "latest_summary"]
+
+#: what the catalog raises when it cannot answer (OSError: requests' connection errors)
+CATALOG_ERRORS = (RESTError, OSError)
 
 
 def latest_summary(catalog: Catalog, identifier: str) -> dict[str, str]:

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import RESTError
 
 from dp_core.config import LoadedConfig
-from dp_spark_jobs.catalog import lake_catalog
+from dp_spark_jobs.catalog import CATALOG_ERRORS, lake_catalog
 from dp_spark_jobs.errors import BatchJobFailed, SourceUnavailable
 from dp_spark_jobs.summary import TableRun
 from dp_transform.invocation import DateRange, dbt_args
@@ -30,8 +29,6 @@ from dp_transform.runner import DbtPaths, run_on_settings
 
 #: how many failed nodes an error names
 NAMED_FAILURES = 5
-#: what the catalog raises when it cannot answer (OSError: requests' connection errors)
-CATALOG_ERRORS = (RESTError, OSError)
 
 
 @dataclass(frozen=True)
@@ -154,7 +151,7 @@ def run(
             failed: RunResults | None = read_run_results(paths.run_results)
         except RunResultsError:  # dbt ended before writing them
             failed = None
-        raise BatchJobFailed(failure_message(code, failed, str(paths.work_dir / "logs" / "dbt.log")))
+        raise BatchJobFailed(failure_message(code, failed, str(paths.log_file)))
     results = read_run_results(paths.run_results)
     with _catalog_errors(namespace):
         after = _snapshots(catalog, namespace)

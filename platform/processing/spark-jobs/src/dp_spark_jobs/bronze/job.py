@@ -34,7 +34,6 @@ from pyiceberg.exceptions import (
     CommitStateUnknownException,
     NoSuchNamespaceError,
     NoSuchTableError,
-    RESTError,
     TableAlreadyExistsError,
 )
 from pyiceberg.table import Table
@@ -58,7 +57,7 @@ from dp_spark_jobs.bronze.offsets import (
     plan_topic,
 )
 from dp_spark_jobs.bronze.source import WIRE_HEADER_SIZE, read_watermarks, spark_kafka_options
-from dp_spark_jobs.catalog import lake_catalog
+from dp_spark_jobs.catalog import CATALOG_ERRORS, lake_catalog
 from dp_spark_jobs.errors import BatchJobFailed, SourceUnavailable
 from dp_spark_jobs.summary import TableRun
 from dp_spark_jobs.tables import (
@@ -85,7 +84,6 @@ BEFORE_PUBLISH = "before-publish"
 Hook = Callable[[str, str], None]
 
 _ENGINE_ERRORS = (PySparkException, Py4JError)
-_CATALOG_ERRORS = (RESTError, OSError)  # OSError: requests' connection errors
 
 
 # ------------------------------------------------------------------------------------------------ pure transforms
@@ -397,7 +395,7 @@ def _drop_branch(catalog: Catalog, identifier: str, branch: str) -> None:
         table = catalog.load_table(identifier)
         if branch in table.metadata.refs:
             table.manage_snapshots().remove_branch(branch).commit()
-    except (CommitFailedException, NoSuchTableError, *_CATALOG_ERRORS) as exc:
+    except (CommitFailedException, NoSuchTableError, *CATALOG_ERRORS) as exc:
         log.warning("bronze %s: could not drop branch %s: %s", identifier, branch, exc)
 
 
@@ -420,5 +418,5 @@ def _first_line(exc: BaseException) -> str:
 def _catalog_errors(identifier: str) -> Iterator[None]:
     try:
         yield
-    except _CATALOG_ERRORS as exc:
+    except CATALOG_ERRORS as exc:
         raise SourceUnavailable(f"{identifier}: the Iceberg catalog failed: {exc}") from exc
