@@ -17,6 +17,7 @@ from dp_core.config.models import (
     LoggingSettings,
     PlatformSettings,
     RegistrySettings,
+    ServingSettings,
     StorageSettings,
 )
 from dp_core.config.render import render_json, render_text
@@ -31,6 +32,7 @@ __all__ = [
     "LoggingSettings",
     "PlatformSettings",
     "RegistrySettings",
+    "ServingSettings",
     "StorageSettings",
     "available_environments",
     "env_name",

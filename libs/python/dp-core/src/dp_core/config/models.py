@@ -350,6 +350,22 @@ class DemoSettings(Section):
     stage_timeout_s: float = Field(900.0, gt=0, description="A stage (speed layer, batch layer) failing after this")
 
 
+class ServingSettings(Section):
+    """The Data API (platform/serving/data-api, ``dp serve api``): Gold and the speed layer merged at a boundary."""
+
+    host: str = Field("127.0.0.1", description="Interface the API listens on")
+    port: int = Field(8000, ge=1, le=65535, description="Port of the API (OpenAPI at /docs)")
+    engine: Literal["duckdb"] = Field("duckdb", description="Query engine: duckdb = embedded, reading the catalog")
+    domain: str = Field("commerce", description="Contract domain whose speed-layer tables the API serves")
+    max_range_days: int = Field(92, ge=1, description="Widest from/to range of one request (400 beyond)")
+    max_rows: int = Field(50_000, ge=1, description="Most rows of one answer (400 beyond: narrow the range or grain)")
+    cache_entries: int = Field(1024, ge=0, description="Answers kept, keyed by the snapshots they read (0: no cache)")
+    metadata_ttl_s: float = Field(
+        1.0, ge=0, description="How long a table's metadata (snapshot, watermark) is reused before the catalog is asked"
+    )
+    query_threads: int = Field(2, ge=1, description="Threads of the embedded engine")
+
+
 class PlatformSettings(Section):
     """The whole effective configuration of one environment (``DP_ENV``)."""
 
@@ -367,3 +383,4 @@ class PlatformSettings(Section):
     stream: StreamSettings = StreamSettings()
     transform: TransformSettings = TransformSettings()
     demo: DemoSettings = DemoSettings()
+    serving: ServingSettings = ServingSettings()

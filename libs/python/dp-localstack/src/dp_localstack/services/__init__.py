@@ -2,9 +2,9 @@
 
 Every address, port and credential comes from the platform settings (the ``local`` environment by default), so
 the stack and the platform code agree by construction. One module per service or family (:mod:`.kafka_broker`,
-:mod:`.s3_store`, :mod:`.postgres_server`, :mod:`.iceberg_rest`, :mod:`.schema_registry`,
-:mod:`.spark_thrift`, :mod:`.spark_cluster`, :mod:`.flink_cluster`) over what they share (:mod:`.base`); this
-package lists them in start order.
+:mod:`.s3_store`, :mod:`.postgres_server`, :mod:`.iceberg_rest`, :mod:`.schema_registry`, :mod:`.spark_thrift`,
+:mod:`.data_api`, :mod:`.spark_cluster`, :mod:`.flink_cluster`) over what they share (:mod:`.base`); this package
+lists them in start order.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dp_core.config import PlatformSettings
 from dp_localstack.layout import Layout
 from dp_localstack.services.base import AWS_CHECKSUM_ENV, Group, ServiceSpec, host_port, java
+from dp_localstack.services.data_api import data_api
 from dp_localstack.services.flink_cluster import FLINK_ENV, flink_jobmanager, flink_taskmanager, pyflink_home
 from dp_localstack.services.iceberg_rest import catalog
 from dp_localstack.services.kafka_broker import kafka, kafka_server_properties
@@ -38,6 +39,7 @@ __all__ = [
     "ServiceSpec",
     "all_services",
     "catalog",
+    "data_api",
     "flink_jobmanager",
     "flink_taskmanager",
     "host_port",
@@ -64,6 +66,7 @@ SERVICE_BUILDERS: tuple[Callable[[PlatformSettings, Layout], ServiceSpec], ...] 
     catalog,
     registry,
     spark_thrift,
+    data_api,
     spark_master,
     spark_worker,
     flink_jobmanager,

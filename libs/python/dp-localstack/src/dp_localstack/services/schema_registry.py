@@ -13,7 +13,7 @@ from dp_localstack.layout import Layout
 from dp_localstack.services.base import ServiceSpec, host_port
 
 
-def _platform_env(layout: Layout) -> dict[str, str]:
+def platform_env(layout: Layout) -> dict[str, str]:
     """What a platform service written in Python needs to build the same settings as this process."""
     env = {k: v for k, v in os.environ.items() if k.startswith("DP_")}
     env.setdefault("DP_CONFIG_DIR", str(layout.repo / "config"))
@@ -29,7 +29,7 @@ def registry(settings: PlatformSettings, layout: Layout) -> ServiceSpec:
         port=port,
         description="Schema registry (Confluent API, state in PostgreSQL)",
         command=lambda: [sys.executable, "-m", "dp_schema_registry"],
-        env=_platform_env(layout),
+        env=platform_env(layout),
         cwd=layout.repo,
         health=lambda: health.http_get(f"{url}/subjects"),
         url=url,

@@ -1,0 +1,186 @@
+"""The HTTP API (FastAPI; OpenAPI at ``/docs`` and ``/openapi.json``).
+
+Answers are JSON by default, CSV with ``Accept: text/csv``. Errors are ``{"error", "message", "parameter"?,
+"request_id"}`` with 400 (a bad parameter, named), 404, 422 (a parameter of the wrong type) or 503 (the catalog or
+the engine cannot answer now: retry); anything unexpected is a 500 that shows no internals.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, Path, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from dp_data_api.errors import BadParameterError, DataApiError
+from dp_data_api.params import revenue_query
+from dp_data_api.service import Answer, DataService, iso, money
+from dp_http import ErrorStyle, RequestHooks, install
+from dp_http.prometheus import Exposition, Histogram
+
+log = logging.getLogger("dp_data_api")
+
+CSV = "text/csv"
+ROUTES = frozenset({"/healthz", "/metrics", "/v1/metrics/revenue", "/v1/tables", "/v1/tables/{namespace}/{table}"})
+LATENCY_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def error_answer(exc: BaseException, request_id: str) -> Response:
+    if isinstance(exc, DataApiError):
+        status, kind = exc.status, exc.code
+        body: dict[str, Any] = {"error": kind, "message": str(exc), "request_id": request_id}
+        if isinstance(exc, BadParameterError):
+            body["parameter"] = exc.parameter
+        headers = {"Retry-After": "5"} if status == 503 else None
+        return JSONResponse(body, status_code=status, headers=headers)
+    if isinstance(exc, ConnectionError | TimeoutError):
+        body = {"error": "unavailable", "message": "a dependency does not answer", "request_id": request_id}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(
+        {"error": "internal", "message": "internal error (logged)", "request_id": request_id}, status_code=500
+    )
+
+
+ERROR_STYLE = ErrorStyle(
+    answer=error_answer,
+    http_body=lambda status, phrase, rid: {
+        "error": phrase.lower().replace(" ", "_"),
+        "message": phrase,
+        "request_id": rid,
+    },
+    invalid_body=lambda problems, rid: {"error": "invalid", "message": problems, "request_id": rid},
+    log=log,
+)
+
+
+class Metrics:
+    """Requests per route and status, their latency, and the answer cache's hits."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: dict[tuple[str, int], int] = {}
+        self.latency: dict[str, Histogram] = {}
+
+    def observe(self, path: str, status: int, seconds: float) -> None:
+        route = "/v1/tables/{namespace}/{table}" if path.startswith("/v1/tables/") else path
+        route = route if route in ROUTES else "other"
+        with self._lock:
+            self.requests[(route, status)] = self.requests.get((route, status), 0) + 1
+            self.latency.setdefault(route, Histogram(LATENCY_BOUNDS)).observe(seconds)
+
+    def text(self, service: DataService) -> str:
+        out = Exposition()
+        with self._lock:
+            out.counter(
+                "dp_api_requests_total", "Requests answered, per route and status",
+                [({"route": r, "status": str(s)}, n) for (r, s), n in sorted(self.requests.items())],
+            )  # fmt: skip
+            out.histogram(
+                "dp_api_request_seconds", "Time to answer, per route",
+                [({"route": r}, h) for r, h in sorted(self.latency.items())],
+            )  # fmt: skip
+        out.counter("dp_api_cache_hits_total", "Answers served from the cache", [({}, service.cache.hits)])
+        out.counter("dp_api_cache_misses_total", "Answers computed", [({}, service.cache.misses)])
+        return out.text()
+
+
+def answer_json(answer: Answer, extra: Mapping[str, Any]) -> dict[str, Any]:
+    rows = []
+    for row in answer.rows:
+        item: dict[str, Any] = {"window_start": iso(row.start), "window_end": iso(row.end)}
+        item.update(zip(answer.key_names, row.key, strict=True))
+        for name, value in row.values.items():
+            item[name] = money(value) if name == "revenue" else int(value)
+        item["status"] = row.status
+        rows.append(item)
+    return {**extra, "rows": rows, "freshness": answer.freshness.as_json()}
+
+
+def as_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def negotiated(body: dict[str, Any], accept: str | None) -> Response:
+    """JSON, or the rows as CSV when the client asks ``Accept: text/csv`` (freshness in headers)."""
+    if accept and CSV in accept and "application/json" not in accept:
+        fresh = body.get("freshness", {})
+        headers = {f"X-DP-{k.replace('_', '-')}": str(v) for k, v in fresh.items() if k != "snapshots"}
+        return PlainTextResponse(as_csv(body["rows"]), media_type=CSV, headers=headers)
+    return JSONResponse(body)
+
+
+def create_app(service: DataService) -> FastAPI:
+    """The Data API serving ``service``."""
+    app = FastAPI(
+        title="DTHEINFRA Data API",
+        version="1",
+        description="One answer per question: Gold's final rows up to its watermark, the speed layer's provisional "
+        "rows after it, with each layer's freshness.",
+    )
+    metrics = Metrics()
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers and its engine runs a query")
+    def healthz() -> dict[str, str]:
+        service.engine.rows("SELECT 1")
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse, summary="Prometheus metrics")
+    def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(metrics.text(service), media_type="text/plain; version=0.0.4")
+
+    @app.get("/v1/metrics/revenue", tags=["metrics"], summary="Revenue of placed orders per window, final + live")
+    def revenue(
+        start: Annotated[str | None, Query(alias="from", description="RFC 3339 time or date (inclusive)")] = None,
+        end: Annotated[str | None, Query(alias="to", description="RFC 3339 time or date (exclusive)")] = None,
+        grain: Annotated[str | None, Query(description="minute, hour (default) or day")] = None,
+        currency: Annotated[str | None, Query(description="ISO 4217 code, e.g. EUR")] = None,
+        category: Annotated[str | None, Query(description="product category (grain=day)")] = None,
+        accept: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        query = revenue_query(
+            start, end, grain, currency, category,
+            max_range_days=service.config.max_range_days, max_rows=service.config.max_rows,
+        )  # fmt: skip
+        answer = service.revenue(query)
+        extra = {
+            "metric": "revenue", "grain": query.grain, "from": iso(query.start), "to": iso(query.end),
+            "filters": {k: v for k, v in (("currency", currency), ("category", category)) if v is not None},
+        }  # fmt: skip
+        return negotiated(answer_json(answer, extra), accept)
+
+    @app.get("/v1/tables", tags=["tables"], summary="The tables served: Gold's marts and the speed layer's")
+    def tables() -> dict[str, Any]:
+        return {"tables": [{"namespace": t.split(".", 1)[0], "table": t.split(".", 1)[1]} for t in service.tables()]}
+
+    @app.get("/v1/tables/{namespace}/{table}", tags=["tables"], summary="Schema, partitioning, snapshot, freshness")
+    def table(
+        namespace: Annotated[str, Path(max_length=200)], table: Annotated[str, Path(max_length=200)]
+    ) -> dict[str, Any]:
+        state = service.table(namespace, table)
+        return {
+            "namespace": namespace,
+            "table": table,
+            "columns": [{"name": c.name, "type": c.type, "required": c.required} for c in state.columns],
+            "partitioning": list(state.partitioning),
+            "snapshot_id": state.snapshot_id,
+            "committed_at": iso(state.committed_at),
+            "records": state.records,
+            "watermark": iso(state.watermark),
+            "properties": {k: v for k, v in state.properties.items() if k.startswith("dp.")},
+        }
+
+    def observe(path: str, status: int, seconds: float) -> None:
+        metrics.observe(path, status, seconds)
+
+    install(app, ERROR_STYLE, RequestHooks(observe=observe))
+    return app

@@ -1,0 +1,135 @@
+"""The Lambda merge rule (pure): one answer per question from Gold (final) and the speed layer (provisional).
+
+The model is Apache Pinot's hybrid table: one logical table over an offline table (Gold) and a realtime table (the
+speed layer's ``_rt`` tables), split at a *time boundary*.
+
+* The boundary is Gold's watermark (the event time up to which Gold is complete) rounded **down** to the period of
+  the Gold table that answers (a minute for ``agg_orders_1m``, a day for ``agg_revenue_daily``): only whole periods
+  can be final.
+* A source period that **ends at or before** the boundary comes from Gold and is ``final``; one that **starts at or
+  after** it comes from the speed layer and is ``provisional``. Because the boundary is a period edge, every period
+  is on exactly one side: no window is counted twice or skipped. Gold's rows after the boundary (a mart holds rows
+  past its watermark while late events may still arrive) and the speed layer's rows before it are not read.
+* After the boundary, a Gold period the speed layer does not cover at all (outside the span of the windows it has
+  written: before it started, after its watermark) is read from Gold as ``provisional``, rather than left out: a
+  speed layer that started late or stopped does not hide what Gold already holds. A Gold period that overlaps the
+  speed layer's span is not read after the boundary, so again each period has one source.
+* With no Gold watermark yet, everything after is provisional the same way; with no speed layer, Gold alone answers.
+* Periods are then rolled up to the asked grain (minute, hour, day). A bucket is ``final`` when every period in it
+  is, else ``provisional`` (it straddles the boundary, or lies after it).
+
+Everything is in UTC; periods and buckets are aligned to the epoch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+Grain = Literal["minute", "hour", "day"]
+Status = Literal["final", "provisional"]
+GRAINS: Mapping[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
+FINAL: Status = "final"
+PROVISIONAL: Status = "provisional"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+Number = int | Decimal
+
+
+def floor_time(t: dt.datetime, period_s: int) -> dt.datetime:
+    """``t`` rounded down to a multiple of ``period_s`` seconds since the epoch (UTC)."""
+    seconds = (t - _EPOCH) // dt.timedelta(seconds=1)
+    return _EPOCH + dt.timedelta(seconds=seconds - seconds % period_s)
+
+
+def boundary(gold_watermark: dt.datetime | None, period_s: int) -> dt.datetime | None:
+    """The time boundary: Gold's watermark rounded down to its table's period (None: Gold has no watermark yet)."""
+    return None if gold_watermark is None else floor_time(gold_watermark, period_s)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One row of a source table: a period starting at ``start``, its group key (e.g. currency) and its measures."""
+
+    start: dt.datetime
+    key: tuple[str, ...]
+    values: Mapping[str, Number]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One bucket of the answer."""
+
+    start: dt.datetime
+    end: dt.datetime
+    key: tuple[str, ...]
+    values: Mapping[str, Number]
+    status: Status
+
+
+Span = tuple[dt.datetime, dt.datetime]
+
+
+def split(
+    gold: Iterable[Cell],
+    speed: Iterable[Cell],
+    edge: dt.datetime | None,
+    gold_period_s: int,
+    speed_span: Span | None,
+) -> list[tuple[Cell, Status]]:
+    """The cells of both sides that the boundary ``edge`` keeps, each with its status (see the module's rule).
+    ``speed_span``: from the start of the speed layer's first window to the end of its last (None: it has none)."""
+    period = dt.timedelta(seconds=gold_period_s)
+
+    def covered(start: dt.datetime) -> bool:
+        return speed_span is not None and start < speed_span[1] and start + period > speed_span[0]
+
+    kept: list[tuple[Cell, Status]] = []
+    for c in gold:
+        if edge is not None and c.start + period <= edge:
+            kept.append((c, FINAL))
+        elif (edge is None or c.start >= edge) and not covered(c.start):
+            kept.append((c, PROVISIONAL))
+    kept.extend((c, PROVISIONAL) for c in speed if edge is None or c.start >= edge)
+    return kept
+
+
+def roll_up(cells: Iterable[tuple[Cell, Status]], grain: Grain, start: dt.datetime, end: dt.datetime) -> list[Row]:
+    """The kept cells summed per bucket of ``grain`` and key, within ``[start, end)``, in time then key order."""
+    step = GRAINS[grain]
+    sums: dict[tuple[dt.datetime, tuple[str, ...]], dict[str, Number]] = {}
+    statuses: dict[tuple[dt.datetime, tuple[str, ...]], Status] = {}
+    for cell, status in cells:
+        if not start <= cell.start < end:
+            continue
+        bucket = (floor_time(cell.start, step), cell.key)
+        total = sums.setdefault(bucket, {})
+        for name, value in cell.values.items():
+            total[name] = total.get(name, 0) + value
+        if statuses.get(bucket) != PROVISIONAL:
+            statuses[bucket] = status
+    width = dt.timedelta(seconds=step)
+    return [
+        Row(bucket_start, bucket_start + width, key, sums[(bucket_start, key)], statuses[(bucket_start, key)])
+        for bucket_start, key in sorted(sums)
+    ]
+
+
+def merge(
+    gold: Iterable[Cell],
+    speed: Iterable[Cell],
+    *,
+    gold_watermark: dt.datetime | None,
+    gold_period_s: int,
+    grain: Grain,
+    start: dt.datetime,
+    end: dt.datetime,
+    speed_span: Span | None,
+) -> tuple[dt.datetime | None, list[Row]]:
+    """The boundary and the answer's rows: Gold up to the boundary (final), the speed layer after it (provisional),
+    rolled up to ``grain`` within ``[start, end)``."""
+    edge = boundary(gold_watermark, gold_period_s)
+    return edge, roll_up(split(gold, speed, edge, gold_period_s, speed_span), grain, start, end)

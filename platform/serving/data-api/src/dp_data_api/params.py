@@ -1,0 +1,84 @@
+"""Request parameters, checked (pure): every bad value is a :class:`BadParameterError` naming the parameter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from dp_data_api.errors import BadParameterError
+from dp_data_api.merge import GRAINS, Grain, floor_time
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_LABEL = 200
+
+
+def parse_time(name: str, value: str | None) -> dt.datetime:
+    """An RFC 3339 time with its offset (``2026-12-07T10:00:00Z``) or a date (``2026-12-07``: midnight UTC)."""
+    if value is None or not value.strip():
+        raise BadParameterError(name, "required: an RFC 3339 time (2026-12-07T10:00:00Z) or a date (2026-12-07)")
+    text = value.strip()
+    try:
+        if _DATE.match(text):
+            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
+        parsed = dt.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise BadParameterError(name, f"{value!r} is not an RFC 3339 time or a date") from None
+    if parsed.tzinfo is None:
+        raise BadParameterError(name, f"{value!r} has no UTC offset: add Z or +hh:mm")
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise BadParameterError(name, f"{value!r} is out of range") from None
+
+
+@dataclass(frozen=True)
+class RevenueQuery:
+    start: dt.datetime
+    end: dt.datetime
+    grain: Grain
+    currency: str | None
+    category: str | None
+
+
+def revenue_query(
+    start: str | None,
+    end: str | None,
+    grain: str | None,
+    currency: str | None,
+    category: str | None,
+    *,
+    max_range_days: int,
+    max_rows: int,
+) -> RevenueQuery:
+    """The revenue route's parameters (``from``, ``to``, ``grain``, ``currency``, ``category``), checked; the range
+    is widened to whole buckets of the grain (``from`` down, ``to`` up) so that every bucket is complete."""
+    lo, hi = parse_time("from", start), parse_time("to", end)
+    if lo >= hi:
+        raise BadParameterError("to", f"must be after from ({lo.isoformat()})")
+    if hi - lo > dt.timedelta(days=max_range_days):
+        raise BadParameterError("to", f"the range is wider than {max_range_days} days (serving.max_range_days)")
+    chosen = grain or "hour"
+    if chosen not in GRAINS:
+        raise BadParameterError("grain", f"{grain!r} is not one of {', '.join(GRAINS)}")
+    buckets = -(-(hi - lo) // dt.timedelta(seconds=GRAINS[chosen]))
+    if buckets > max_rows:
+        raise BadParameterError(
+            "grain", f"{buckets} {chosen}s in the range, more than {max_rows} rows (serving.max_rows): "
+            "narrow the range or take a coarser grain",
+        )  # fmt: skip
+    if currency is not None and not _CURRENCY.match(currency):
+        raise BadParameterError("currency", f"{currency!r} is not an ISO 4217 code (three capital letters)")
+    if category is not None:
+        if not category.strip() or len(category) > MAX_LABEL:
+            raise BadParameterError("category", f"must be 1-{MAX_LABEL} characters")
+        if chosen != "day":
+            raise BadParameterError(
+                "grain", "revenue per category is kept per day in Gold (agg_revenue_daily): ask grain=day"
+            )
+    step = GRAINS[chosen]
+    first, last = floor_time(lo, step), floor_time(hi, step)
+    if last < hi:
+        last += dt.timedelta(seconds=step)
+    return RevenueQuery(first, last, chosen, currency, category)  # type: ignore[arg-type]

@@ -1,0 +1,281 @@
+"""The Data API's answers: what to read at which snapshot, merged by :mod:`dp_data_api.merge`, with freshness.
+
+Revenue is what both layers count the same way: the totals of **placed** orders, per window and currency (and per
+category, as of each order). Gold's final rows come from ``agg_orders_1m`` (per minute) or, per category, from
+``agg_revenue_daily`` (per day: ``placed_orders``, ``placed_units``, ``gross_revenue``); the provisional rows from
+the speed layer's ``orders_<w>_rt`` and ``revenue_<w>_rt``. Every table is read at the snapshot one metadata read
+named, and an answer is cached under those snapshot ids: a new commit on either side is a new key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from dp_data_api.config import ApiConfig
+from dp_data_api.engine import LAKE
+from dp_data_api.errors import BadParameterError, NotFoundError
+from dp_data_api.lake import Metadata, TableState
+from dp_data_api.merge import GRAINS, Cell, Row, Span, merge
+from dp_data_api.params import RevenueQuery
+
+DAY_S = GRAINS["day"]
+
+
+class Engine(Protocol):
+    #: whether the engine reads a table at a named snapshot (Iceberg); without it, the current state is read
+    time_travel: bool
+
+    def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current an answer is: each layer's watermark and lag, the boundary, and the snapshots read."""
+
+    gold_watermark: dt.datetime | None
+    speed_watermark: dt.datetime | None
+    boundary: dt.datetime | None
+    gold_lag_s: float | None
+    speed_lag_s: float | None
+    snapshots: Mapping[str, int | None]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "gold_watermark": iso(self.gold_watermark),
+            "speed_watermark": iso(self.speed_watermark),
+            "boundary": iso(self.boundary),
+            "gold_lag_s": self.gold_lag_s,
+            "speed_lag_s": self.speed_lag_s,
+            "snapshots": dict(self.snapshots),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    rows: list[Row]
+    key_names: tuple[str, ...]
+    freshness: Freshness
+
+
+def iso(t: dt.datetime | None) -> str | None:
+    return None if t is None else t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+class AnswerCache:
+    """Least-recently-used answers; keys name the snapshots read, so an entry never goes stale."""
+
+    def __init__(self, entries: int) -> None:
+        self._entries = entries
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+            self.misses += 1
+        value = compute()
+        if self._entries:
+            with self._lock:
+                self._data[key] = value
+                while len(self._data) > self._entries:
+                    self._data.popitem(last=False)
+        return value
+
+
+def table_sql(state: TableState, time_travel: bool) -> str:
+    """The table as of its state's snapshot (``lake."ns"."table" AT (VERSION => id)``)."""
+    namespace, name = state.identifier.split(".", 1)
+    at = f" AT (VERSION => {int(state.snapshot_id or 0)})" if time_travel else ""
+    return f'{LAKE}."{namespace}"."{name}"{at}'
+
+
+def select_sql(state: TableState, columns: str, where: str = "TRUE", *, time_travel: bool = True) -> str:
+    """``SELECT <columns> FROM <table at its snapshot> WHERE <where>``: the columns and the table come from the
+    code and the catalog, never from a request; request values are bound parameters in ``where``."""
+    return f"SELECT {columns} FROM {table_sql(state, time_travel)} WHERE {where}"  # noqa: S608
+
+
+class DataService:
+    """Answers the API's questions from a query engine and the catalog's metadata."""
+
+    def __init__(
+        self,
+        config: ApiConfig,
+        engine: Engine,
+        metadata: Metadata,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.config, self.engine, self.metadata, self.clock = config, engine, metadata, clock
+        self.cache = AnswerCache(config.cache_entries)
+
+    # -- reading one table at one snapshot -----------------------------------------------------------------------
+
+    def _cells(
+        self, state: TableState | None, select: str, where: str, params: Sequence[Any], keys: int, measures: list[str]
+    ) -> list[Cell]:
+        """Cells from ``SELECT <start>, <key columns...>, <measures...>`` of a table at its snapshot."""
+        if state is None or state.snapshot_id is None:
+            return []
+        rows = self.engine.rows(select_sql(state, select, where, time_travel=self.engine.time_travel), params)
+        return [
+            Cell(r[0], tuple(str(k) for k in r[1 : 1 + keys]), dict(zip(measures, r[1 + keys :], strict=True)))
+            for r in rows
+        ]
+
+    def _speed_watermark(self, progress: TableState | None) -> dt.datetime | None:
+        """The aggregator's event-time watermark on the orders topic, as of the progress table's snapshot."""
+        if progress is None or progress.snapshot_id is None:
+            return None
+
+        def compute() -> dt.datetime | None:
+            rows = self.engine.rows(
+                select_sql(progress, "max(watermark)", "kafka_topic = ?", time_travel=self.engine.time_travel),
+                [self.config.order_topic],
+            )
+            return rows[0][0] if rows and rows[0][0] is not None else None
+
+        return self.cache.get_or_compute(("speed-watermark", progress.snapshot_id), compute)  # type: ignore[no-any-return]
+
+    def _freshness(
+        self, gold: TableState | None, speed: TableState | None, progress: TableState | None, edge: dt.datetime | None
+    ) -> Freshness:
+        now = self.clock()
+        gold_wm = gold.watermark if gold else None
+        speed_wm = self._speed_watermark(progress)
+
+        def lag(t: dt.datetime | None) -> float | None:
+            return None if t is None else round((now - t).total_seconds(), 3)
+
+        snapshots = {
+            name: state.snapshot_id if state else None
+            for name, state in (
+                (self._name(gold, "gold"), gold),
+                (self._name(speed, "speed"), speed),
+                (self.config.tables.progress_rt, progress),
+            )
+        }
+        return Freshness(gold_wm, speed_wm, edge, lag(gold_wm), lag(speed_wm), snapshots)
+
+    def _name(self, state: TableState | None, side: str) -> str:
+        return state.identifier if state else side
+
+    # -- revenue ------------------------------------------------------------------------------------------------
+
+    def revenue(self, query: RevenueQuery) -> Answer:
+        """Revenue per bucket of ``query.grain``: final from Gold up to its boundary, provisional after it."""
+        t = self.config.tables
+        per_category = query.category is not None
+        gold = self.metadata.state(t.revenue_daily if per_category else t.orders_1m)
+        speed = self.metadata.state(t.revenue_rt if per_category else t.orders_rt)
+        progress = self.metadata.state(t.progress_rt)
+        self._check_labels(query, gold, speed)
+        key = ("revenue", query, *(s.snapshot_id if s else None for s in (gold, speed)))
+        edge, rows = self.cache.get_or_compute(key, lambda: self._revenue_rows(query, gold, speed))
+        names = ("category", "currency") if per_category else ("currency",)
+        return Answer(rows, names, self._freshness(gold, speed, progress, edge))
+
+    def _revenue_rows(
+        self, query: RevenueQuery, gold: TableState | None, speed: TableState | None
+    ) -> tuple[dt.datetime | None, list[Row]]:
+        filters = ["window_start >= ?", "window_start < ?"]
+        params: list[Any] = [query.start, query.end]
+        if query.currency:
+            filters.append("currency = ?")
+            params.append(query.currency)
+        if query.category is not None:
+            filters.append("category = ?")
+            params.append(query.category)
+            day_filters = [f.replace("window_start", "order_date") for f in filters]
+            gold_cells = self._cells(
+                gold, "CAST(order_date AS TIMESTAMPTZ), category, currency, placed_orders, placed_units, gross_revenue",
+                " AND ".join(day_filters), [query.start.date(), query.end.date(), *params[2:]], 2,
+                ["orders", "units", "revenue"],
+            )  # fmt: skip
+            speed_cells = self._cells(
+                speed, "window_start, category, currency, orders, units, revenue", " AND ".join(filters), params, 2,
+                ["orders", "units", "revenue"],
+            )  # fmt: skip
+            period = DAY_S
+        else:
+            select = "window_start, currency, orders, revenue"
+            gold_cells = self._cells(gold, select, " AND ".join(filters), params, 1, ["orders", "revenue"])
+            speed_cells = self._cells(speed, select, " AND ".join(filters), params, 1, ["orders", "revenue"])
+            period = GRAINS["minute"]
+        return merge(
+            gold_cells, speed_cells, gold_watermark=gold.watermark if gold else None, gold_period_s=period,
+            grain=query.grain, start=query.start, end=query.end, speed_span=self._speed_span(speed),
+        )  # fmt: skip
+
+    def _speed_span(self, speed: TableState | None) -> Span | None:
+        """From the start of the first window the speed layer wrote to the end of its last (cached by snapshot)."""
+        if speed is None or speed.snapshot_id is None:
+            return None
+
+        def compute() -> Span | None:
+            sql = select_sql(speed, "min(window_start), max(window_end)", time_travel=self.engine.time_travel)
+            first, last = self.engine.rows(sql)[0]
+            return None if first is None or last is None else (first, last)
+
+        return self.cache.get_or_compute(("speed-span", speed.identifier, speed.snapshot_id), compute)  # type: ignore[no-any-return]
+
+    def _check_labels(self, query: RevenueQuery, gold: TableState | None, speed: TableState | None) -> None:
+        """An unknown currency or category is a 400 (the values either layer holds are the known ones)."""
+        for column, value in (("currency", query.currency), ("category", query.category)):
+            if value is None:
+                continue
+            known = self.labels(column, gold, speed)
+            if value not in known:
+                shown = ", ".join(sorted(known)[:20]) or "none yet"
+                raise BadParameterError(column, f"unknown {column} {value!r} (known: {shown})")
+
+    def labels(self, column: str, *states: TableState | None) -> frozenset[str]:
+        """The distinct values of ``column`` in the tables at their snapshots (cached by those snapshots)."""
+        present = [s for s in states if s is not None and s.snapshot_id is not None]
+
+        def compute() -> frozenset[str]:
+            found: set[str] = set()
+            for state in present:
+                rows = self.engine.rows(select_sql(state, f"DISTINCT {column}", time_travel=self.engine.time_travel))
+                found.update(str(r[0]) for r in rows if r[0] is not None)
+            return frozenset(found)
+
+        key = ("labels", column, *((s.identifier, s.snapshot_id) for s in present))
+        return self.cache.get_or_compute(key, compute)  # type: ignore[no-any-return]
+
+    # -- tables -------------------------------------------------------------------------------------------------
+
+    def namespaces(self) -> tuple[str, ...]:
+        return (self.config.gold_namespace, self.config.silver_namespace)
+
+    def tables(self) -> list[str]:
+        """The tables the API describes: Gold's marts and the speed layer's tables of its domain."""
+        prefix = f"{self.config.silver_namespace}.{self.config.domain}__"
+        return [
+            t for t in self.metadata.tables(self.namespaces())
+            if t.startswith(f"{self.config.gold_namespace}.") or (t.startswith(prefix) and t.endswith("_rt"))
+        ]  # fmt: skip
+
+    def table(self, namespace: str, name: str) -> TableState:
+        identifier = f"{namespace}.{name}"
+        if identifier not in self.tables():
+            raise NotFoundError(f"table {identifier} not found (GET /v1/tables lists the tables served)")
+        state = self.metadata.state(identifier)
+        if state is None:
+            raise NotFoundError(f"table {identifier} not found")
+        return state
+
+
+def money(value: Any) -> str:
+    """A decimal measure as an exact string (JSON numbers are binary floats)."""
+    return str(Decimal(value).quantize(Decimal("0.01"))) if isinstance(value, Decimal | int) else str(value)

@@ -1,0 +1,284 @@
+"""The Data API's routes over an in-memory DuckDB holding Gold's and the speed layer's tables.
+
+The integration test runs the same routes on the real catalog and object store (DuckDB's Iceberg extension); these
+pin down the answers, the freshness, the cache and every bad-input case quickly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dp_core.config.models import PlatformSettings
+from dp_data_api.api import create_app
+from dp_data_api.config import ApiConfig, api_config
+from dp_data_api.engine import DuckDBEngine
+from dp_data_api.errors import StartupError
+from dp_data_api.lake import Column, TableState
+from dp_data_api.service import DataService
+
+NOW = dt.datetime(2026, 12, 7, 12, 30, tzinfo=dt.UTC)
+DAY = "2026-12-07"
+TOPIC = "commerce.order_placed.v1"
+
+
+class FakeMetadata:
+    """Table states by identifier, as a catalog would give them."""
+
+    def __init__(self, states: dict[str, TableState]) -> None:
+        self.states = states
+
+    def state(self, identifier: str) -> TableState | None:
+        return self.states.get(identifier)
+
+    def tables(self, namespaces: tuple[str, ...]) -> list[str]:
+        return sorted(t for t in self.states if t.split(".", 1)[0] in namespaces)
+
+
+def state(identifier: str, snapshot: int | None = 1, watermark: str | None = None) -> TableState:
+    props = {"dp.watermark": watermark} if watermark else {}
+    return TableState(identifier, snapshot, NOW if snapshot else None, props, (Column("x", "long", True),), (), 3)
+
+
+@pytest.fixture
+def config() -> ApiConfig:
+    return api_config(PlatformSettings(), order_topic=TOPIC)
+
+
+@pytest.fixture
+def engine() -> Iterator[DuckDBEngine]:
+    e = DuckDBEngine.in_memory()
+    for sql in (
+        "CREATE SCHEMA lake.gold",
+        "CREATE SCHEMA lake.silver",
+        "CREATE TABLE lake.gold.agg_orders_1m (window_start TIMESTAMPTZ, currency VARCHAR, orders BIGINT, "
+        "revenue DECIMAL(18, 2))",
+        "CREATE TABLE lake.gold.agg_revenue_daily (order_date DATE, category VARCHAR, currency VARCHAR, "
+        "placed_orders BIGINT, placed_units BIGINT, gross_revenue DECIMAL(18, 2))",
+        "CREATE TABLE lake.silver.commerce__orders_1m_rt (window_start TIMESTAMPTZ, currency VARCHAR, "
+        "orders BIGINT, revenue DECIMAL(18, 2), window_end TIMESTAMPTZ AS (window_start + INTERVAL 1 MINUTE))",
+        "CREATE TABLE lake.silver.commerce__revenue_1m_rt (window_start TIMESTAMPTZ, category VARCHAR, "
+        "currency VARCHAR, orders BIGINT, units BIGINT, revenue DECIMAL(18, 2), "
+        "window_end TIMESTAMPTZ AS (window_start + INTERVAL 1 MINUTE))",
+        "CREATE TABLE lake.silver.commerce__aggregator_progress_rt (kafka_topic VARCHAR, kafka_partition INT, "
+        "watermark TIMESTAMPTZ)",
+        # Gold: minutes 12:00-12:05 (complete up to 12:03:30); the speed layer: 12:02-12:08
+        "INSERT INTO lake.gold.agg_orders_1m SELECT TIMESTAMPTZ '2026-12-07 12:00:00+00' + to_minutes(m), 'EUR', "
+        "10 + m, CAST(10 + m AS DECIMAL(18, 2)) FROM range(6) t(m)",
+        "INSERT INTO lake.gold.agg_orders_1m VALUES ('2026-12-07 12:01:00+00', 'USD', 1, 5.50)",
+        "INSERT INTO lake.silver.commerce__orders_1m_rt SELECT TIMESTAMPTZ '2026-12-07 12:00:00+00' + "
+        "to_minutes(m), 'EUR', 100 + m, CAST(0.25 AS DECIMAL(18, 2)) FROM range(2, 9) t(m)",
+        "INSERT INTO lake.gold.agg_revenue_daily VALUES ('2026-12-06', 'books', 'EUR', 40, 50, 400.00), "
+        "('2026-12-07', 'books', 'EUR', 3, 3, 30.00), ('2026-12-06', 'toys', 'EUR', 1, 1, 9.99)",
+        "INSERT INTO lake.silver.commerce__revenue_1m_rt VALUES ('2026-12-07 00:01:00+00', 'books', 'EUR', 2, 2, "
+        "20.00), ('2026-12-07 00:02:00+00', 'books', 'EUR', 1, 4, 1.50), ('2026-12-06 23:59:00+00', 'books', "
+        "'EUR', 9, 9, 99.00)",
+        f"INSERT INTO lake.silver.commerce__aggregator_progress_rt VALUES ('{TOPIC}', 0, '2026-12-07 12:07:00+00'), "
+        f"('{TOPIC}', 1, '2026-12-07 12:08:30+00'), ('commerce.product.v1', 0, '2026-12-07 12:20:00+00')",
+    ):
+        e.execute(sql)
+    yield e
+    e.close()
+
+
+@pytest.fixture
+def metadata() -> FakeMetadata:
+    return FakeMetadata(
+        {
+            "gold.agg_orders_1m": state("gold.agg_orders_1m", 11, "2026-12-07T12:03:30+00:00"),
+            "gold.agg_revenue_daily": state("gold.agg_revenue_daily", 12, "2026-12-07T05:00:00+00:00"),
+            "silver.commerce__orders_1m_rt": state("silver.commerce__orders_1m_rt", 21),
+            "silver.commerce__revenue_1m_rt": state("silver.commerce__revenue_1m_rt", 22),
+            "silver.commerce__aggregator_progress_rt": state("silver.commerce__aggregator_progress_rt", 23),
+            "silver.commerce__order_placed": state("silver.commerce__order_placed", 24),
+        }
+    )
+
+
+@pytest.fixture
+def service(config: ApiConfig, engine: DuckDBEngine, metadata: FakeMetadata) -> DataService:
+    return DataService(config, engine, metadata, clock=lambda: NOW)
+
+
+@pytest.fixture
+def client(service: DataService) -> TestClient:
+    return TestClient(create_app(service))
+
+
+def revenue(client: TestClient, **params: str) -> Any:
+    return client.get("/v1/metrics/revenue", params={"from": f"{DAY}T12:00:00Z", "to": f"{DAY}T12:10:00Z", **params})
+
+
+def test_revenue_per_minute_is_final_up_to_the_boundary_and_provisional_after(client: TestClient) -> None:
+    answer = revenue(client, grain="minute")
+    assert answer.status_code == 200
+    body = answer.json()
+    got = [(r["window_start"][11:16], r["currency"], r["orders"], r["revenue"], r["status"]) for r in body["rows"]]
+    assert got == [
+        ("12:00", "EUR", 10, "10.00", "final"),
+        ("12:01", "EUR", 11, "11.00", "final"),
+        ("12:01", "USD", 1, "5.50", "final"),
+        ("12:02", "EUR", 12, "12.00", "final"),
+        ("12:03", "EUR", 103, "0.25", "provisional"),
+        ("12:04", "EUR", 104, "0.25", "provisional"),
+        ("12:05", "EUR", 105, "0.25", "provisional"),
+        ("12:06", "EUR", 106, "0.25", "provisional"),
+        ("12:07", "EUR", 107, "0.25", "provisional"),
+        ("12:08", "EUR", 108, "0.25", "provisional"),
+    ]
+    assert body["rows"][0]["window_end"] == f"{DAY}T12:01:00Z"
+    assert body["freshness"] == {
+        "gold_watermark": f"{DAY}T12:03:30Z",
+        "speed_watermark": f"{DAY}T12:08:30Z",  # the orders topic's, not the idle product topic's
+        "boundary": f"{DAY}T12:03:00Z",
+        "gold_lag_s": 26 * 60 + 30.0,
+        "speed_lag_s": 21 * 60 + 30.0,
+        "snapshots": {
+            "gold.agg_orders_1m": 11,
+            "silver.commerce__orders_1m_rt": 21,
+            "silver.commerce__aggregator_progress_rt": 23,
+        },
+    }
+    assert (body["metric"], body["grain"], body["from"], body["to"]) == (
+        "revenue", "minute", f"{DAY}T12:00:00Z", f"{DAY}T12:10:00Z",
+    )  # fmt: skip
+
+
+def test_revenue_per_hour_sums_both_sides_and_is_provisional_when_it_straddles(client: TestClient) -> None:
+    body = revenue(client, grain="hour", currency="EUR").json()
+    assert [(r["window_start"], r["orders"], r["revenue"], r["status"]) for r in body["rows"]] == [
+        (f"{DAY}T12:00:00Z", 10 + 11 + 12 + 103 + 104 + 105 + 106 + 107 + 108, "34.50", "provisional"),
+    ]
+    assert body["to"] == f"{DAY}T13:00:00Z"  # widened to whole hours
+    assert body["filters"] == {"currency": "EUR"}
+
+
+def test_revenue_per_category_is_per_day_with_the_boundary_at_midnight(client: TestClient) -> None:
+    body = client.get(
+        "/v1/metrics/revenue", params={"from": "2026-12-06", "to": "2026-12-08", "grain": "day", "category": "books"}
+    ).json()
+    rows = [(r["window_start"], r["category"], r["currency"], r["orders"], r["units"], r["revenue"], r["status"])
+            for r in body["rows"]]  # fmt: skip
+    assert rows == [
+        ("2026-12-06T00:00:00Z", "books", "EUR", 40, 50, "400.00", "final"),  # not the speed layer's 23:59
+        ("2026-12-07T00:00:00Z", "books", "EUR", 3, 6, "21.50", "provisional"),  # not Gold's partial day
+    ]
+    assert body["freshness"]["boundary"] == "2026-12-07T00:00:00Z"
+
+
+def test_no_gold_yet_is_all_provisional(client: TestClient, metadata: FakeMetadata) -> None:
+    del metadata.states["gold.agg_orders_1m"]
+    body = revenue(client, grain="minute").json()
+    assert {r["status"] for r in body["rows"]} == {"provisional"}
+    assert len(body["rows"]) == 7
+    assert body["freshness"]["boundary"] is None
+    assert body["freshness"]["gold_watermark"] is None
+
+
+def test_csv_on_request(client: TestClient) -> None:
+    answer = revenue(client, grain="minute", currency="USD")
+    csv_answer = client.get(
+        "/v1/metrics/revenue",
+        params={"from": f"{DAY}T12:00:00Z", "to": f"{DAY}T12:10:00Z", "grain": "minute", "currency": "USD"},
+        headers={"Accept": "text/csv"},
+    )
+    assert answer.status_code == csv_answer.status_code == 200
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    assert csv_answer.text == (
+        f"window_start,window_end,currency,orders,revenue,status\n{DAY}T12:01:00Z,{DAY}T12:02:00Z,USD,1,5.50,final\n"
+    )
+    assert csv_answer.headers["x-dp-boundary"] == f"{DAY}T12:03:00Z"
+
+
+def test_answers_are_cached_by_the_snapshots_they_read(
+    client: TestClient, service: DataService, metadata: FakeMetadata, engine: DuckDBEngine
+) -> None:
+    first = revenue(client, grain="minute").json()
+    misses = service.cache.misses
+    assert revenue(client, grain="minute").json() == first
+    assert service.cache.misses == misses
+    # new rows in the speed table are read once its snapshot changes, not before
+    engine.execute("INSERT INTO lake.silver.commerce__orders_1m_rt VALUES ('2026-12-07 12:09:00+00', 'EUR', 1, 1)")
+    assert revenue(client, grain="minute").json() == first
+    speed = metadata.states["silver.commerce__orders_1m_rt"]
+    metadata.states[speed.identifier] = replace(speed, snapshot_id=99)
+    rows = revenue(client, grain="minute").json()["rows"]
+    assert rows[-1]["window_start"] == f"{DAY}T12:09:00Z"
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter", "words"),
+    [
+        ({"from": None}, "from", "required"),
+        ({"from": "yesterday"}, "from", "not an RFC 3339"),
+        ({"from": "2026-12-07T12:00:00"}, "from", "no UTC offset"),
+        ({"from": "2026-02-30"}, "from", "not an RFC 3339"),
+        ({"to": "2026-12-07T11:00:00Z"}, "to", "after from"),
+        ({"to": "2027-12-07T11:00:00Z"}, "to", "wider than 92 days"),
+        ({"grain": "week"}, "grain", "not one of minute, hour, day"),
+        ({"grain": "minute", "to": "2027-02-07T11:00:00Z"}, "grain", "more than 50000 rows"),
+        ({"currency": "eur"}, "currency", "ISO 4217"),
+        ({"currency": "GBP"}, "currency", "unknown currency 'GBP' (known: EUR, USD)"),
+        ({"category": "books"}, "grain", "grain=day"),
+        ({"category": "garden", "grain": "day"}, "category", "unknown category 'garden' (known: books, toys)"),
+        ({"category": "x" * 300, "grain": "day"}, "category", "1-200 characters"),
+    ],
+)
+def test_bad_parameters_are_400_naming_the_parameter(
+    client: TestClient, params: dict[str, str | None], parameter: str, words: str
+) -> None:
+    query = {"from": f"{DAY}T12:00:00Z", "to": f"{DAY}T12:10:00Z", **params}
+    answer = client.get("/v1/metrics/revenue", params={k: v for k, v in query.items() if v is not None})
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert body["error"] == "bad_parameter"
+    assert body["parameter"] == parameter
+    assert words in body["message"]
+    assert body["request_id"]
+
+
+def test_tables_lists_gold_and_the_speed_layer_and_describes_one(client: TestClient) -> None:
+    listed = client.get("/v1/tables").json()["tables"]
+    assert [f"{t['namespace']}.{t['table']}" for t in listed] == [
+        "gold.agg_orders_1m", "gold.agg_revenue_daily", "silver.commerce__aggregator_progress_rt",
+        "silver.commerce__orders_1m_rt", "silver.commerce__revenue_1m_rt",
+    ]  # fmt: skip
+    one = client.get("/v1/tables/gold/agg_orders_1m").json()
+    assert one["snapshot_id"] == 11
+    assert one["watermark"] == f"{DAY}T12:03:30Z"
+    assert one["columns"] == [{"name": "x", "type": "long", "required": True}]
+    assert one["records"] == 3
+    missing = client.get("/v1/tables/silver/commerce__order_placed")  # a Silver table, not served
+    assert missing.status_code == 404
+    assert "not found" in missing.json()["message"]
+
+
+def test_an_engine_failure_is_503_with_retry_after(client: TestClient, engine: DuckDBEngine) -> None:
+    engine.execute("DROP TABLE lake.silver.commerce__orders_1m_rt")
+    answer = revenue(client, grain="minute")
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"
+    assert answer.json()["error"] == "unavailable"
+
+
+def test_health_metrics_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    revenue(client, grain="minute")
+    client.get("/no/such/route")
+    text = client.get("/metrics").text
+    assert 'dp_api_requests_total{route="/v1/metrics/revenue",status="200"} 1' in text
+    assert 'dp_api_requests_total{route="other",status="404"} 1' in text
+    assert "dp_api_cache_misses_total" in text
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/metrics/revenue", "/v1/tables", "/v1/tables/{namespace}/{table}", "/healthz"} <= set(paths)
+
+
+def test_speed_windows_that_do_not_tile_a_minute_are_refused_at_start() -> None:
+    settings = PlatformSettings.model_validate({"stream": {"window_s": 90}})
+    with pytest.raises(StartupError, match="window_s is 90"):
+        api_config(settings, order_topic=TOPIC)
