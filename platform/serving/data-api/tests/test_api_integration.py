@@ -72,9 +72,6 @@ def lake(local_stack: LocalStack, platform_config: LoadedConfig, run_id: str) ->
     catalog = lake_catalog(loaded.settings)
     for ns in (gold, silver):
         catalog.create_namespace_if_not_exists(ns)
-    gold_t = catalog.create_table(f"{gold}.agg_orders_1m", WINDOWS)
-    gold_t.append(minutes(0, 6, 10, "1.00"))  # Gold holds 12:00-12:05, complete up to 12:03:30
-    gold_t.transaction().set_properties({"dp.watermark": "2026-12-07T12:03:30.000000+00:00"}).commit_transaction()
     speed = catalog.create_table(f"{silver}.commerce__orders_1m_rt", WINDOWS)
     speed.append(minutes(2, 8, 7, "0.50"))  # the speed layer 12:02-12:07, without some late orders
     progress = catalog.create_table(f"{silver}.commerce__aggregator_progress_rt", PROGRESS)
@@ -82,6 +79,9 @@ def lake(local_stack: LocalStack, platform_config: LoadedConfig, run_id: str) ->
         [{"kafka_topic": TOPIC, "kafka_partition": p, "watermark": T0 + dt.timedelta(minutes=7, seconds=p)}
          for p in range(3)], schema=PROGRESS,
     ))  # fmt: skip
+    gold_t = catalog.create_table(f"{gold}.agg_orders_1m", WINDOWS)
+    gold_t.append(minutes(0, 6, 10, "1.00"))  # Gold holds 12:00-12:05, complete up to 12:03:30
+    gold_t.transaction().set_properties({"dp.watermark": "2026-12-07T12:03:30.000000+00:00"}).commit_transaction()
     yield loaded, catalog
     for ns in (gold, silver):
         for identifier in catalog.list_tables(ns):
@@ -119,6 +119,8 @@ def test_revenue_from_the_real_lakehouse_and_the_boundary_moving_after_a_gold_bu
     )  # fmt: skip
 
     # the next Gold build: minutes 12:03-12:07 with the late orders, the watermark at 12:06:10
+    before_build = dt.datetime.now(dt.UTC)
+    time.sleep(0.05)
     gold = catalog.load_table(config.tables.orders_1m)
     gold.overwrite(minutes(0, 8, 10, "1.00"))
     gold.transaction().set_properties({"dp.watermark": "2026-12-07T12:06:10.000000+00:00"}).commit_transaction()
@@ -128,6 +130,15 @@ def test_revenue_from_the_real_lakehouse_and_the_boundary_moving_after_a_gold_bu
     ]  # fmt: skip
     assert after["freshness"]["boundary"] == "2026-12-07T12:06:00Z"
     assert after["freshness"]["snapshots"][config.tables.orders_1m] != gold_id
+
+    # time travel: as of the first build's snapshot, or of a time before the second build, the first answer
+    for as_of in (str(gold_id), before_build.isoformat()):
+        earlier = client.get("/v1/metrics/revenue", params={**params, "as_of": as_of}).json()
+        assert rows(earlier) == rows(body), as_of
+        assert earlier["freshness"]["boundary"] == "2026-12-07T12:03:00Z"
+        assert earlier["freshness"]["snapshots"][config.tables.orders_1m] == gold_id
+    unknown = client.get("/v1/metrics/revenue", params={**params, "as_of": "1"})
+    assert (unknown.status_code, unknown.json()["parameter"]) == (404, "as_of")
 
     described = client.get(f"/v1/tables/{config.gold_namespace}/agg_orders_1m").json()
     assert described["records"] == 8

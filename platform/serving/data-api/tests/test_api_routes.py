@@ -28,21 +28,36 @@ TOPIC = "commerce.order_placed.v1"
 
 
 class FakeMetadata:
-    """Table states by identifier, as a catalog would give them."""
+    """Table states by identifier, as a catalog would give them, and earlier states by time (``past``)."""
 
     def __init__(self, states: dict[str, TableState]) -> None:
         self.states = states
+        self.past: dict[str, list[TableState]] = {}
 
     def state(self, identifier: str) -> TableState | None:
         return self.states.get(identifier)
+
+    def versions(self, identifier: str) -> list[TableState]:
+        now = self.states.get(identifier)
+        return sorted([*self.past.get(identifier, []), *([now] if now else [])], key=lambda v: v.version_at or NOW)
+
+    def state_at(self, identifier: str, at: dt.datetime) -> TableState | None:
+        found = [v for v in self.versions(identifier) if (v.version_at or NOW) <= at]
+        return found[-1] if found else None
+
+    def state_of_snapshot(self, identifier: str, snapshot_id: int) -> TableState | None:
+        found = [v for v in self.versions(identifier) if v.snapshot_id == snapshot_id]
+        return found[-1] if found else None
 
     def tables(self, namespaces: tuple[str, ...]) -> list[str]:
         return sorted(t for t in self.states if t.split(".", 1)[0] in namespaces)
 
 
-def state(identifier: str, snapshot: int | None = 1, watermark: str | None = None) -> TableState:
+def state(identifier: str, snapshot: int | None = 1, watermark: str | None = None, at: dt.datetime = NOW) -> TableState:
     props = {"dp.watermark": watermark} if watermark else {}
-    return TableState(identifier, snapshot, NOW if snapshot else None, props, (Column("x", "long", True),), (), 3)
+    return TableState(
+        identifier, snapshot, at if snapshot else None, props, (Column("x", "long", True),), (), 3, version_at=at
+    )
 
 
 @pytest.fixture
@@ -178,6 +193,33 @@ def test_no_gold_yet_is_all_provisional(client: TestClient, metadata: FakeMetada
     assert len(body["rows"]) == 7
     assert body["freshness"]["boundary"] is None
     assert body["freshness"]["gold_watermark"] is None
+
+
+def test_as_of_a_snapshot_or_a_time_answers_as_it_was(client: TestClient, metadata: FakeMetadata) -> None:
+    # an hour earlier Gold's snapshot 10 had a watermark of 12:01:10 and the speed layer's snapshot 20 existed
+    earlier = NOW - dt.timedelta(hours=1)
+    metadata.past["gold.agg_orders_1m"] = [state("gold.agg_orders_1m", 10, "2026-12-07T12:01:10+00:00", earlier)]
+    for name, sid in (("silver.commerce__orders_1m_rt", 20), ("silver.commerce__aggregator_progress_rt", 19)):
+        metadata.past[name] = [state(name, sid, at=earlier)]
+    for as_of in ("10", (earlier + dt.timedelta(minutes=5)).isoformat()):
+        body = revenue(client, grain="minute", as_of=as_of).json()
+        assert body["as_of"] == as_of
+        assert body["freshness"]["boundary"] == f"{DAY}T12:01:00Z"
+        assert body["freshness"]["snapshots"] == {
+            "gold.agg_orders_1m": 10, "silver.commerce__orders_1m_rt": 20,
+            "silver.commerce__aggregator_progress_rt": 19,
+        }  # fmt: skip
+        assert [r["status"] for r in body["rows"]][:2] == ["final", "provisional"]
+    now = revenue(client, grain="minute").json()
+    assert now["freshness"]["boundary"] == f"{DAY}T12:03:00Z"
+    missing = revenue(client, as_of="12345")
+    assert missing.status_code == 404
+    assert (missing.json()["parameter"], missing.json()["error"]) == ("as_of", "not_found")
+    assert "12345" in missing.json()["message"]
+    future = revenue(client, as_of="2027-01-01T00:00:00Z")
+    assert (future.status_code, future.json()["parameter"]) == (400, "as_of")
+    bad = revenue(client, as_of="last tuesday")
+    assert (bad.status_code, bad.json()["parameter"]) == (400, "as_of")
 
 
 def test_csv_on_request(client: TestClient) -> None:

@@ -17,8 +17,8 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Header, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from dp_data_api.errors import BadParameterError, DataApiError
-from dp_data_api.params import revenue_query
+from dp_data_api.errors import BadParameterError, DataApiError, NotFoundError
+from dp_data_api.params import parse_as_of, revenue_query
 from dp_data_api.service import Answer, DataService, iso, money
 from dp_http import ErrorStyle, RequestHooks, install
 from dp_http.prometheus import Exposition, Histogram
@@ -26,6 +26,7 @@ from dp_http.prometheus import Exposition, Histogram
 log = logging.getLogger("dp_data_api")
 
 CSV = "text/csv"
+AS_OF = "the answer as it was: a snapshot id of the Gold table that answers, or an RFC 3339 time"
 ROUTES = frozenset({"/healthz", "/metrics", "/v1/metrics/revenue", "/v1/tables", "/v1/tables/{namespace}/{table}"})
 LATENCY_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -34,7 +35,7 @@ def error_answer(exc: BaseException, request_id: str) -> Response:
     if isinstance(exc, DataApiError):
         status, kind = exc.status, exc.code
         body: dict[str, Any] = {"error": kind, "message": str(exc), "request_id": request_id}
-        if isinstance(exc, BadParameterError):
+        if isinstance(exc, BadParameterError | NotFoundError) and exc.parameter:
             body["parameter"] = exc.parameter
         headers = {"Retry-After": "5"} if status == 503 else None
         return JSONResponse(body, status_code=status, headers=headers)
@@ -145,17 +146,20 @@ def create_app(service: DataService) -> FastAPI:
         grain: Annotated[str | None, Query(description="minute, hour (default) or day")] = None,
         currency: Annotated[str | None, Query(description="ISO 4217 code, e.g. EUR")] = None,
         category: Annotated[str | None, Query(description="product category (grain=day)")] = None,
+        as_of: Annotated[str | None, Query(description=AS_OF)] = None,
         accept: Annotated[str | None, Header()] = None,
     ) -> Response:
         query = revenue_query(
             start, end, grain, currency, category,
             max_range_days=service.config.max_range_days, max_rows=service.config.max_rows,
         )  # fmt: skip
-        answer = service.revenue(query)
+        answer = service.revenue(query, parse_as_of(as_of))
         extra = {
             "metric": "revenue", "grain": query.grain, "from": iso(query.start), "to": iso(query.end),
             "filters": {k: v for k, v in (("currency", currency), ("category", category)) if v is not None},
         }  # fmt: skip
+        if as_of is not None:
+            extra["as_of"] = as_of.strip()
         return negotiated(answer_json(answer, extra), accept)
 
     @app.get("/v1/tables", tags=["tables"], summary="The tables served: Gold's marts and the speed layer's")

@@ -25,10 +25,14 @@ class BadParameterError(DataApiError, TerminalError):
 
 
 class NotFoundError(DataApiError, TerminalError):
-    """What the request names does not exist (a table, an order, a snapshot): 404."""
+    """What the request names does not exist (a table, an order, a snapshot): 404, naming the parameter if one."""
 
     status = 404
     code = "not_found"
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        self.parameter = parameter
+        super().__init__(message)
 
 
 class UnavailableError(DataApiError, TransientError):

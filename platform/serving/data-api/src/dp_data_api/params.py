@@ -33,6 +33,21 @@ def parse_time(name: str, value: str | None) -> dt.datetime:
         raise BadParameterError(name, f"{value!r} is out of range") from None
 
 
+#: an ``as_of``: a snapshot id of the Gold table that answers, or a time
+AsOf = int | dt.datetime
+_SNAPSHOT_ID = re.compile(r"^-?\d{1,19}$")
+
+
+def parse_as_of(value: str | None) -> AsOf | None:
+    """``as_of``: a snapshot id (digits) or an RFC 3339 time / date; None when not given."""
+    if value is None:
+        return None
+    text = value.strip()
+    if _SNAPSHOT_ID.match(text):
+        return int(text)
+    return parse_time("as_of", text)
+
+
 @dataclass(frozen=True)
 class RevenueQuery:
     start: dt.datetime

@@ -22,7 +22,7 @@ from dp_data_api.engine import LAKE
 from dp_data_api.errors import BadParameterError, NotFoundError
 from dp_data_api.lake import Metadata, TableState
 from dp_data_api.merge import GRAINS, Cell, Row, Span, merge
-from dp_data_api.params import RevenueQuery
+from dp_data_api.params import AsOf, RevenueQuery
 
 DAY_S = GRAINS["day"]
 
@@ -172,13 +172,38 @@ class DataService:
 
     # -- revenue ------------------------------------------------------------------------------------------------
 
-    def revenue(self, query: RevenueQuery) -> Answer:
+    def states(
+        self, gold_id: str, others: Sequence[str], as_of: AsOf | None
+    ) -> tuple[TableState | None, list[TableState | None]]:
+        """The Gold table that answers and the other tables, now or as of a Gold snapshot id or a time.
+
+        As of a snapshot: Gold's last metadata while it was current (its watermark then), and the other tables as of
+        that metadata's time. As of a time: every table's metadata current then."""
+        if as_of is None:
+            return self.metadata.state(gold_id), [self.metadata.state(o) for o in others]
+        if isinstance(as_of, int):
+            gold = self.metadata.state_of_snapshot(gold_id, as_of)
+            if gold is None:
+                raise NotFoundError(
+                    f"snapshot {as_of} was never the current snapshot of {gold_id} in its retained history "
+                    f"(GET /v1/tables/{gold_id.replace('.', '/')} shows the current one)", parameter="as_of",
+                )  # fmt: skip
+            at = gold.version_at or self.clock()
+        else:
+            at = as_of
+            if at > self.clock():
+                raise BadParameterError("as_of", f"{iso(at)} is in the future")
+            gold = self.metadata.state_at(gold_id, at)
+        return gold, [self.metadata.state_at(o, at) for o in others]
+
+    def revenue(self, query: RevenueQuery, as_of: AsOf | None = None) -> Answer:
         """Revenue per bucket of ``query.grain``: final from Gold up to its boundary, provisional after it."""
         t = self.config.tables
         per_category = query.category is not None
-        gold = self.metadata.state(t.revenue_daily if per_category else t.orders_1m)
-        speed = self.metadata.state(t.revenue_rt if per_category else t.orders_rt)
-        progress = self.metadata.state(t.progress_rt)
+        gold, (speed, progress) = self.states(
+            t.revenue_daily if per_category else t.orders_1m, [t.revenue_rt if per_category else t.orders_rt,
+                                                               t.progress_rt], as_of,
+        )  # fmt: skip
         self._check_labels(query, gold, speed)
         key = ("revenue", query, *(s.snapshot_id if s else None for s in (gold, speed)))
         edge, rows = self.cache.get_or_compute(key, lambda: self._revenue_rows(query, gold, speed))
