@@ -25,6 +25,11 @@ from dp_data_api.service import DataService
 NOW = dt.datetime(2026, 12, 7, 12, 30, tzinfo=dt.UTC)
 DAY = "2026-12-07"
 TOPIC = "commerce.order_placed.v1"
+ORDER_DDL = (
+    "order_id VARCHAR, customer_id VARCHAR, session_id VARCHAR, occurred_at TIMESTAMPTZ, currency VARCHAR, "
+    "shipping_country VARCHAR, line_count INT, subtotal DECIMAL(12, 2), shipping DECIMAL(12, 2), tax DECIMAL(12, 2), "
+    "total DECIMAL(12, 2), payment_status VARCHAR"
+)
 
 
 class FakeMetadata:
@@ -93,6 +98,26 @@ def engine() -> Iterator[DuckDBEngine]:
         "INSERT INTO lake.silver.commerce__revenue_1m_rt VALUES ('2026-12-07 00:01:00+00', 'books', 'EUR', 2, 2, "
         "20.00), ('2026-12-07 00:02:00+00', 'books', 'EUR', 1, 4, 1.50), ('2026-12-06 23:59:00+00', 'books', "
         "'EUR', 9, 9, 99.00)",
+        f"CREATE TABLE lake.gold.fct_orders ({ORDER_DDL})",
+        f"CREATE TABLE lake.silver.commerce__orders_enriched_rt ({ORDER_DDL}, lines STRUCT(line_number INT, "
+        "product_id VARCHAR, quantity INT, unit_price DECIMAL(12, 2), line_total DECIMAL(12, 2), category VARCHAR)[])",
+        "CREATE TABLE lake.gold.fct_order_lines (order_id VARCHAR, line_number INT, product_id VARCHAR, quantity INT, "
+        "unit_price DECIMAL(12, 2), line_total DECIMAL(12, 2))",
+        # C1 has o1, o2 in Gold (o2 also still in the speed table) and o3, o4 only in the speed table; C2 has o5
+        "INSERT INTO lake.gold.fct_orders VALUES "
+        "('o1', 'C1', 's1', '2026-12-07 10:00:00+00', 'EUR', 'DE', 2, 10.00, 1.00, 2.00, 13.00, 'AUTHORISED'), "
+        "('o2', 'C1', 's2', '2026-12-07 11:00:00+00', 'EUR', 'DE', 1, 5.00, 1.00, 1.00, 7.00, NULL), "
+        "('o5', 'C2', 's5', '2026-12-07 11:30:00+00', 'USD', 'US', 1, 1.00, 0.00, 0.00, 1.00, NULL)",
+        "INSERT INTO lake.gold.fct_order_lines VALUES ('o1', 2, 'p2', 1, 4.00, 4.00), ('o1', 1, 'p1', 2, 3.00, 6.00), "
+        "('o2', 1, 'p3', 1, 5.00, 5.00)",
+        "INSERT INTO lake.silver.commerce__orders_enriched_rt VALUES "
+        "('o2', 'C1', 's2', '2026-12-07 11:00:00+00', 'EUR', 'DE', 1, 5.00, 1.00, 1.00, 7.00, 'PENDING', "
+        "[{'line_number': 1, 'product_id': 'p3', 'quantity': 1, 'unit_price': 5.00, 'line_total': 5.00, "
+        "'category': 'books'}]), "
+        "('o3', 'C1', 's3', '2026-12-07 12:00:00+00', 'EUR', 'DE', 1, 9.00, 1.00, 1.00, 11.00, NULL, "
+        "[{'line_number': 1, 'product_id': 'p9', 'quantity': 3, 'unit_price': 3.00, 'line_total': 9.00, "
+        "'category': 'toys'}]), "
+        "('o4', 'C1', 's4', '2026-12-07 12:00:00+00', 'EUR', 'DE', 0, 0.00, 0.00, 0.00, 0.00, NULL, [])",
         f"INSERT INTO lake.silver.commerce__aggregator_progress_rt VALUES ('{TOPIC}', 0, '2026-12-07 12:07:00+00'), "
         f"('{TOPIC}', 1, '2026-12-07 12:08:30+00'), ('commerce.product.v1', 0, '2026-12-07 12:20:00+00')",
     ):
@@ -111,6 +136,9 @@ def metadata() -> FakeMetadata:
             "silver.commerce__revenue_1m_rt": state("silver.commerce__revenue_1m_rt", 22),
             "silver.commerce__aggregator_progress_rt": state("silver.commerce__aggregator_progress_rt", 23),
             "silver.commerce__order_placed": state("silver.commerce__order_placed", 24),
+            "gold.fct_orders": state("gold.fct_orders", 13),
+            "gold.fct_order_lines": state("gold.fct_order_lines", 14),
+            "silver.commerce__orders_enriched_rt": state("silver.commerce__orders_enriched_rt", 25),
         }
     )
 
@@ -287,8 +315,9 @@ def test_bad_parameters_are_400_naming_the_parameter(
 def test_tables_lists_gold_and_the_speed_layer_and_describes_one(client: TestClient) -> None:
     listed = client.get("/v1/tables").json()["tables"]
     assert [f"{t['namespace']}.{t['table']}" for t in listed] == [
-        "gold.agg_orders_1m", "gold.agg_revenue_daily", "silver.commerce__aggregator_progress_rt",
-        "silver.commerce__orders_1m_rt", "silver.commerce__revenue_1m_rt",
+        "gold.agg_orders_1m", "gold.agg_revenue_daily", "gold.fct_order_lines", "gold.fct_orders",
+        "silver.commerce__aggregator_progress_rt", "silver.commerce__orders_1m_rt",
+        "silver.commerce__orders_enriched_rt", "silver.commerce__revenue_1m_rt",
     ]  # fmt: skip
     one = client.get("/v1/tables/gold/agg_orders_1m").json()
     assert one["snapshot_id"] == 11
@@ -324,3 +353,56 @@ def test_speed_windows_that_do_not_tile_a_minute_are_refused_at_start() -> None:
     settings = PlatformSettings.model_validate({"stream": {"window_s": 90}})
     with pytest.raises(StartupError, match="window_s is 90"):
         api_config(settings, order_topic=TOPIC)
+
+
+def test_an_order_is_golds_once_it_has_it_else_the_speed_layers(client: TestClient) -> None:
+    final = client.get("/v1/orders/o1").json()
+    assert (final["status"], final["source"]) == ("final", {"table": "gold.fct_orders", "snapshot_id": 13})
+    assert (final["customer_id"], final["total"], final["occurred_at"]) == ("C1", "13.00", f"{DAY}T10:00:00Z")
+    assert [(line["line_number"], line["product_id"], line["line_total"]) for line in final["lines"]] == [
+        (1, "p1", "6.00"), (2, "p2", "4.00"),
+    ]  # fmt: skip
+    assert client.get("/v1/orders/o2").json()["status"] == "final"  # in both: Gold's
+    live = client.get("/v1/orders/o3").json()
+    assert (live["status"], live["source"]["table"]) == ("provisional", "silver.commerce__orders_enriched_rt")
+    assert live["lines"] == [
+        {"line_number": 1, "product_id": "p9", "quantity": 3, "unit_price": "3.00", "line_total": "9.00"}
+    ]
+    missing = client.get("/v1/orders/nope")
+    assert (missing.status_code, missing.json()["parameter"]) == (404, "order_id")
+
+
+def test_a_customers_orders_come_in_keyset_pages_each_order_once(client: TestClient) -> None:
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"customer_id": "C1", "limit": "2", **({"cursor": cursor} if cursor else {})}
+        body = client.get("/v1/orders", params=params).json()
+        seen += [(o["order_id"], o["status"]) for o in body["orders"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [("o1", "final"), ("o2", "final"), ("o3", "provisional"), ("o4", "provisional")]
+    assert pages == 2
+    ranged = client.get(
+        "/v1/orders", params={"customer_id": "C1", "from": f"{DAY}T10:30:00Z", "to": f"{DAY}T12:00:00Z"}
+    )
+    assert [o["order_id"] for o in ranged.json()["orders"]] == ["o2"]
+    assert ranged.json()["snapshots"] == {"gold.fct_orders": 13, "silver.commerce__orders_enriched_rt": 25}
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({}, "customer_id"),
+        ({"customer_id": "C1", "limit": "0"}, "limit"),
+        ({"customer_id": "C1", "limit": "1001"}, "limit"),
+        ({"customer_id": "C1", "limit": "ten"}, "limit"),
+        ({"customer_id": "C1", "cursor": "not-a-cursor"}, "cursor"),
+        ({"customer_id": "C1", "from": "2026-12-07", "to": "2026-12-06"}, "to"),
+        ({"customer_id": "C1", "from": "soon"}, "from"),
+    ],
+)
+def test_bad_order_listing_parameters_are_400(client: TestClient, params: dict[str, str], parameter: str) -> None:
+    answer = client.get("/v1/orders", params=params)
+    assert (answer.status_code, answer.json()["parameter"]) == (400, parameter), answer.text

@@ -18,7 +18,7 @@ from fastapi import FastAPI, Header, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from dp_data_api.errors import BadParameterError, DataApiError, NotFoundError
-from dp_data_api.params import parse_as_of, revenue_query
+from dp_data_api.params import MAX_PAGE, Cursor, identifier, orders_query, parse_as_of, revenue_query
 from dp_data_api.service import Answer, DataService, iso, money
 from dp_http import ErrorStyle, RequestHooks, install
 from dp_http.prometheus import Exposition, Histogram
@@ -27,7 +27,10 @@ log = logging.getLogger("dp_data_api")
 
 CSV = "text/csv"
 AS_OF = "the answer as it was: a snapshot id of the Gold table that answers, or an RFC 3339 time"
-ROUTES = frozenset({"/healthz", "/metrics", "/v1/metrics/revenue", "/v1/tables", "/v1/tables/{namespace}/{table}"})
+ROUTES = frozenset(
+    {"/healthz", "/metrics", "/v1/metrics/revenue", "/v1/orders", "/v1/orders/{order_id}", "/v1/tables",
+     "/v1/tables/{namespace}/{table}"}
+)  # fmt: skip
 LATENCY_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -69,6 +72,7 @@ class Metrics:
 
     def observe(self, path: str, status: int, seconds: float) -> None:
         route = "/v1/tables/{namespace}/{table}" if path.startswith("/v1/tables/") else path
+        route = "/v1/orders/{order_id}" if path.startswith("/v1/orders/") else route
         route = route if route in ROUTES else "other"
         with self._lock:
             self.requests[(route, status)] = self.requests.get((route, status), 0) + 1
@@ -161,6 +165,23 @@ def create_app(service: DataService) -> FastAPI:
         if as_of is not None:
             extra["as_of"] = as_of.strip()
         return negotiated(answer_json(answer, extra), accept)
+
+    @app.get(
+        "/v1/orders/{order_id}", tags=["orders"], summary="One order: Gold's once it has it, else the speed layer's"
+    )
+    def order(order_id: Annotated[str, Path(max_length=200)]) -> dict[str, Any]:
+        return service.order(identifier("order_id", order_id))
+
+    @app.get("/v1/orders", tags=["orders"], summary="A customer's orders by event time, in keyset pages")
+    def orders(
+        customer_id: Annotated[str | None, Query(description="the customer (required)")] = None,
+        start: Annotated[str | None, Query(alias="from", description="RFC 3339 time or date (inclusive)")] = None,
+        end: Annotated[str | None, Query(alias="to", description="RFC 3339 time or date (exclusive)")] = None,
+        limit: Annotated[str | None, Query(description=f"orders per page, 1-{MAX_PAGE} (default 100)")] = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    ) -> dict[str, Any]:
+        query = orders_query(customer_id, start, end, limit, max_range_days=service.config.max_range_days)
+        return service.orders(query, Cursor.decode(cursor) if cursor else None)
 
     @app.get("/v1/tables", tags=["tables"], summary="The tables served: Gold's marts and the speed layer's")
     def tables() -> dict[str, Any]:

@@ -20,6 +20,9 @@ class Tables:
     orders_rt: str  # speed layer: orders and revenue per window and currency
     revenue_rt: str  # speed layer: revenue per window, category and currency
     progress_rt: str  # the aggregator's progress per Kafka partition (its watermark)
+    orders: str  # Gold: one row per order (fct_orders)
+    order_lines: str  # Gold: one row per order line (fct_order_lines)
+    orders_enriched: str  # speed layer: the enricher's orders with their lines, upserted
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ def api_config(settings: PlatformSettings, *, order_topic: str, host: str | None
             orders_rt=speed("orders"),
             revenue_rt=speed("revenue"),
             progress_rt=f"{silver}.{names.progress_table(names.AGGREGATOR, domain)}",
+            orders=f"{gold}.fct_orders",
+            order_lines=f"{gold}.fct_order_lines",
+            orders_enriched=f"{silver}.{names.table(domain, names.ORDERS_ENRICHED)}",
         ),
         order_topic=order_topic,
         window_s=stream.window_s,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 
@@ -97,3 +100,70 @@ def revenue_query(
     if last < hi:
         last += dt.timedelta(seconds=step)
     return RevenueQuery(first, last, chosen, currency, category)  # type: ignore[arg-type]
+
+
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class OrdersQuery:
+    customer_id: str
+    start: dt.datetime | None
+    end: dt.datetime | None
+    limit: int
+
+
+def identifier(name: str, value: str | None) -> str:
+    """An id (order, customer): 1-200 characters, required."""
+    if value is None or not value.strip():
+        raise BadParameterError(name, "required")
+    if len(value) > MAX_LABEL:
+        raise BadParameterError(name, f"must be 1-{MAX_LABEL} characters")
+    return value
+
+
+def orders_query(
+    customer_id: str | None, start: str | None, end: str | None, limit: str | None, *, max_range_days: int
+) -> OrdersQuery:
+    """The order list's parameters: ``customer_id`` (required), an optional ``from``/``to`` range, ``limit``."""
+    lo = parse_time("from", start) if start is not None else None
+    hi = parse_time("to", end) if end is not None else None
+    if lo is not None and hi is not None:
+        if lo >= hi:
+            raise BadParameterError("to", f"must be after from ({lo.isoformat()})")
+        if hi - lo > dt.timedelta(days=max_range_days):
+            raise BadParameterError("to", f"the range is wider than {max_range_days} days (serving.max_range_days)")
+    try:
+        size = 100 if limit is None else int(limit)
+    except ValueError:
+        raise BadParameterError("limit", f"{limit!r} is not a whole number") from None
+    if not 1 <= size <= MAX_PAGE:
+        raise BadParameterError("limit", f"must be 1-{MAX_PAGE}")
+    return OrdersQuery(identifier("customer_id", customer_id), lo, hi, size)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page of a listing starts (after this order), and the snapshots the listing reads."""
+
+    occurred_at: dt.datetime
+    order_id: str
+    snapshots: tuple[int | None, int | None]
+
+    def encode(self) -> str:
+        payload = json.dumps([self.occurred_at.isoformat(), self.order_id, list(self.snapshots)])
+        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            at, order_id, snapshots = json.loads(raw)
+            gold, speed = snapshots
+            if not isinstance(order_id, str) or not all(s is None or isinstance(s, int) for s in (gold, speed)):
+                raise ValueError(order_id)
+            return cls(dt.datetime.fromisoformat(at), order_id, (gold, speed))
+        except (ValueError, TypeError, json.JSONDecodeError, binascii.Error):
+            raise BadParameterError(
+                "cursor", "not a cursor this API gave (take next_cursor of the last page)"
+            ) from None

@@ -13,7 +13,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -22,7 +22,7 @@ from dp_data_api.engine import LAKE
 from dp_data_api.errors import BadParameterError, NotFoundError
 from dp_data_api.lake import Metadata, TableState
 from dp_data_api.merge import GRAINS, Cell, Row, Span, merge
-from dp_data_api.params import AsOf, RevenueQuery
+from dp_data_api.params import AsOf, Cursor, OrdersQuery, RevenueQuery
 
 DAY_S = GRAINS["day"]
 
@@ -278,6 +278,79 @@ class DataService:
         key = ("labels", column, *((s.identifier, s.snapshot_id) for s in present))
         return self.cache.get_or_compute(key, compute)  # type: ignore[no-any-return]
 
+    # -- orders -------------------------------------------------------------------------------------------------
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        """One order: Gold's row (``final``) once the batch layer has it, else the speed layer's enriched row
+        (``provisional``); :class:`NotFoundError` when neither has it."""
+        t = self.config.tables
+        gold, lines, speed = (self.metadata.state(x) for x in (t.orders, t.order_lines, t.orders_enriched))
+        tt = self.engine.time_travel
+        if gold is not None and gold.snapshot_id is not None:
+            found = self.engine.rows(select_sql(gold, ORDER_SQL, "order_id = ?", time_travel=tt), [order_id])
+            if found:
+                items = []
+                if lines is not None and lines.snapshot_id is not None:
+                    sql = select_sql(lines, LINE_SQL, "order_id = ? ORDER BY line_number", time_travel=tt)
+                    items = [dict(zip(LINE_COLUMNS, r, strict=True)) for r in self.engine.rows(sql, [order_id])]
+                return _order(found[0], items, FINAL_STATUS, gold)
+        if speed is not None and speed.snapshot_id is not None:
+            sql = select_sql(speed, f"{ORDER_SQL}, lines", "order_id = ?", time_travel=tt)
+            found = self.engine.rows(sql, [order_id])
+            if found:
+                items = [{k: line.get(k) for k in LINE_COLUMNS} for line in (found[0][-1] or [])]
+                return _order(found[0][:-1], items, PROVISIONAL_STATUS, speed)
+        raise NotFoundError(f"order {order_id!r} is in neither Gold nor the speed layer", parameter="order_id")
+
+    def orders(self, query: OrdersQuery, cursor: Cursor | None) -> dict[str, Any]:
+        """A customer's orders by event time then id, Gold's (``final``) and, for orders Gold does not have yet,
+        the speed layer's (``provisional``); keyset pages that read the snapshots the first page read."""
+        t = self.config.tables
+        gold, speed = self.metadata.state(t.orders), self.metadata.state(t.orders_enriched)
+        if cursor is not None:
+            gold = replace(gold, snapshot_id=cursor.snapshots[0]) if gold else None
+            speed = replace(speed, snapshot_id=cursor.snapshots[1]) if speed else None
+        tt = self.engine.time_travel
+        where: list[str] = ["customer_id = ?"]
+        params: list[Any] = [query.customer_id]
+        if query.start is not None:
+            where.append("occurred_at >= ?")
+            params.append(query.start)
+        if query.end is not None:
+            where.append("occurred_at < ?")
+            params.append(query.end)
+        parts: list[str] = []
+        all_params: list[Any] = []
+        in_gold = gold is not None and gold.snapshot_id is not None
+        if gold is not None and in_gold:
+            parts.append(select_sql(gold, f"{ORDER_SQL}, 'final' AS status", " AND ".join(where), time_travel=tt))
+            all_params += params
+        if speed is not None and speed.snapshot_id is not None:
+            fresh = " AND ".join(where)
+            if gold is not None and in_gold:
+                fresh += f" AND order_id NOT IN ({select_sql(gold, 'order_id', 'customer_id = ?', time_travel=tt)})"
+            parts.append(select_sql(speed, f"{ORDER_SQL}, 'provisional' AS status", fresh, time_travel=tt))
+            all_params += params + ([query.customer_id] if in_gold else [])
+        rows: list[tuple[Any, ...]] = []
+        if parts:
+            after, after_params = "TRUE", list[Any]()
+            if cursor is not None:
+                after, after_params = "(occurred_at, order_id) > (?, ?)", [cursor.occurred_at, cursor.order_id]
+            sql = (f"SELECT * FROM ({' UNION ALL '.join(parts)}) WHERE {after} "  # noqa: S608 -- see select_sql
+                   "ORDER BY occurred_at, order_id LIMIT ?")  # fmt: skip
+            rows = self.engine.rows(sql, [*all_params, *after_params, query.limit + 1])
+        page = rows[: query.limit]
+        snapshots = (gold.snapshot_id if gold else None, speed.snapshot_id if speed else None)
+        following = None
+        if len(rows) > query.limit:
+            last = page[-1]
+            following = Cursor(last[ORDER_COLUMNS.index("occurred_at")], last[0], snapshots).encode()
+        return {
+            "orders": [{**_order_fields(r[:-1]), "status": r[-1]} for r in page],
+            "next_cursor": following,
+            "snapshots": {t.orders: snapshots[0], t.orders_enriched: snapshots[1]},
+        }
+
     # -- tables -------------------------------------------------------------------------------------------------
 
     def namespaces(self) -> tuple[str, ...]:
@@ -299,6 +372,38 @@ class DataService:
         if state is None:
             raise NotFoundError(f"table {identifier} not found")
         return state
+
+
+ORDER_COLUMNS = (
+    "order_id", "customer_id", "session_id", "occurred_at", "currency", "shipping_country", "line_count",
+    "subtotal", "shipping", "tax", "total", "payment_status",
+)  # fmt: skip
+ORDER_SQL = ", ".join(ORDER_COLUMNS)
+LINE_COLUMNS = ("line_number", "product_id", "quantity", "unit_price", "line_total")
+LINE_SQL = ", ".join(LINE_COLUMNS)
+FINAL_STATUS, PROVISIONAL_STATUS = "final", "provisional"
+_MONEY = frozenset({"subtotal", "shipping", "tax", "total", "unit_price", "line_total"})
+
+
+def _json_value(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in _MONEY:
+        return money(value)
+    return iso(value) if isinstance(value, dt.datetime) else value
+
+
+def _order_fields(row: Sequence[Any]) -> dict[str, Any]:
+    return {name: _json_value(name, value) for name, value in zip(ORDER_COLUMNS, row, strict=True)}
+
+
+def _order(row: Sequence[Any], lines: list[dict[str, Any]], status: str, source: TableState) -> dict[str, Any]:
+    return {
+        **_order_fields(row),
+        "lines": [{k: _json_value(k, v) for k, v in line.items()} for line in lines],
+        "status": status,
+        "source": {"table": source.identifier, "snapshot_id": source.snapshot_id},
+    }
 
 
 def money(value: Any) -> str:
