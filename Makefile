@@ -101,7 +101,7 @@ lock: $(UV) ## Re-resolve uv.lock after changing dependencies
 
 ##@ Quality
 .PHONY: lint
-lint: py-lint import-lint config-validate contracts-check sources-check dbt-lint tf-lint ## Every static check (ruff, mypy, layers, config, contracts, dbt sources, dbt parse + SQL style, terraform)
+lint: py-lint import-lint config-validate contracts-check sources-check api-check dbt-lint tf-lint ## Every static check (ruff, mypy, layers, config, contracts, dbt sources, the Data API's OpenAPI file, dbt parse + SQL style, terraform)
 
 .PHONY: format
 format: py-format ## Format everything in place
@@ -135,6 +135,10 @@ contracts-check: install ## Lint every contract; check changed ones against git 
 .PHONY: sources-check
 sources-check: install ## The dbt project's _sources.yml is what the contracts give (else: dp transform sources)
 	@$(DP) transform sources --check
+
+.PHONY: api-check
+api-check: install ## The Data API's committed openapi.json is what the code serves (else: dp serve openapi)
+	@$(DP) serve openapi --check
 
 .PHONY: dbt-lint
 dbt-lint: install ## The dbt project parses (dbt parse, no Spark session) and its SQL keeps the style of its .sqlfluff

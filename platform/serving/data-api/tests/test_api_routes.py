@@ -7,12 +7,17 @@ pin down the answers, the freshness, the cache and every bad-input case quickly.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
+from pyarrow import ipc
 
 from dp_core.config.models import PlatformSettings
 from dp_data_api.api import create_app
@@ -263,6 +268,29 @@ def test_csv_on_request(client: TestClient) -> None:
         f"window_start,window_end,currency,orders,revenue,status\n{DAY}T12:01:00Z,{DAY}T12:02:00Z,USD,1,5.50,final\n"
     )
     assert csv_answer.headers["x-dp-boundary"] == f"{DAY}T12:03:00Z"
+
+
+@pytest.mark.parametrize("accept", ["application/vnd.apache.arrow.stream", "application/vnd.apache.parquet"])
+def test_arrow_and_parquet_on_request_keep_the_types(client: TestClient, accept: str) -> None:
+    answer = revenue(client, grain="minute", currency="USD")
+    binary = client.get(
+        "/v1/metrics/revenue",
+        params={"from": f"{DAY}T12:00:00Z", "to": f"{DAY}T12:10:00Z", "grain": "minute", "currency": "USD"},
+        headers={"Accept": f"{accept}, application/json;q=0.5"},
+    )
+    assert answer.status_code == binary.status_code == 200
+    assert binary.headers["content-type"] == accept
+    assert binary.headers["x-dp-boundary"] == f"{DAY}T12:03:00Z"
+    data = (
+        ipc.open_stream(binary.content).read_all() if "arrow" in accept else pq.read_table(io.BytesIO(binary.content))
+    )
+    assert data.schema.field("revenue").type == pa.decimal128(18, 2)
+    assert data.schema.field("window_start").type == pa.timestamp("us", tz="UTC")
+    assert data.to_pylist() == [
+        {"window_start": dt.datetime(2026, 12, 7, 12, 1, tzinfo=dt.UTC),
+         "window_end": dt.datetime(2026, 12, 7, 12, 2, tzinfo=dt.UTC), "currency": "USD", "orders": 1,
+         "revenue": Decimal("5.50"), "status": "final"},
+    ]  # fmt: skip
 
 
 def test_answers_are_cached_by_the_snapshots_they_read(

@@ -1,8 +1,9 @@
 """The HTTP API (FastAPI; OpenAPI at ``/docs`` and ``/openapi.json``).
 
-Answers are JSON by default, CSV with ``Accept: text/csv``. Errors are ``{"error", "message", "parameter"?,
-"request_id"}`` with 400 (a bad parameter, named), 404, 422 (a parameter of the wrong type) or 503 (the catalog or
-the engine cannot answer now: retry); anything unexpected is a 500 that shows no internals.
+Answers are JSON by default; the revenue rows come as CSV, Arrow IPC or Parquet by ``Accept``. Errors are
+``{"error", "message", "parameter"?, "request_id"}`` with 400 (a bad parameter, named), 404, 422 (a parameter of
+the wrong type) or 503 (the catalog or the engine cannot answer now: retry); anything unexpected is a 500 that shows
+no internals.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ import csv
 import io
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Annotated, Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from fastapi import FastAPI, Header, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pyarrow import ipc
 
 from dp_data_api.errors import BadParameterError, DataApiError, NotFoundError
 from dp_data_api.params import MAX_PAGE, Cursor, identifier, orders_query, parse_as_of, revenue_query
@@ -25,7 +30,11 @@ from dp_http.prometheus import Exposition, Histogram
 
 log = logging.getLogger("dp_data_api")
 
-CSV = "text/csv"
+JSON, CSV = "application/json", "text/csv"
+ARROW, PARQUET = "application/vnd.apache.arrow.stream", "application/vnd.apache.parquet"
+#: the media types an answer can take (and their aliases), by ``Accept``
+MEDIA_TYPES = {JSON: JSON, CSV: CSV, ARROW: ARROW, "application/vnd.apache.arrow.file": ARROW,
+               PARQUET: PARQUET, "application/x-parquet": PARQUET}  # fmt: skip
 AS_OF = "the answer as it was: a snapshot id of the Gold table that answers, or an RFC 3339 time"
 ROUTES = frozenset(
     {"/healthz", "/metrics", "/v1/metrics/revenue", "/v1/orders", "/v1/orders/{order_id}", "/v1/tables",
@@ -115,13 +124,50 @@ def as_csv(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def negotiated(body: dict[str, Any], accept: str | None) -> Response:
-    """JSON, or the rows as CSV when the client asks ``Accept: text/csv`` (freshness in headers)."""
-    if accept and CSV in accept and "application/json" not in accept:
-        fresh = body.get("freshness", {})
-        headers = {f"X-DP-{k.replace('_', '-')}": str(v) for k, v in fresh.items() if k != "snapshots"}
+def wanted(accept: str | None) -> str:
+    """The answer's media type from ``Accept``: the first of ours it names (JSON when none is named)."""
+    for part in (accept or "").split(","):
+        media = part.split(";", 1)[0].strip().lower()
+        if media in MEDIA_TYPES:
+            return MEDIA_TYPES[media]
+    return JSON
+
+
+def negotiated(body: dict[str, Any], accept: str | None, table: Callable[[], pa.Table]) -> Response:
+    """JSON; or the rows as CSV, Arrow IPC (stream) or Parquet, by ``Accept``, with the freshness in ``X-DP-*``
+    headers. ``table`` builds the rows as a typed Arrow table (timestamps, exact decimals)."""
+    media = wanted(accept)
+    if media == JSON:
+        return JSONResponse(body)
+    fresh = body.get("freshness", {})
+    headers = {f"X-DP-{k.replace('_', '-')}": str(v) for k, v in fresh.items() if k != "snapshots"}
+    if media == CSV:
         return PlainTextResponse(as_csv(body["rows"]), media_type=CSV, headers=headers)
-    return JSONResponse(body)
+    sink = io.BytesIO()
+    if media == ARROW:
+        with ipc.new_stream(sink, table().schema) as writer:
+            writer.write_table(table())
+    else:
+        pq.write_table(table(), sink)
+    return Response(sink.getvalue(), media_type=media, headers=headers)
+
+
+def revenue_table(answer: Answer) -> pa.Table:
+    """The revenue rows as Arrow: UTC timestamps, the keys, the measures (revenue as decimal(18, 2)), status."""
+    ts = pa.timestamp("us", tz="UTC")
+    measures = list(answer.rows[0].values) if answer.rows else ["orders", "revenue"]
+    columns: dict[str, pa.Array] = {
+        "window_start": pa.array([r.start for r in answer.rows], ts),
+        "window_end": pa.array([r.end for r in answer.rows], ts),
+    }
+    for i, name in enumerate(answer.key_names):
+        columns[name] = pa.array([r.key[i] for r in answer.rows], pa.string())
+    for name in measures:
+        kind = pa.decimal128(18, 2) if name == "revenue" else pa.int64()
+        values = [Decimal(r.values[name]) if name == "revenue" else int(r.values[name]) for r in answer.rows]
+        columns[name] = pa.array(values, kind)
+    columns["status"] = pa.array([r.status for r in answer.rows], pa.string())
+    return pa.table(columns)
 
 
 def create_app(service: DataService) -> FastAPI:
@@ -164,7 +210,7 @@ def create_app(service: DataService) -> FastAPI:
         }  # fmt: skip
         if as_of is not None:
             extra["as_of"] = as_of.strip()
-        return negotiated(answer_json(answer, extra), accept)
+        return negotiated(answer_json(answer, extra), accept, lambda: revenue_table(answer))
 
     @app.get(
         "/v1/orders/{order_id}", tags=["orders"], summary="One order: Gold's once it has it, else the speed layer's"

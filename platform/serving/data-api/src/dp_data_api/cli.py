@@ -9,7 +9,7 @@ from dp_core.cli import CliContext, pass_cli
 
 @click.group("serve")
 def serve_group() -> None:
-    """Serve the lakehouse: the Data API (Gold final + speed layer provisional)."""
+    """Serve the lakehouse: the Data API (Gold final + speed layer provisional) and its OpenAPI description."""
 
 
 @serve_group.command("api")
@@ -22,3 +22,31 @@ def api_cmd(cli: CliContext, host: str | None, port: int | None) -> None:
 
     cli.settings  # noqa: B018 -- builds the settings and configures logging once
     serve(cli.load(), host, port)
+
+
+@serve_group.command("openapi")
+@click.option("--check", is_flag=True, help="Write nothing; fail (exit 1, with the diff) if the file is stale.")
+@pass_cli
+def openapi_cmd(cli: CliContext, check: bool) -> None:
+    """Write the API's OpenAPI description to platform/serving/data-api/openapi.json (--check: compare only).
+
+    Rendered from the application itself; needs neither the stack nor the catalog. `make lint` runs it with
+    --check, so a route changed without the committed description fails the lint.
+    """
+    from dp_data_api import openapi
+
+    loaded = cli.load()
+    path = loaded.repo_root / openapi.OPENAPI_FILE
+    text = openapi.render(loaded.settings)
+    if check:
+        try:
+            openapi.check(path, text, str(openapi.OPENAPI_FILE))
+        except openapi.OpenApiDriftError as exc:
+            for line in exc.diff:
+                click.echo(line, err=True)
+            raise
+        click.echo(f"{openapi.OPENAPI_FILE} is up to date")
+        return
+    changed = not path.exists() or path.read_text(encoding="utf-8") != text
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"{openapi.OPENAPI_FILE} {'written' if changed else 'unchanged'}")
