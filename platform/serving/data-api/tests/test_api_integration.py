@@ -27,7 +27,8 @@ from pyiceberg.catalog import Catalog
 
 from dp_core.config import LoadedConfig, load_settings
 from dp_data_api.api import create_app
-from dp_data_api.server import build_service, config_of
+from dp_data_api.keys import create_key
+from dp_data_api.server import build_guard, build_service, config_of, key_store
 from dp_lakehouse.pyiceberg import lake_catalog
 from dp_localstack.stack import LocalStack
 from dp_localstack.testing import DP, run_dp
@@ -99,7 +100,9 @@ def test_revenue_from_the_real_lakehouse_and_the_boundary_moving_after_a_gold_bu
     loaded, catalog = lake
     config = config_of(loaded)
     service = build_service(loaded, config)
-    client = TestClient(create_app(service))
+    _, token = create_key(key_store(loaded.settings), "integration", ["metrics:read", "tables:read"])
+    client = TestClient(create_app(service, build_guard(loaded.settings, config)), headers={"X-API-Key": token})
+    assert TestClient(create_app(service, build_guard(loaded.settings, config))).get("/v1/tables").status_code == 401
     params = {"from": "2026-12-07T12:00:00Z", "to": "2026-12-07T12:10:00Z", "grain": "minute"}
 
     body = client.get("/v1/metrics/revenue", params=params).json()
@@ -158,7 +161,17 @@ def test_dp_serve_api_answers_and_stops_on_sigterm(
     loaded, _ = lake
     port = free_port()
     env = {**os.environ, "DP_TRANSFORM_NAMESPACE": loaded.settings.transform.namespace or "",
-           "DP_ICEBERG_NAMESPACES__SILVER": loaded.settings.iceberg.namespaces.silver}  # fmt: skip
+           "DP_ICEBERG_NAMESPACES__SILVER": loaded.settings.iceberg.namespaces.silver,
+           "DP_SERVING_KEY_CACHE_S": "0"}  # fmt: skip
+    created = run_dp(platform_config.repo_root, "serve", "keys", "create", "--name", "cli test", "--scope",
+                     "metrics:read", env=env, timeout=120)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    key_id = token.split("_")[1]
+    assert f"created key {key_id} (cli test; metrics:read)" in created.stderr
+    listed = run_dp(platform_config.repo_root, "serve", "keys", "list", env=env, timeout=120)
+    assert any(line.startswith(key_id) and "cli test" in line for line in listed.stdout.splitlines()), listed.stdout
+    assert token.split("_", 2)[2] not in listed.stdout  # never the secret
     err = tmp_path / "api.err"
     with err.open("w") as stderr:
         proc = subprocess.Popen([DP, "serve", "api", "--port", str(port)], cwd=platform_config.repo_root, env=env,
@@ -172,10 +185,19 @@ def test_dp_serve_api_answers_and_stops_on_sigterm(
             except httpx.TransportError:
                 time.sleep(0.2)
         assert healthy, err.read_text()[-2000:]
-        answer = httpx.get(f"http://127.0.0.1:{port}/v1/metrics/revenue",
-                           params={"from": "2026-12-07", "to": "2026-12-08", "grain": "day"}, timeout=30)  # fmt: skip
+        url, params = f"http://127.0.0.1:{port}/v1/metrics/revenue", {"from": "2026-12-07", "to": "2026-12-08",
+                                                                          "grain": "day"}  # fmt: skip
+        answer = httpx.get(url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert answer.status_code == 200, answer.text
         assert [r["status"] for r in answer.json()["rows"]] == ["provisional"]  # the day straddles the boundary
+        assert httpx.get(url, params=params, timeout=30).status_code == 401
+        revoked = run_dp(platform_config.repo_root, "serve", "keys", "revoke", key_id, env=env, timeout=120)
+        assert (revoked.returncode, revoked.stdout.strip()) == (0, f"revoked key {key_id}")
+        refused = httpx.get(url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert (refused.status_code, refused.json()["message"]) == (401, f"API key {key_id} was revoked")
+        again = run_dp(platform_config.repo_root, "serve", "keys", "revoke", key_id, env=env, timeout=120)
+        assert again.returncode != 0
+        assert f"Error: no active key {key_id}" in again.stderr
         taken = run_dp(platform_config.repo_root, "serve", "api", "--port", str(port), env=env, timeout=120)
         assert taken.returncode != 0
         assert f"Error: cannot listen on 127.0.0.1:{port}: the port is already in use" in taken.stderr

@@ -20,10 +20,11 @@ from fastapi.testclient import TestClient
 from pyarrow import ipc
 
 from dp_core.config.models import PlatformSettings
-from dp_data_api.api import create_app
+from dp_data_api.api import Guard, create_app
 from dp_data_api.config import ApiConfig, api_config
 from dp_data_api.engine import DuckDBEngine
-from dp_data_api.errors import StartupError
+from dp_data_api.errors import BadParameterError, StartupError
+from dp_data_api.keys import SCOPES, Authenticator, MemoryKeyStore, RateLimiter, create_key
 from dp_data_api.lake import Column, TableState
 from dp_data_api.service import DataService
 
@@ -154,8 +155,15 @@ def service(config: ApiConfig, engine: DuckDBEngine, metadata: FakeMetadata) -> 
 
 
 @pytest.fixture
-def client(service: DataService) -> TestClient:
-    return TestClient(create_app(service))
+def keys() -> MemoryKeyStore:
+    return MemoryKeyStore()
+
+
+@pytest.fixture
+def client(service: DataService, keys: MemoryKeyStore) -> TestClient:
+    _, token = create_key(keys, "tests", SCOPES)
+    guard = Guard(Authenticator(keys, 5.0), RateLimiter(1000.0, 1000))
+    return TestClient(create_app(service, guard), headers={"Authorization": f"Bearer {token}"})
 
 
 def revenue(client: TestClient, **params: str) -> Any:
@@ -434,3 +442,73 @@ def test_a_customers_orders_come_in_keyset_pages_each_order_once(client: TestCli
 def test_bad_order_listing_parameters_are_400(client: TestClient, params: dict[str, str], parameter: str) -> None:
     answer = client.get("/v1/orders", params=params)
     assert (answer.status_code, answer.json()["parameter"]) == (400, parameter), answer.text
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_keys_scopes_and_revocation(service: DataService, keys: MemoryKeyStore) -> None:
+    clock = Clock()
+    app = create_app(service, Guard(Authenticator(keys, 5.0, clock), RateLimiter(1000.0, 1000)))
+    anonymous = TestClient(app)
+    _, metrics_only = create_key(keys, "dashboard", ["metrics:read"])
+    url = "/v1/metrics/revenue?from=2026-12-07T12:00:00Z&to=2026-12-07T12:10:00Z"
+
+    none = anonymous.get(url)
+    assert (none.status_code, none.json()["error"], none.headers["www-authenticate"]) == (401, "unauthorized", "Bearer")
+    assert "API key is required" in none.json()["message"]
+    assert anonymous.get(url, headers={"X-API-Key": "hello"}).status_code == 401
+    key_id = metrics_only.split("_")[1]
+    forged = metrics_only[:-4] + ("AAAA" if not metrics_only.endswith("AAAA") else "BBBB")
+    assert anonymous.get(url, headers={"X-API-Key": forged}).json()["message"] == f"unknown API key {key_id}"
+    assert anonymous.get(url, headers={"X-API-Key": "dpk_000000000000_" + "x" * 43}).status_code == 401
+
+    assert anonymous.get(url, headers={"X-API-Key": metrics_only}).status_code == 200
+    assert anonymous.get(url, headers={"Authorization": f"Bearer {metrics_only}"}).status_code == 200
+    denied = anonymous.get("/v1/tables", headers={"X-API-Key": metrics_only})
+    assert (denied.status_code, denied.json()["error"]) == (403, "forbidden")
+    assert "lacks the scope tables:read" in denied.json()["message"]
+
+    assert keys.revoke(key_id, dt.datetime.now(dt.UTC))
+    assert anonymous.get(url, headers={"X-API-Key": metrics_only}).status_code == 200  # trusted for key_cache_s
+    clock.now += 5
+    revoked = anonymous.get(url, headers={"X-API-Key": metrics_only})
+    assert (revoked.status_code, revoked.json()["message"]) == (401, f"API key {key_id} was revoked")
+
+    for path in ("/healthz", "/metrics", "/openapi.json", "/docs"):
+        assert anonymous.get(path).status_code == 200, path
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(service: DataService, keys: MemoryKeyStore) -> None:
+    clock = Clock()
+    app = create_app(service, Guard(Authenticator(keys, 5.0, clock), RateLimiter(0.5, 3, clock)))
+    _, token = create_key(keys, "busy", ["tables:read"])
+    _, other = create_key(keys, "other", ["tables:read"])
+    client = TestClient(app, headers={"X-API-Key": token})
+    assert [client.get("/v1/tables").status_code for _ in range(3)] == [200, 200, 200]
+    limited = client.get("/v1/tables")
+    assert (limited.status_code, limited.json()["error"], limited.headers["retry-after"]) == (429, "rate_limited", "2")
+    assert client.get("/v1/tables", headers={"X-API-Key": other}).status_code == 200  # per key
+    clock.now += 2
+    assert client.get("/v1/tables").status_code == 200
+    assert client.get("/v1/tables").status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("scopes", "name", "parameter"),
+    [([], "x", "scope"), (["metrics:write"], "x", "scope"), (["metrics:read"], "", "name"),
+     (["metrics:read"], "a\nb", "name")],
+)  # fmt: skip
+def test_a_key_needs_known_scopes_and_a_plain_name(scopes: list[str], name: str, parameter: str) -> None:
+    with pytest.raises(BadParameterError) as caught:
+        create_key(MemoryKeyStore(), name, scopes)
+    assert caught.value.parameter == parameter
+
+
+def test_no_keys_asked_when_auth_is_off(service: DataService) -> None:
+    assert TestClient(create_app(service, None)).get("/v1/tables").status_code == 200

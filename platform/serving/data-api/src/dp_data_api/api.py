@@ -13,16 +13,19 @@ import io
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fastapi import FastAPI, Header, Path, Query
+from fastapi import Depends, FastAPI, Header, Path, Query, Security
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pyarrow import ipc
 
 from dp_data_api.errors import BadParameterError, DataApiError, NotFoundError
+from dp_data_api.keys import METRICS, ORDERS, TABLES, Authenticator, RateLimitedError, RateLimiter, UnauthorizedError
 from dp_data_api.params import MAX_PAGE, Cursor, identifier, orders_query, parse_as_of, revenue_query
 from dp_data_api.service import Answer, DataService, iso, money
 from dp_http import ErrorStyle, RequestHooks, install
@@ -50,6 +53,10 @@ def error_answer(exc: BaseException, request_id: str) -> Response:
         if isinstance(exc, BadParameterError | NotFoundError) and exc.parameter:
             body["parameter"] = exc.parameter
         headers = {"Retry-After": "5"} if status == 503 else None
+        if isinstance(exc, RateLimitedError):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+        elif isinstance(exc, UnauthorizedError):
+            headers = {"WWW-Authenticate": "Bearer"}
         return JSONResponse(body, status_code=status, headers=headers)
     if isinstance(exc, ConnectionError | TimeoutError):
         body = {"error": "unavailable", "message": "a dependency does not answer", "request_id": request_id}
@@ -170,8 +177,33 @@ def revenue_table(answer: Answer) -> pa.Table:
     return pa.table(columns)
 
 
-def create_app(service: DataService) -> FastAPI:
-    """The Data API serving ``service``."""
+@dataclass(frozen=True)
+class Guard:
+    """Who may ask: the keys and their scopes, and each key's rate."""
+
+    authenticator: Authenticator
+    limiter: RateLimiter
+
+
+_bearer = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer dpk_<id>_<secret>")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key, instead of the bearer header")
+
+
+def create_app(service: DataService, guard: Guard | None) -> FastAPI:
+    """The Data API serving ``service``; ``guard`` None: no keys asked (``serving.auth: false``)."""
+
+    def requires(scope: str) -> Any:
+        def check(
+            bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+            api_key: Annotated[str | None, Security(_api_key)] = None,
+        ) -> None:
+            if guard is None:
+                return
+            key = guard.authenticator.authenticate(api_key or (bearer.credentials if bearer else None), scope)
+            guard.limiter.take(key.key_id)
+
+        return Depends(check)
+
     app = FastAPI(
         title="DTHEINFRA Data API",
         version="1",
@@ -189,7 +221,10 @@ def create_app(service: DataService) -> FastAPI:
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(metrics.text(service), media_type="text/plain; version=0.0.4")
 
-    @app.get("/v1/metrics/revenue", tags=["metrics"], summary="Revenue of placed orders per window, final + live")
+    @app.get(
+        "/v1/metrics/revenue", tags=["metrics"], summary="Revenue of placed orders per window, final + live",
+        dependencies=[requires(METRICS)],
+    )  # fmt: skip
     def revenue(
         start: Annotated[str | None, Query(alias="from", description="RFC 3339 time or date (inclusive)")] = None,
         end: Annotated[str | None, Query(alias="to", description="RFC 3339 time or date (exclusive)")] = None,
@@ -218,7 +253,10 @@ def create_app(service: DataService) -> FastAPI:
     def order(order_id: Annotated[str, Path(max_length=200)]) -> dict[str, Any]:
         return service.order(identifier("order_id", order_id))
 
-    @app.get("/v1/orders", tags=["orders"], summary="A customer's orders by event time, in keyset pages")
+    @app.get(
+        "/v1/orders", tags=["orders"], summary="A customer's orders by event time, in keyset pages",
+        dependencies=[requires(ORDERS)],
+    )  # fmt: skip
     def orders(
         customer_id: Annotated[str | None, Query(description="the customer (required)")] = None,
         start: Annotated[str | None, Query(alias="from", description="RFC 3339 time or date (inclusive)")] = None,
@@ -229,11 +267,17 @@ def create_app(service: DataService) -> FastAPI:
         query = orders_query(customer_id, start, end, limit, max_range_days=service.config.max_range_days)
         return service.orders(query, Cursor.decode(cursor) if cursor else None)
 
-    @app.get("/v1/tables", tags=["tables"], summary="The tables served: Gold's marts and the speed layer's")
+    @app.get(
+        "/v1/tables", tags=["tables"], summary="The tables served: Gold's marts and the speed layer's",
+        dependencies=[requires(TABLES)],
+    )  # fmt: skip
     def tables() -> dict[str, Any]:
         return {"tables": [{"namespace": t.split(".", 1)[0], "table": t.split(".", 1)[1]} for t in service.tables()]}
 
-    @app.get("/v1/tables/{namespace}/{table}", tags=["tables"], summary="Schema, partitioning, snapshot, freshness")
+    @app.get(
+        "/v1/tables/{namespace}/{table}", tags=["tables"], summary="Schema, partitioning, snapshot, freshness",
+        dependencies=[requires(TABLES)],
+    )  # fmt: skip
     def table(
         namespace: Annotated[str, Path(max_length=200)], table: Annotated[str, Path(max_length=200)]
     ) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from dp_core.cli import CliContext, pass_cli
 
 @click.group("serve")
 def serve_group() -> None:
-    """Serve the lakehouse: the Data API (Gold final + speed layer provisional) and its OpenAPI description."""
+    """Serve the lakehouse: the Data API (Gold final + speed layer provisional), its keys and OpenAPI description."""
 
 
 @serve_group.command("api")
@@ -50,3 +50,54 @@ def openapi_cmd(cli: CliContext, check: bool) -> None:
     changed = not path.exists() or path.read_text(encoding="utf-8") != text
     path.write_text(text, encoding="utf-8")
     click.echo(f"{openapi.OPENAPI_FILE} {'written' if changed else 'unchanged'}")
+
+
+@serve_group.group("keys")
+def keys_group() -> None:
+    """The Data API's keys, kept hashed in PostgreSQL (postgres.databases.platform)."""
+
+
+@keys_group.command("create")
+@click.option("--name", required=True, help="Who or what the key is for (shown in listings).")
+@click.option(
+    "--scope", "scopes", multiple=True, required=True, metavar="SCOPE",
+    help="metrics:read, orders:read or tables:read; repeatable.",
+)  # fmt: skip
+@pass_cli
+def keys_create(cli: CliContext, name: str, scopes: tuple[str, ...]) -> None:
+    """Create a key and print it: it is shown this once (only its hash is kept)."""
+    from dp_data_api.keys import create_key
+    from dp_data_api.server import key_store
+
+    key, token = create_key(key_store(cli.settings), name, scopes)
+    click.echo(f"created key {key.key_id} ({key.name}; {', '.join(sorted(key.scopes))})", err=True)
+    click.echo(token)
+
+
+@keys_group.command("list")
+@pass_cli
+def keys_list(cli: CliContext) -> None:
+    """List the keys: id, name, scopes, created, revoked (never the secrets)."""
+    from dp_data_api.server import key_store
+
+    keys = key_store(cli.settings).all()
+    click.echo(f"{'id':<14}{'name':<24}{'scopes':<40}{'created':<22}revoked")
+    for k in keys:
+        created = k.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if k.revoked_at else "-"
+        click.echo(f"{k.key_id:<14}{k.name[:23]:<24}{','.join(sorted(k.scopes)):<40}{created:<22}{revoked}")
+
+
+@keys_group.command("revoke")
+@click.argument("key_id")
+@pass_cli
+def keys_revoke(cli: CliContext, key_id: str) -> None:
+    """Revoke a key by its id: the API refuses it within serving.key_cache_s."""
+    import datetime as dt
+
+    from dp_data_api.errors import NotFoundError
+    from dp_data_api.server import key_store
+
+    if not key_store(cli.settings).revoke(key_id, dt.datetime.now(dt.UTC)):
+        raise NotFoundError(f"no active key {key_id} (dp serve keys list shows them)")
+    click.echo(f"revoked key {key_id}")

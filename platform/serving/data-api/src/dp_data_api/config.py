@@ -40,6 +40,10 @@ class ApiConfig:
     cache_entries: int
     metadata_ttl_s: float
     query_threads: int
+    auth: bool
+    key_cache_s: float
+    rate_limit_per_s: float
+    rate_limit_burst: int
 
 
 def api_config(settings: PlatformSettings, *, order_topic: str, host: str | None = None) -> ApiConfig:
@@ -79,4 +83,8 @@ def api_config(settings: PlatformSettings, *, order_topic: str, host: str | None
         cache_entries=serving.cache_entries,
         metadata_ttl_s=serving.metadata_ttl_s,
         query_threads=serving.query_threads,
+        auth=serving.auth,
+        key_cache_s=serving.key_cache_s,
+        rate_limit_per_s=serving.rate_limit_per_s,
+        rate_limit_burst=serving.rate_limit_burst,
     )

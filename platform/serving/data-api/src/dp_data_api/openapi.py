@@ -12,10 +12,11 @@ import json
 from pathlib import Path
 
 from dp_core.config import PlatformSettings
-from dp_data_api.api import create_app
+from dp_data_api.api import Guard, create_app
 from dp_data_api.config import api_config
 from dp_data_api.engine import DuckDBEngine
 from dp_data_api.errors import DataApiError
+from dp_data_api.keys import Authenticator, MemoryKeyStore, RateLimiter
 from dp_data_api.lake import CachedMetadata
 from dp_data_api.service import DataService
 
@@ -36,7 +37,9 @@ def render(settings: PlatformSettings) -> str:
     engine = DuckDBEngine.in_memory()
     try:
         metadata = CachedMetadata(lambda _: None, lambda _: [], 0.0)
-        app = create_app(DataService(api_config(settings, order_topic="-"), engine, metadata))
+        config = api_config(settings, order_topic="-")
+        guard = Guard(Authenticator(MemoryKeyStore(), 0.0), RateLimiter(1.0, 1))  # (the security schemes shown)
+        app = create_app(DataService(config, engine, metadata), guard)
         return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     finally:
         engine.close()

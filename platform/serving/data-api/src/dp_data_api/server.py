@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 
+from psycopg.conninfo import make_conninfo
+
 from dp_contracts.model import contracts_dir, find_contract, load_contracts
 from dp_core import net
-from dp_core.config import LoadedConfig
+from dp_core.config import LoadedConfig, PlatformSettings
 from dp_core.errors import PlatformError
-from dp_data_api.api import create_app
+from dp_data_api.api import Guard, create_app
 from dp_data_api.config import ApiConfig, api_config
 from dp_data_api.engine import DuckDBEngine
 from dp_data_api.errors import StartupError
+from dp_data_api.keys import Authenticator, PostgresKeyStore, RateLimiter
 from dp_data_api.lake import pyiceberg_metadata
 from dp_data_api.service import DataService
 from dp_http import ServeOptions, serve_app
@@ -40,6 +43,26 @@ def build_service(loaded: LoadedConfig, config: ApiConfig) -> DataService:
     return DataService(config, engine, pyiceberg_metadata(lake_catalog(settings), config.metadata_ttl_s))
 
 
+def key_store(settings: PlatformSettings) -> PostgresKeyStore:
+    """The API keys in the platform database (``postgres.databases.platform``)."""
+    pg = settings.postgres
+    conninfo = make_conninfo(
+        host=pg.host, port=pg.port, user=pg.user, password=pg.password.get_secret_value() if pg.password else None,
+        dbname=pg.databases.platform, application_name="dp-data-api",
+    )  # fmt: skip
+    return PostgresKeyStore(conninfo)
+
+
+def build_guard(settings: PlatformSettings, config: ApiConfig) -> Guard | None:
+    """Keys and rate limits, or None when ``serving.auth`` is off."""
+    if not config.auth:
+        return None
+    return Guard(
+        Authenticator(key_store(settings), config.key_cache_s),
+        RateLimiter(config.rate_limit_per_s, config.rate_limit_burst),
+    )
+
+
 def serve(loaded: LoadedConfig, host: str | None = None, port: int | None = None) -> None:
     """Serve until SIGTERM/SIGINT (:class:`StartupError` when the port is taken or the engine cannot start)."""
     config = config_of(loaded, host, port)
@@ -50,7 +73,8 @@ def serve(loaded: LoadedConfig, host: str | None = None, port: int | None = None
         service = build_service(loaded, config)
         log.info("data api listening", extra={"url": f"http://{config.host}:{config.port}/docs",
                                               "engine": "duckdb", "domain": config.domain})  # fmt: skip
-        if not serve_app(create_app(service), sock, ServeOptions(config.host, config.port)):
+        app = create_app(service, build_guard(loaded.settings, config))
+        if not serve_app(app, sock, ServeOptions(config.host, config.port)):
             raise StartupError("the HTTP server did not start; see the log above")
     finally:
         sock.close()

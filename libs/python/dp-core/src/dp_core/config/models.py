@@ -364,6 +364,10 @@ class ServingSettings(Section):
         1.0, ge=0, description="How long a table's metadata (snapshot, watermark) is reused before the catalog is asked"
     )
     query_threads: int = Field(2, ge=1, description="Threads of the embedded engine")
+    auth: bool = Field(True, description="Require an API key with the route's scope (dp serve keys create)")
+    key_cache_s: float = Field(5.0, ge=0, description="How long a checked key is trusted (a revocation's delay)")
+    rate_limit_per_s: float = Field(50.0, gt=0, description="Requests per second each key may make, sustained")
+    rate_limit_burst: int = Field(100, ge=1, description="Requests a key may make at once after a quiet spell")
 
 
 class PlatformSettings(Section):
