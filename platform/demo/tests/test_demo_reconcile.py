@@ -220,6 +220,39 @@ def test_page_views_speed_plus_late_equals_batch_per_window() -> None:
     assert not rec.page_view_windows(Observed(), 60).ok  # no speed table
 
 
+def test_the_apis_revenue_is_gold_before_the_boundary_and_the_speed_layer_after() -> None:
+    w = [dt.datetime(2026, 11, 26, 0, m, tzinfo=dt.UTC) for m in range(6)]
+    observed = Observed(
+        silver_orders=[order(f"e{m}", w[m].isoformat(), "EUR", "2.00") for m in range(6)]
+        + [order("late", (w[3] + dt.timedelta(seconds=5)).isoformat(), "EUR", "1.00")],
+        speed_orders=[{"window_start": w[m], "currency": "EUR", "orders": 1, "revenue": Decimal("2.00")}
+                      for m in (2, 3)],  # the speed layer wrote minutes 2-3 (the late order not in its window)
+    )  # fmt: skip
+    for o in observed.silver_orders:
+        o["occurred_at"] = parse_time(o["occurred_at"])
+
+    def row(m: int, orders: int, revenue: str, status: str) -> rec.ServedRow:
+        return rec.ServedRow(w[m], "EUR", orders, Decimal(revenue), status)
+
+    right = [row(0, 1, "2.00", "final"), row(1, 1, "2.00", "final"),  # Gold up to the boundary
+             row(2, 1, "2.00", "provisional"), row(3, 1, "2.00", "provisional"),  # the speed layer's span
+             row(4, 1, "2.00", "provisional"), row(5, 1, "2.00", "provisional")]  # after it: Gold's rows  # fmt: skip
+    line = rec.served_line(right, w[2], observed, 60)
+    assert line.ok, line.detail
+    assert (line.expected, line.observed) == (6, 6)
+    assert line.detail == f"2 final up to {w[2].isoformat()}, 4 provisional"
+    batch_in_speed_span = [*right[:3], row(3, 2, "3.00", "provisional"), *right[4:]]  # minute 3 double-sourced
+    assert not rec.served_line(batch_in_speed_span, w[2], observed, 60).ok
+    missing = right[1:]
+    bad = rec.served_line(missing, w[2], observed, 60)
+    assert (
+        not bad.ok
+        and "1 differ, first 2026-11-26T00:00:00+00:00 EUR: API None != (1, Decimal('2.00'), 'final')" in bad.detail
+    )
+    wrong_status = [row(0, 1, "2.00", "provisional"), *right[1:]]
+    assert not rec.served_line(wrong_status, w[2], observed, 60).ok
+
+
 def test_window_of_and_latency_percentiles() -> None:
     assert window_of(dt.datetime(2026, 11, 26, 0, 1, 59, tzinfo=dt.UTC), 60) == dt.datetime(
         2026, 11, 26, 0, 1, tzinfo=dt.UTC

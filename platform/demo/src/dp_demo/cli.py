@@ -86,6 +86,15 @@ def render(report: dict[str, Any]) -> str:
         )
     else:
         out.append("Speed-layer latency: no order sent by this workload has a recorded hand-off time")
+    served = report.get("serving", {})
+    fresh = served.get("freshness") or {}
+    if fresh:
+        out.append("")
+        out.append(
+            f"Data API ({served['url']}): revenue final up to {fresh.get('boundary') or '-'} (Gold watermark "
+            f"{fresh.get('gold_watermark') or '-'}), provisional up to the speed watermark "
+            f"{fresh.get('speed_watermark') or '-'}"
+        )
     look = report["where_to_look"]
     out.append("")
     out.append("Where to look next")

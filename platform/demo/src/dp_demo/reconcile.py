@@ -327,3 +327,51 @@ def latency(handoffs: dict[str, float], visible_at: dict[str, float], ids: Itera
         "p95_s": round(percentile(values, 0.95), 2),
         "max_s": round(max(values), 2),
     }
+
+
+@dataclass(frozen=True)
+class ServedRow:
+    """One row of the Data API's revenue answer at minute grain."""
+
+    start: dt.datetime
+    currency: str
+    orders: int
+    revenue: Decimal
+    status: str
+
+
+def served_line(rows: list[ServedRow], boundary: dt.datetime | None, observed: Observed, window_s: int) -> Line:
+    """The Data API's revenue per minute against both layers: a window that ends at or before the boundary is
+    ``final`` with the batch layer's numbers (Silver's orders, which other lines tie to the simulator); a later one
+    is ``provisional`` with the speed layer's row where the speed layer has written that window's span, else with
+    the batch layer's numbers (Gold's rows past its watermark); none missing, none extra."""
+    batch: dict[tuple[dt.datetime, str], list[Any]] = collections.defaultdict(lambda: [0, Decimal(0)])
+    for order in observed.silver_orders:
+        key = (window_of(order["occurred_at"], window_s), str(order["currency"]))
+        batch[key][0] += 1
+        batch[key][1] += Decimal(order["total"])
+    speed = {(r["window_start"], str(r["currency"])): (int(r["orders"]), Decimal(r["revenue"]))
+             for r in observed.speed_orders or []}  # fmt: skip
+    width = dt.timedelta(seconds=window_s)
+    span = (min(k[0] for k in speed), max(k[0] for k in speed) + width) if speed else None
+    wanted: dict[tuple[dt.datetime, str], tuple[int, Decimal, str]] = {}
+    for key in set(batch) | set(speed):
+        start = key[0]
+        if boundary is not None and start + width <= boundary:
+            if key in batch:
+                wanted[key] = (batch[key][0], batch[key][1], "final")
+        elif span is not None and span[0] <= start < span[1]:
+            if key in speed:
+                wanted[key] = (*speed[key], "provisional")
+        elif key in batch:
+            wanted[key] = (batch[key][0], batch[key][1], "provisional")
+    got = {(r.start, r.currency): (r.orders, r.revenue, r.status) for r in rows}
+    bad = sorted(k for k in set(wanted) | set(got) if wanted.get(k) != got.get(k))
+    final = sum(1 for v in got.values() if v[2] == "final")
+    edge = boundary.isoformat() if boundary else "no Gold watermark"
+    detail = f"{final} final up to {edge}, {len(got) - final} provisional"
+    if bad:
+        first = bad[0]
+        when = f"{first[0].isoformat()} {first[1]}"
+        detail += f"; {len(bad)} differ, first {when}: API {got.get(first)} != {wanted.get(first)}"
+    return Line("api", "revenue per minute final + provisional", len(wanted), len(wanted) - len(bad), not bad, detail)

@@ -19,6 +19,7 @@ from dp_flink.checkpoints import checkpoint_root, is_local, local_path
 from dp_flink.checkpoints import reset as reset_checkpoints
 from dp_flink.names import JOBS, enriched_topic, job_name
 from dp_ingest.topics import delete_topics
+from dp_lakehouse.tables import versions_table
 from dp_transform.runner import DbtPaths
 
 
@@ -40,7 +41,10 @@ def reset_domain(
     groups = delete_groups(settings, [job_name(j, domain) for j in JOBS])
     say(f"  deleted {len(groups)} consumer group(s)")
     dropped = 0
-    for name in table_names(settings, contracts, domain).values():
+    # the Silver tables of every contract, their quarantine, and the reference data's history (a product's versions
+    # left behind would give the next workload's orders the last workload's categories)
+    versions = [versions_table(settings, c) for c in contracts]
+    for name in [*table_names(settings, contracts, domain).values(), *versions]:
         try:
             catalog.purge_table(name)
         except NoSuchTableError:

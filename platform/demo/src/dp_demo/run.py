@@ -27,6 +27,7 @@ from dp_demo.kafka_io import TopicContents, read_topics
 from dp_demo.observe import Observed, observe, read_enriched, table_names
 from dp_demo.produce import ProduceResult, load_handoffs, send_missing
 from dp_demo.reset import reset_domain
+from dp_demo.serving import serving_check
 from dp_demo.speed import start_jobs, stop_jobs, stop_leftovers, wait_jobs, wait_running
 from dp_demo.workload import Workload, expected
 from dp_flink.names import ORDERS_ENRICHED
@@ -174,15 +175,23 @@ def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, s
     windows, still_open = rec.compare_windows(seen, settings.stream.window_s)
     lines.append(rec.windows_line(windows, still_open))
     lines.append(rec.page_view_windows(seen, settings.stream.window_s))
+    api_line, freshness = serving_check(loaded, domain, seen)
+    lines.append(api_line)
     latency = rec.latency(load_handoffs(handoff_file), seen.enriched_visible_at, wanted.order_ids)
     report = _report(
         loaded, options, wanted.manifest, lines, windows, produced, summaries, layers, latency, seen, contracts,
-        started_at=started_at, seconds=time.monotonic() - began, stage_seconds={
+        freshness, started_at=started_at, seconds=time.monotonic() - began, stage_seconds={
             "stack": stack_s, "setup": setup_s, "speed": speed_s, "batch": sum(x.seconds for x in layers)},
     )  # fmt: skip
     options.report.parent.mkdir(parents=True, exist_ok=True)
     options.report.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     return report
+
+
+def _day(seen: Observed) -> str:
+    """The first day of the workload's orders (today when there are none), for the example query."""
+    times = [o["occurred_at"] for o in seen.silver_orders]
+    return (min(times) if times else dt.datetime.now(dt.UTC)).date().isoformat()
 
 
 def _lakehouse_has_rows(catalog: Any, loaded: LoadedConfig, contracts: list[Contract], domain: str) -> bool:
@@ -211,6 +220,7 @@ def _report(
     latency: dict[str, Any],
     seen: Observed,
     contracts: list[Contract],
+    freshness: dict[str, Any],
     *,
     started_at: dt.datetime,
     seconds: float,
@@ -285,15 +295,23 @@ def _report(
                 "schema_registry": settings.registry.url,
                 "iceberg_rest_catalog": settings.iceberg.catalog.uri,
                 "s3_store": settings.storage.endpoint_url,
+                "data_api": f"http://{settings.serving.host}:{settings.serving.port}/docs",
                 "spark_ui_with_make_local_up": f"http://127.0.0.1:{local.spark.ui_port}",
                 "flink_ui_with_make_local_up": f"http://127.0.0.1:{local.flink.ui_port}",
             },
             "commands": [
                 "dp batch run all            # the batch layer again (commits only what is new)",
+                "KEY=$(dp serve keys create --name me --scope metrics:read)   # a key for the Data API",
+                f'curl -H "Authorization: Bearer $KEY" \'http://{settings.serving.host}:{settings.serving.port}'
+                "/v1/metrics/revenue?from=" + _day(seen) + "&grain=hour'",
                 "dp stream run aggregator    # the speed layer, until Ctrl-C",
                 "dp ingest simulate --help   # more events",
                 f"the job logs: {loaded.runtime_dir / 'demo' / options.domain / 'jobs'}",
             ],
         },
         "enriched_orders": len(seen.enriched_ids or []),
+        "serving": {
+            "url": f"http://{settings.serving.host}:{settings.serving.port}",
+            "freshness": freshness,
+        },
     }

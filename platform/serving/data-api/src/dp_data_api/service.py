@@ -33,6 +33,8 @@ class Engine(Protocol):
 
     def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Freshness:
