@@ -38,6 +38,8 @@ from dp_contracts.model import contracts_dir, find_contract, load_contracts
 from dp_contracts.testing import extreme_orders
 from dp_core.config import load_settings
 from dp_core.config.models import PlatformSettings
+from dp_data_api.params import revenue_query
+from dp_data_api.server import build_service, config_of
 from dp_ingest.codec import ContractCodec
 from dp_ingest.kafka import client_conf
 from dp_localstack.stack import LocalStack
@@ -322,6 +324,13 @@ def test_gold_by_dbt_equals_an_independent_computation_survives_a_kill_and_a_reb
         rows = lake.load_table(f"{silver_ns}.{domain}__{entity}").scan().to_arrow().to_pylist()
         return [plain(row) for row in rows]
 
+    # the Data API over this Gold (no speed layer here: after the boundary it answers with Gold's rows, provisional)
+    serving = load_settings(tmp_path / "config", env | {"DP_SERVING_DOMAIN": domain, "DP_SERVING_METADATA_TTL_S": "0"})
+    api = build_service(serving, config_of(serving))
+    window = revenue_query(START.isoformat(), (START + dt.timedelta(hours=3)).isoformat(), "minute", None, None,
+                           max_range_days=1, max_rows=10_000)  # fmt: skip
+    served: list[tuple[int | None, list[tuple[Any, ...]]]] = []
+
     valid: list[str] = []
     for wave, (count, seed) in enumerate(((1200, 5), (600, 6))):
         start = START + dt.timedelta(hours=wave)
@@ -407,6 +416,31 @@ def test_gold_by_dbt_equals_an_independent_computation_survives_a_kill_and_a_reb
             assert props.get("dp.watermark") == expected_watermark(lake, silver_ns, domain, columns), (
                 f"wave {wave}: {mart}'s watermark"
             )
+
+        # the API: every minute of the waves with Gold's numbers, final up to the watermark's minute, then provisional
+        gold_1m = lake.load_table(f"{dbt_gold}.agg_orders_1m")
+        edge = dt.datetime.fromisoformat(gold_1m.properties["dp.watermark"]).replace(second=0, microsecond=0)
+        answer = api.revenue(window)
+        api_rows = [(r.start, r.key[0], r.values["orders"], r.values["revenue"], r.status) for r in answer.rows]
+        per_minute = orders_per_minute(expected.values())
+        api_wanted = [(start, cur, n, revenue, "final" if start + dt.timedelta(minutes=1) <= edge else "provisional")
+                  for (start, cur), (n, revenue, _) in sorted(per_minute.items())
+                  if window.start <= start < window.end]  # fmt: skip
+        assert api_rows == api_wanted, f"wave {wave}: the API's revenue per minute"
+        if wave:  # the first wave's watermark (its newest event less an hour) is before its events: all provisional
+            assert {"final", "provisional"} <= {r[4] for r in api_rows}, "no boundary inside the waves"
+        assert answer.freshness.boundary == edge
+        assert answer.freshness.snapshots[f"{dbt_gold}.agg_orders_1m"] == gold_1m.metadata.current_snapshot_id
+        served.append((gold_1m.metadata.current_snapshot_id, api_rows))
+        some = next(iter(expected.values()))["order_id"]
+        assert api.order(str(some))["status"] == "final"
+
+    # the second build moved the boundary; as of the first build's snapshot the API answers as it did then
+    assert served[1][1] != served[0][1]
+    earlier = api.revenue(window, served[0][0])
+    assert [(r.start, r.key[0], r.values["orders"], r.values["revenue"], r.status) for r in earlier.rows] == served[0][
+        1
+    ]
 
     before = {mart: lake.load_table(f"{dbt_gold}.{mart}") for mart in MARTS}
     assert all(table.current_snapshot() is not None for table in before.values())

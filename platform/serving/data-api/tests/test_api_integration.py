@@ -147,6 +147,12 @@ def test_revenue_from_the_real_lakehouse_and_the_boundary_moving_after_a_gold_bu
     assert described["records"] == 8
     assert described["watermark"] == "2026-12-07T12:06:10Z"
     assert [c["name"] for c in described["columns"]] == ["window_start", "window_end", "currency", "orders", "revenue"]
+    history = client.get(f"/v1/tables/{config.gold_namespace}/agg_orders_1m/snapshots").json()["snapshots"]
+    table = catalog.load_table(config.tables.orders_1m)
+    assert [x["snapshot_id"] for x in history] == [x.snapshot_id for x in sorted(
+        table.metadata.snapshots, key=lambda x: (x.timestamp_ms, x.snapshot_id), reverse=True)]  # fmt: skip
+    assert history[0]["current"] is True and gold_id in {x["snapshot_id"] for x in history}
+    assert history[-1]["operation"] == "append" and history[-1]["added_records"] == 6
 
 
 def free_port() -> int:

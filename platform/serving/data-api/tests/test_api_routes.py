@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -25,7 +26,7 @@ from dp_data_api.config import ApiConfig, api_config
 from dp_data_api.engine import DuckDBEngine
 from dp_data_api.errors import BadParameterError, StartupError
 from dp_data_api.keys import SCOPES, Authenticator, MemoryKeyStore, RateLimiter, create_key
-from dp_data_api.lake import Column, TableState
+from dp_data_api.lake import Column, Snapshot, TableState
 from dp_data_api.service import DataService
 
 NOW = dt.datetime(2026, 12, 7, 12, 30, tzinfo=dt.UTC)
@@ -124,12 +125,32 @@ def engine() -> Iterator[DuckDBEngine]:
         "[{'line_number': 1, 'product_id': 'p9', 'quantity': 3, 'unit_price': 3.00, 'line_total': 9.00, "
         "'category': 'toys'}]), "
         "('o4', 'C1', 's4', '2026-12-07 12:00:00+00', 'EUR', 'DE', 0, 0.00, 0.00, 0.00, 0.00, NULL, [])",
+        "CREATE TABLE lake.gold.agg_funnel_daily (event_date DATE, sessions BIGINT, carts BIGINT, orders BIGINT, "
+        "paid BIGINT, cart_rate DOUBLE, order_rate DOUBLE, payment_rate DOUBLE, conversion_rate DOUBLE)",
+        "INSERT INTO lake.gold.agg_funnel_daily VALUES ('2026-12-06', 100, 20, 10, 8, 0.2, 0.5, 0.8, 0.08), "
+        "('2026-12-07', 40, 4, 2, 1, 0.1, 0.5, 0.5, 0.025)",
+        "CREATE TABLE lake.silver.commerce__funnel_1m_rt (window_start TIMESTAMPTZ, window_end TIMESTAMPTZ, "
+        "active_sessions BIGINT, view_sessions BIGINT, cart_sessions BIGINT, order_sessions BIGINT, "
+        "cart_to_order DOUBLE)",
+        "INSERT INTO lake.silver.commerce__funnel_1m_rt VALUES ('2026-12-07 12:01:00+00', '2026-12-07 12:02:00+00', "
+        "9, 9, 3, 1, 0.3333333333333333)",
         f"INSERT INTO lake.silver.commerce__aggregator_progress_rt VALUES ('{TOPIC}', 0, '2026-12-07 12:07:00+00'), "
         f"('{TOPIC}', 1, '2026-12-07 12:08:30+00'), ('commerce.product.v1', 0, '2026-12-07 12:20:00+00')",
     ):
         e.execute(sql)
     yield e
     e.close()
+
+
+def bronze_with_snapshots() -> TableState:
+    """A Bronze table with three appends, each carrying the Kafka offsets it read up to."""
+    snapshots = []
+    for i in (1, 2, 3):
+        total = sum(range(3, i + 3))
+        summary = {"operation": "append", "added-records": str(i + 2), "total-records": str(total),
+                   "dp.kafka.offsets": json.dumps({TOPIC: {"0": total}})}  # fmt: skip
+        snapshots.append(Snapshot(i, i - 1 if i > 1 else None, NOW - dt.timedelta(minutes=3 - i), summary))
+    return replace(state("bronze.commerce__order_placed", 3), snapshots=tuple(snapshots))
 
 
 @pytest.fixture
@@ -142,7 +163,10 @@ def metadata() -> FakeMetadata:
             "silver.commerce__revenue_1m_rt": state("silver.commerce__revenue_1m_rt", 22),
             "silver.commerce__aggregator_progress_rt": state("silver.commerce__aggregator_progress_rt", 23),
             "silver.commerce__order_placed": state("silver.commerce__order_placed", 24),
+            "bronze.commerce__order_placed": bronze_with_snapshots(),
             "gold.fct_orders": state("gold.fct_orders", 13),
+            "gold.agg_funnel_daily": state("gold.agg_funnel_daily", 15, "2026-12-07T09:00:00+00:00"),
+            "silver.commerce__funnel_1m_rt": state("silver.commerce__funnel_1m_rt", 26),
             "gold.fct_order_lines": state("gold.fct_order_lines", 14),
             "silver.commerce__orders_enriched_rt": state("silver.commerce__orders_enriched_rt", 25),
         }
@@ -351,8 +375,9 @@ def test_bad_parameters_are_400_naming_the_parameter(
 def test_tables_lists_gold_and_the_speed_layer_and_describes_one(client: TestClient) -> None:
     listed = client.get("/v1/tables").json()["tables"]
     assert [f"{t['namespace']}.{t['table']}" for t in listed] == [
-        "gold.agg_orders_1m", "gold.agg_revenue_daily", "gold.fct_order_lines", "gold.fct_orders",
-        "silver.commerce__aggregator_progress_rt", "silver.commerce__orders_1m_rt",
+        "bronze.commerce__order_placed", "gold.agg_funnel_daily", "gold.agg_orders_1m", "gold.agg_revenue_daily",
+        "gold.fct_order_lines", "gold.fct_orders", "silver.commerce__aggregator_progress_rt",
+        "silver.commerce__funnel_1m_rt", "silver.commerce__order_placed", "silver.commerce__orders_1m_rt",
         "silver.commerce__orders_enriched_rt", "silver.commerce__revenue_1m_rt",
     ]  # fmt: skip
     one = client.get("/v1/tables/gold/agg_orders_1m").json()
@@ -360,9 +385,44 @@ def test_tables_lists_gold_and_the_speed_layer_and_describes_one(client: TestCli
     assert one["watermark"] == f"{DAY}T12:03:30Z"
     assert one["columns"] == [{"name": "x", "type": "long", "required": True}]
     assert one["records"] == 3
-    missing = client.get("/v1/tables/silver/commerce__order_placed")  # a Silver table, not served
-    assert missing.status_code == 404
-    assert "not found" in missing.json()["message"]
+    for missing in ("/v1/tables/silver/other__order_placed", "/v1/tables/silver/nope", "/v1/tables/x/y/snapshots"):
+        answer = client.get(missing)  # another domain's table, none at all
+        assert answer.status_code == 404, missing
+        assert "not found" in answer.json()["message"]
+
+
+def test_the_funnel_per_day_is_golds_and_per_minute_the_speed_layers(client: TestClient) -> None:
+    daily = client.get("/v1/metrics/funnel", params={"from": "2026-12-06", "to": "2026-12-08"}).json()
+    assert (daily["grain"], daily["boundary"], daily["snapshots"]) == (
+        "day", f"{DAY}T00:00:00Z", {"gold.agg_funnel_daily": 15},
+    )  # fmt: skip
+    assert [(r["window_start"][:10], r["sessions"], r["paid"], r["conversion_rate"], r["status"]) for r in
+            daily["rows"]] == [("2026-12-06", 100, 8, 0.08, "final"), (DAY, 40, 1, 0.025, "provisional")]  # fmt: skip
+    live = client.get("/v1/metrics/funnel", params={"from": f"{DAY}T12:00:00Z", "to": f"{DAY}T13:00:00Z",
+                                                    "grain": "minute"}).json()  # fmt: skip
+    assert live["rows"] == [{
+        "window_start": f"{DAY}T12:01:00Z", "window_end": f"{DAY}T12:02:00Z", "active_sessions": 9,
+        "view_sessions": 9, "cart_sessions": 3, "order_sessions": 1, "cart_to_order": 0.3333333333333333,
+        "status": "provisional",
+    }]  # fmt: skip
+    hourly = client.get("/v1/metrics/funnel", params={"from": "2026-12-06", "to": "2026-12-08", "grain": "hour"})
+    assert (hourly.status_code, hourly.json()["parameter"]) == (400, "grain")
+    csv_answer = client.get("/v1/metrics/funnel", params={"from": "2026-12-06", "to": "2026-12-07"},
+                            headers={"Accept": "text/csv"})  # fmt: skip
+    assert csv_answer.text.splitlines()[0].startswith("window_start,window_end,sessions,carts")
+
+
+def test_a_tables_snapshots_carry_their_progress(client: TestClient) -> None:
+    body = client.get("/v1/tables/bronze/commerce__order_placed/snapshots", params={"limit": "2"}).json()
+    assert [s["snapshot_id"] for s in body["snapshots"]] == [3, 2]  # newest first
+    newest = body["snapshots"][0]
+    assert newest == {
+        "snapshot_id": 3, "parent_id": 2, "committed_at": f"{DAY}T12:30:00Z", "current": True, "operation": "append",
+        "added_records": 5, "deleted_records": None, "total_records": 12,
+        "progress": {"kafka_offsets": {"commerce.order_placed.v1": {"0": 12}}},
+    }  # fmt: skip
+    assert body["snapshots"][1]["current"] is False
+    assert client.get("/v1/tables/bronze/commerce__order_placed/snapshots", params={"limit": "0"}).status_code == 400
 
 
 def test_an_engine_failure_is_503_with_retry_after(client: TestClient, engine: DuckDBEngine) -> None:

@@ -26,7 +26,16 @@ from pyarrow import ipc
 
 from dp_data_api.errors import BadParameterError, DataApiError, NotFoundError
 from dp_data_api.keys import METRICS, ORDERS, TABLES, Authenticator, RateLimitedError, RateLimiter, UnauthorizedError
-from dp_data_api.params import MAX_PAGE, Cursor, identifier, orders_query, parse_as_of, revenue_query
+from dp_data_api.params import (
+    MAX_PAGE,
+    Cursor,
+    funnel_query,
+    identifier,
+    orders_query,
+    page_size,
+    parse_as_of,
+    revenue_query,
+)
 from dp_data_api.service import Answer, DataService, iso, money
 from dp_http import ErrorStyle, RequestHooks, install
 from dp_http.prometheus import Exposition, Histogram
@@ -40,8 +49,8 @@ MEDIA_TYPES = {JSON: JSON, CSV: CSV, ARROW: ARROW, "application/vnd.apache.arrow
                PARQUET: PARQUET, "application/x-parquet": PARQUET}  # fmt: skip
 AS_OF = "the answer as it was: a snapshot id of the Gold table that answers, or an RFC 3339 time"
 ROUTES = frozenset(
-    {"/healthz", "/metrics", "/v1/metrics/revenue", "/v1/orders", "/v1/orders/{order_id}", "/v1/tables",
-     "/v1/tables/{namespace}/{table}"}
+    {"/healthz", "/metrics", "/v1/metrics/revenue", "/v1/metrics/funnel", "/v1/orders", "/v1/orders/{order_id}",
+     "/v1/tables", "/v1/tables/{namespace}/{table}", "/v1/tables/{namespace}/{table}/snapshots"}
 )  # fmt: skip
 LATENCY_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -88,6 +97,7 @@ class Metrics:
 
     def observe(self, path: str, status: int, seconds: float) -> None:
         route = "/v1/tables/{namespace}/{table}" if path.startswith("/v1/tables/") else path
+        route = "/v1/tables/{namespace}/{table}/snapshots" if path.endswith("/snapshots") else route
         route = "/v1/orders/{order_id}" if path.startswith("/v1/orders/") else route
         route = route if route in ROUTES else "other"
         with self._lock:
@@ -248,6 +258,24 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
         return negotiated(answer_json(answer, extra), accept, lambda: revenue_table(answer))
 
     @app.get(
+        "/v1/metrics/funnel", tags=["metrics"], summary="Sessions at each funnel step: per day (Gold) or minute (live)",
+        dependencies=[requires(METRICS)],
+    )  # fmt: skip
+    def funnel(
+        start: Annotated[str | None, Query(alias="from", description="RFC 3339 time or date (inclusive)")] = None,
+        end: Annotated[str | None, Query(alias="to", description="RFC 3339 time or date (exclusive)")] = None,
+        grain: Annotated[
+            str | None, Query(description="day (default: Gold, final up to the boundary) or minute")
+        ] = None,
+        accept: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        query = funnel_query(start, end, grain, max_range_days=service.config.max_range_days,
+                             max_rows=service.config.max_rows)  # fmt: skip
+        answer = service.funnel(query)
+        body = {"metric": "funnel", "grain": query.grain, "from": iso(query.start), "to": iso(query.end), **answer}
+        return negotiated(body, accept, lambda: pa.Table.from_pylist(body["rows"]))
+
+    @app.get(
         "/v1/orders/{order_id}", tags=["orders"], summary="One order: Gold's once it has it, else the speed layer's"
     )
     def order(order_id: Annotated[str, Path(max_length=200)]) -> dict[str, Any]:
@@ -293,6 +321,18 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
             "watermark": iso(state.watermark),
             "properties": {k: v for k, v in state.properties.items() if k.startswith("dp.")},
         }
+
+    @app.get(
+        "/v1/tables/{namespace}/{table}/snapshots", tags=["tables"],
+        summary="The table's snapshots, newest first, with the progress each carries", dependencies=[requires(TABLES)],
+    )  # fmt: skip
+    def snapshots(
+        namespace: Annotated[str, Path(max_length=200)],
+        table: Annotated[str, Path(max_length=200)],
+        limit: Annotated[str | None, Query(description=f"snapshots to list, 1-{MAX_PAGE} (default 100)")] = None,
+    ) -> dict[str, Any]:
+        return {"namespace": namespace, "table": table,
+                "snapshots": service.snapshots(namespace, table, page_size(limit))}  # fmt: skip
 
     def observe(path: str, status: int, seconds: float) -> None:
         metrics.observe(path, status, seconds)

@@ -23,6 +23,8 @@ class Tables:
     orders: str  # Gold: one row per order (fct_orders)
     order_lines: str  # Gold: one row per order line (fct_order_lines)
     orders_enriched: str  # speed layer: the enricher's orders with their lines, upserted
+    funnel_daily: str  # Gold: sessions per day at each step of the funnel
+    funnel_rt: str  # speed layer: sessions per window at each step
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class ApiConfig:
     domain: str
     gold_namespace: str
     silver_namespace: str
+    bronze_namespace: str
     tables: Tables
     order_topic: str
     window_s: int
@@ -66,6 +69,7 @@ def api_config(settings: PlatformSettings, *, order_topic: str, host: str | None
         domain=domain,
         gold_namespace=gold,
         silver_namespace=silver,
+        bronze_namespace=settings.iceberg.namespaces.bronze,
         tables=Tables(
             orders_1m=f"{gold}.agg_orders_1m",
             revenue_daily=f"{gold}.agg_revenue_daily",
@@ -75,6 +79,8 @@ def api_config(settings: PlatformSettings, *, order_topic: str, host: str | None
             orders=f"{gold}.fct_orders",
             order_lines=f"{gold}.fct_order_lines",
             orders_enriched=f"{silver}.{names.table(domain, names.ORDERS_ENRICHED)}",
+            funnel_daily=f"{gold}.agg_funnel_daily",
+            funnel_rt=speed("funnel"),
         ),
         order_topic=order_topic,
         window_s=stream.window_s,

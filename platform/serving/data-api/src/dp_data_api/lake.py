@@ -28,6 +28,16 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """One snapshot of a table: what committed it and the progress it carries (its summary)."""
+
+    snapshot_id: int
+    parent_id: int | None
+    committed_at: dt.datetime
+    summary: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class TableState:
     """One table as of one metadata read."""
 
@@ -41,6 +51,7 @@ class TableState:
     summary: Mapping[str, str] = field(default_factory=dict)
     #: when this metadata version was written (the time an ``as_of`` answer reads the other tables at)
     version_at: dt.datetime | None = None
+    snapshots: tuple[Snapshot, ...] = ()
 
     @property
     def watermark(self) -> dt.datetime | None:
@@ -208,8 +219,7 @@ def _ms(value: int) -> dt.datetime:
 def table_state(identifier: str, meta: Any) -> TableState:
     """A table's metadata (pyiceberg's ``TableMetadata``, current or past) as a :class:`TableState`."""
     snapshot = meta.current_snapshot()
-    summary = {k: str(v) for k, v in (snapshot.summary.additional_properties.items() if snapshot and
-               snapshot.summary else [])}  # fmt: skip
+    summary = _summary(snapshot) if snapshot else {}
     schema = meta.schema()
     columns = tuple(Column(f.name, str(f.field_type), f.required) for f in schema.fields)
     spec = meta.spec()
@@ -225,4 +235,15 @@ def table_state(identifier: str, meta: Any) -> TableState:
         records=int(records) if records is not None else (0 if snapshot is None else None),
         summary=summary,
         version_at=_ms(meta.last_updated_ms),
+        snapshots=tuple(
+            Snapshot(x.snapshot_id, x.parent_snapshot_id, _ms(x.timestamp_ms), _summary(x)) for x in meta.snapshots
+        ),
     )
+
+
+def _summary(snapshot: Any) -> dict[str, str]:
+    """A snapshot's summary as strings: its operation and every property (Iceberg's counts, the platform's progress)."""
+    if snapshot.summary is None:
+        return {}
+    operation = getattr(snapshot.summary.operation, "value", snapshot.summary.operation)
+    return {"operation": str(operation), **{k: str(v) for k, v in snapshot.summary.additional_properties.items()}}

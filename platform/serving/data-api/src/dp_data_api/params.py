@@ -133,13 +133,18 @@ def orders_query(
             raise BadParameterError("to", f"must be after from ({lo.isoformat()})")
         if hi - lo > dt.timedelta(days=max_range_days):
             raise BadParameterError("to", f"the range is wider than {max_range_days} days (serving.max_range_days)")
+    return OrdersQuery(identifier("customer_id", customer_id), lo, hi, page_size(limit))
+
+
+def page_size(limit: str | None) -> int:
+    """``limit``: 1-1000, 100 when not given."""
     try:
         size = 100 if limit is None else int(limit)
     except ValueError:
         raise BadParameterError("limit", f"{limit!r} is not a whole number") from None
     if not 1 <= size <= MAX_PAGE:
         raise BadParameterError("limit", f"must be 1-{MAX_PAGE}")
-    return OrdersQuery(identifier("customer_id", customer_id), lo, hi, size)
+    return size
 
 
 @dataclass(frozen=True)
@@ -167,3 +172,22 @@ class Cursor:
             raise BadParameterError(
                 "cursor", "not a cursor this API gave (take next_cursor of the last page)"
             ) from None
+
+
+@dataclass(frozen=True)
+class FunnelQuery:
+    start: dt.datetime
+    end: dt.datetime
+    grain: Grain
+
+
+def funnel_query(
+    start: str | None, end: str | None, grain: str | None, *, max_range_days: int, max_rows: int
+) -> FunnelQuery:
+    """The funnel's parameters: ``from``, ``to`` and ``grain`` (day, the default, or minute; no hour: distinct sessions
+    per minute do not add up to an hour's)."""
+    chosen = grain or "day"
+    if chosen not in ("day", "minute"):
+        raise BadParameterError("grain", f"{grain!r}: the funnel is kept per day (Gold) and per minute (speed layer)")
+    q = revenue_query(start, end, chosen, None, None, max_range_days=max_range_days, max_rows=max_rows)
+    return FunnelQuery(q.start, q.end, q.grain)

@@ -10,6 +10,7 @@ named, and an answer is cached under those snapshot ids: a new commit on either 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -21,8 +22,8 @@ from dp_data_api.config import ApiConfig
 from dp_data_api.engine import LAKE
 from dp_data_api.errors import BadParameterError, NotFoundError
 from dp_data_api.lake import Metadata, TableState
-from dp_data_api.merge import GRAINS, Cell, Row, Span, merge
-from dp_data_api.params import AsOf, Cursor, OrdersQuery, RevenueQuery
+from dp_data_api.merge import GRAINS, Cell, Row, Span, boundary, merge
+from dp_data_api.params import AsOf, Cursor, FunnelQuery, OrdersQuery, RevenueQuery
 
 DAY_S = GRAINS["day"]
 
@@ -280,6 +281,44 @@ class DataService:
         key = ("labels", column, *((s.identifier, s.snapshot_id) for s in present))
         return self.cache.get_or_compute(key, compute)  # type: ignore[no-any-return]
 
+    # -- funnel -------------------------------------------------------------------------------------------------
+
+    def funnel(self, query: FunnelQuery) -> dict[str, Any]:
+        """Sessions at each step of the funnel.
+
+        Per day from Gold (``agg_funnel_daily``): a day that ends at or before the boundary (Gold's watermark, down
+        to the day) is ``final``, a later one ``provisional`` (the sessions Gold has counted so far). Per minute from
+        the speed layer (``funnel_<w>_rt``), always ``provisional``: Gold keeps no minute funnel, and distinct
+        sessions do not add up across windows, so neither side can stand in for the other at the other's grain."""
+        t, tt = self.config.tables, self.engine.time_travel
+        if query.grain == "day":
+            gold = self.metadata.state(t.funnel_daily)
+            edge = boundary(gold.watermark, DAY_S) if gold else None
+            rows: list[dict[str, Any]] = []
+            if gold is not None and gold.snapshot_id is not None:
+                sql = select_sql(gold, f"event_date, {FUNNEL_DAY_SQL}", "event_date >= ? AND event_date < ? "
+                                 "ORDER BY event_date", time_travel=tt)  # fmt: skip
+                for r in self.engine.rows(sql, [query.start.date(), query.end.date()]):
+                    start = dt.datetime.combine(r[0], dt.time(), dt.UTC)
+                    end = start + dt.timedelta(days=1)
+                    status = FINAL_STATUS if edge is not None and end <= edge else PROVISIONAL_STATUS
+                    rows.append({"window_start": iso(start), "window_end": iso(end),
+                                 **dict(zip(FUNNEL_DAY, r[1:], strict=True)), "status": status})  # fmt: skip
+            return {
+                "rows": rows,
+                "boundary": iso(edge),
+                "snapshots": {t.funnel_daily: gold.snapshot_id if gold else None},
+            }
+        speed = self.metadata.state(t.funnel_rt)
+        rows = []
+        if speed is not None and speed.snapshot_id is not None:
+            sql = select_sql(speed, f"window_start, window_end, {FUNNEL_MINUTE_SQL}", "window_start >= ? AND "
+                             "window_start < ? ORDER BY window_start", time_travel=tt)  # fmt: skip
+            for r in self.engine.rows(sql, [query.start, query.end]):
+                rows.append({"window_start": iso(r[0]), "window_end": iso(r[1]),
+                             **dict(zip(FUNNEL_MINUTE, r[2:], strict=True)), "status": PROVISIONAL_STATUS})  # fmt: skip
+        return {"rows": rows, "boundary": None, "snapshots": {t.funnel_rt: speed.snapshot_id if speed else None}}
+
     # -- orders -------------------------------------------------------------------------------------------------
 
     def order(self, order_id: str) -> dict[str, Any]:
@@ -356,15 +395,18 @@ class DataService:
     # -- tables -------------------------------------------------------------------------------------------------
 
     def namespaces(self) -> tuple[str, ...]:
-        return (self.config.gold_namespace, self.config.silver_namespace)
+        return (self.config.bronze_namespace, self.config.silver_namespace, self.config.gold_namespace)
 
     def tables(self) -> list[str]:
-        """The tables the API describes: Gold's marts and the speed layer's tables of its domain."""
-        prefix = f"{self.config.silver_namespace}.{self.config.domain}__"
+        """The tables the API describes: the domain's Bronze and Silver tables (the speed layer's among them) and
+        every table of Gold."""
+        domain = f"{self.config.domain}__"
+        gold = f"{self.config.gold_namespace}."
         return [
-            t for t in self.metadata.tables(self.namespaces())
-            if t.startswith(f"{self.config.gold_namespace}.") or (t.startswith(prefix) and t.endswith("_rt"))
-        ]  # fmt: skip
+            t
+            for t in self.metadata.tables(self.namespaces())
+            if t.startswith(gold) or t.split(".", 1)[1].startswith(domain)
+        ]
 
     def table(self, namespace: str, name: str) -> TableState:
         identifier = f"{namespace}.{name}"
@@ -375,6 +417,67 @@ class DataService:
             raise NotFoundError(f"table {identifier} not found")
         return state
 
+    def snapshots(self, namespace: str, name: str, limit: int) -> list[dict[str, Any]]:
+        """The table's snapshots, newest first, with the progress each carries."""
+        state = self.table(namespace, name)
+        newest = sorted(state.snapshots, key=lambda x: (x.committed_at, x.snapshot_id), reverse=True)[:limit]
+        return [
+            {
+                "snapshot_id": x.snapshot_id,
+                "parent_id": x.parent_id,
+                "committed_at": iso(x.committed_at),
+                "current": x.snapshot_id == state.snapshot_id,
+                "operation": x.summary.get("operation"),
+                "added_records": _int(x.summary.get("added-records")),
+                "deleted_records": _int(x.summary.get("deleted-records")),
+                "total_records": _int(x.summary.get("total-records")),
+                "progress": progress_of(x.summary),
+            }
+            for x in newest
+        ]
+
+
+#: snapshot-summary keys that carry the platform's progress, by the name the answer gives them
+PROGRESS_KEYS = {
+    "dp.kafka.offsets": "kafka_offsets",  # Bronze: the next offset to read per topic partition
+    "dp.bronze.snapshot-id": "bronze_snapshot_id",  # Silver: the Bronze snapshot read up to
+    "dp.silver.batch-id": "silver_batch_id",  # Silver: this run's batch id
+    "dp.watermark": "watermark",
+    "flink.max-committed-checkpoint-id": "flink_checkpoint_id",  # the speed layer's checkpoint of this commit
+    "flink.job-id": "flink_job_id",
+}
+
+
+def progress_of(summary: Mapping[str, str]) -> dict[str, Any]:
+    """The progress a snapshot carries, JSON values parsed (Kafka offsets) and ids as numbers."""
+    out: dict[str, Any] = {}
+    for key, name in PROGRESS_KEYS.items():
+        value = summary.get(key)
+        if value is None:
+            continue
+        if key == "dp.kafka.offsets":
+            try:
+                out[name] = json.loads(value)
+            except json.JSONDecodeError:
+                out[name] = value
+        elif name.endswith("_id") and name != "flink_job_id":
+            out[name] = _int(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
+
+
+FUNNEL_DAY = ("sessions", "carts", "orders", "paid", "cart_rate", "order_rate", "payment_rate", "conversion_rate")
+FUNNEL_DAY_SQL = ", ".join(FUNNEL_DAY)
+FUNNEL_MINUTE = ("active_sessions", "view_sessions", "cart_sessions", "order_sessions", "cart_to_order")
+FUNNEL_MINUTE_SQL = ", ".join(FUNNEL_MINUTE)
 
 ORDER_COLUMNS = (
     "order_id", "customer_id", "session_id", "occurred_at", "currency", "shipping_country", "line_count",
