@@ -250,6 +250,11 @@ bench-stream: install ## Orders at a fixed rate through the enricher: throughput
 	@$(DP) local up --core
 	@$(DP) stream bench $(if $(RATE),--rate $(RATE)) $(if $(SECONDS),--seconds $(SECONDS))
 
+.PHONY: bench-api
+bench-api: install ## The Data API's p50/p95/p99 and requests/s vs the same SQL on DuckDB directly (BENCH_ARGS)
+	@$(DP) local up --core
+	@$(DP) serve bench $(BENCH_ARGS)
+
 .PHONY: bench-batch
 bench-batch: install ## 1M simulated events through bronze -> silver -> gold vs a bare Spark Parquet baseline
 	@$(DP) local up --core

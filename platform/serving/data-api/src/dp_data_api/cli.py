@@ -101,3 +101,20 @@ def keys_revoke(cli: CliContext, key_id: str) -> None:
     if not key_store(cli.settings).revoke(key_id, dt.datetime.now(dt.UTC)):
         raise NotFoundError(f"no active key {key_id} (dp serve keys list shows them)")
     click.echo(f"revoked key {key_id}")
+
+
+@serve_group.command("bench")
+@click.option("--days", type=click.IntRange(1, 92), default=30, show_default=True, help="Days of minute windows.")
+@click.option("--requests", type=click.IntRange(10), default=200, show_default=True, help="Requests per case.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=16, show_default=True, help="Clients at once.")
+@pass_cli
+def bench_cmd(cli: CliContext, days: int, requests: int, concurrency: int) -> None:
+    """The API's p50/p95/p99 and requests/s against the same SQL on DuckDB directly (make bench-api).
+
+    Needs the core stack; writes its own tables, starts the API as a process, and drops everything at the end.
+    """
+    from dp_data_api.bench import run_bench
+
+    cli.settings  # noqa: B018 -- builds the settings and configures logging once
+    click.echo(f"Data API bench: {days} days of minute windows, {requests} requests per case, c={concurrency}")
+    run_bench(cli.load(), days=days, requests=requests, concurrency=concurrency, echo=click.echo)
