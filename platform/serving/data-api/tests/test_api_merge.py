@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from dp_data_api.merge import FINAL, PROVISIONAL, Cell, Span, boundary, floor_time, merge
+from dp_data_api.merge import FINAL, PROVISIONAL, Cell, Grain, Span, boundary, floor_time, merge
 
 T0 = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
 MIN = 60
@@ -142,3 +142,46 @@ def test_the_range_is_half_open() -> None:
         speed_span=span(speed),
     )  # fmt: skip
     assert [r.start for r in rows] == [at(1), at(2)]
+
+
+def test_the_sql_form_of_the_rule_answers_as_the_python_one() -> None:
+    """The engine runs :func:`merge_sql`; :func:`merge` is the rule's reference: random sides, boundaries, spans and
+    grains give the same rows."""
+    import random
+
+    from dp_data_api.engine import DuckDBEngine
+    from dp_data_api.merge import Side, merge_sql, rows_of
+
+    rng = random.Random(7)
+    engine = DuckDBEngine.in_memory()
+    try:
+        for case in range(30):
+            gold = [cell(m, rng.randint(1, 9), f"{rng.randint(0, 999)}.{rng.randint(0, 99):02d}", rng.choice("EU"))
+                    for m in rng.sample(range(-30, 150), rng.randint(0, 60))]  # fmt: skip
+            first = rng.randint(-10, 120)
+            speed = [cell(m, rng.randint(1, 9), f"{rng.randint(0, 99)}.50", rng.choice("EU"))
+                     for m in rng.sample(range(first, first + 60), rng.randint(0, 40))]  # fmt: skip
+            gold = list({(c.start, c.key): c for c in gold}.values())  # one row per window and key, as the tables
+            speed = list({(c.start, c.key): c for c in speed}.values())
+            watermark = None if case % 5 == 0 else at(rng.randint(-20, 140)) + dt.timedelta(seconds=rng.randint(0, 59))
+            grain: Grain = rng.choice(["minute", "hour", "day"])
+            begin, finish = at(rng.randint(-40, 60)), at(rng.randint(61, 200))
+            span_ = span(speed)
+            _, want = merge(gold, speed, gold_watermark=watermark, gold_period_s=MIN, grain=grain, start=begin,
+                            end=finish, speed_span=span_)  # fmt: skip
+            for name, cells in (("g", gold), ("s", speed)):
+                engine.execute(f"CREATE OR REPLACE TABLE lake.{name} (window_start TIMESTAMPTZ, currency VARCHAR, "
+                               "orders BIGINT, revenue DECIMAL(18, 2))")  # fmt: skip
+                for c in cells:
+                    engine.rows(f"INSERT INTO lake.{name} VALUES (?, ?, ?, ?)",
+                                [c.start, c.key[0], c.values["orders"], c.values["revenue"]])  # fmt: skip
+            sides = [Side(f"lake.{n}", "window_start", ("currency",), ("orders", "revenue"), "TRUE", ())
+                     for n in ("g", "s")]  # fmt: skip
+            sql, params = merge_sql(*sides, edge=boundary(watermark, MIN), gold_period_s=MIN, grain=grain,
+                                    start=begin, end=finish, speed_span=span_)  # fmt: skip
+            got = rows_of(engine.rows(sql, params), 1, ("orders", "revenue"), grain)
+            assert [(r.start, r.key, dict(r.values), r.status) for r in got] == [
+                (r.start, r.key, dict(r.values), r.status) for r in want
+            ], f"case {case}"
+    finally:
+        engine.close()

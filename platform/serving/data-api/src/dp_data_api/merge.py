@@ -133,3 +133,91 @@ def merge(
     rolled up to ``grain`` within ``[start, end)``."""
     edge = boundary(gold_watermark, gold_period_s)
     return edge, roll_up(split(gold, speed, edge, gold_period_s, speed_span), grain, start, end)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One source of the merge as SQL: its table (as of its snapshot), the expression of each cell's start, its key
+    and measure columns, and a filter with its bound values."""
+
+    table: str
+    start: str
+    keys: tuple[str, ...]
+    measures: tuple[str, ...]
+    where: str
+    params: tuple[object, ...]
+
+
+def merge_sql(
+    gold: Side | None,
+    speed: Side | None,
+    *,
+    edge: dt.datetime | None,
+    gold_period_s: int,
+    grain: Grain,
+    start: dt.datetime,
+    end: dt.datetime,
+    speed_span: Span | None,
+) -> tuple[str, list[object]]:
+    """The same rule as :func:`split` and :func:`roll_up`, as one SQL query for the engine (the answer's rows are
+    summed where the data is, not in Python): ``(bucket start in epoch microseconds, keys..., measures...,
+    final)`` per bucket and key, in time then key order; ``final`` is true when every period in the bucket is.
+
+    The two sides must name their keys and measures alike (``AS`` in the side's columns)."""
+    parts: list[str] = []
+    params: list[object] = []
+    period = f"INTERVAL {int(gold_period_s)} SECOND"
+    for side, kind in ((gold, "gold"), (speed, "speed")):
+        if side is None:
+            continue
+        columns = ", ".join((f"{side.start} AS t", *side.keys, *side.measures))
+        keep: list[str] = []
+        keep_params: list[object] = []
+        if kind == "gold":
+            final = "FALSE"
+            if edge is not None:
+                final = f"({side.start} + {period} <= ?)"
+                keep.append(final)
+                keep_params.append(edge)
+            after = [] if edge is None else [f"{side.start} >= ?"]
+            after_params: list[object] = [] if edge is None else [edge]
+            if speed_span is not None:  # not overlapping the speed layer's windows
+                after.append(f"NOT ({side.start} < ? AND {side.start} + {period} > ?)")
+                after_params += [speed_span[1], speed_span[0]]
+            keep.append("(" + (" AND ".join(after) or "TRUE") + ")")
+            keep_params += after_params
+            flag = final
+            flag_params: list[object] = [edge] if edge is not None else []
+        else:
+            keep.append("TRUE" if edge is None else f"{side.start} >= ?")
+            keep_params += [] if edge is None else [edge]
+            flag, flag_params = "FALSE", []
+        parts.append(
+            f"SELECT {columns}, {flag} AS final FROM {side.table} WHERE ({side.where}) AND ({' OR '.join(keep)})"  # noqa: S608
+        )
+        params += [*flag_params, *side.params, *keep_params]
+    if not parts:
+        return "", []
+    side = gold or speed
+    assert side is not None
+    keys = [k.rsplit(" AS ", 1)[-1] for k in side.keys]
+    measures = [m.rsplit(" AS ", 1)[-1] for m in side.measures]
+    sums = ", ".join(f"sum({m}) AS {m}" for m in measures)
+    group = ", ".join(["b", *keys])
+    sql = (
+        f"SELECT epoch_us(date_trunc('{grain}', t)) AS b, {', '.join(keys)}, {sums}, bool_and(final) AS final "  # noqa: S608
+        f"FROM ({' UNION ALL '.join(parts)}) WHERE t >= ? AND t < ? GROUP BY {group} ORDER BY {group}"
+    )
+    return sql, [*params, start, end]
+
+
+def rows_of(records: Iterable[tuple[object, ...]], keys: int, measures: tuple[str, ...], grain: Grain) -> list[Row]:
+    """The engine's rows of :func:`merge_sql` as :class:`Row` values."""
+    width = dt.timedelta(seconds=GRAINS[grain])
+    out = []
+    for r in records:
+        begin = _EPOCH + dt.timedelta(microseconds=int(r[0]))  # type: ignore[call-overload]
+        values = dict(zip(measures, r[1 + keys : 1 + keys + len(measures)], strict=True))
+        out.append(Row(begin, begin + width, tuple(str(k) for k in r[1 : 1 + keys]), values,  # type: ignore[arg-type]
+                       FINAL if r[-1] else PROVISIONAL))  # fmt: skip
+    return out

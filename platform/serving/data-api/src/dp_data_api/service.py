@@ -22,7 +22,7 @@ from dp_data_api.config import ApiConfig
 from dp_data_api.engine import LAKE
 from dp_data_api.errors import BadParameterError, NotFoundError
 from dp_data_api.lake import Metadata, TableState
-from dp_data_api.merge import GRAINS, Cell, Row, Span, boundary, merge
+from dp_data_api.merge import GRAINS, Row, Side, Span, boundary, merge_sql, rows_of
 from dp_data_api.params import AsOf, Cursor, FunnelQuery, OrdersQuery, RevenueQuery
 
 DAY_S = GRAINS["day"]
@@ -124,18 +124,6 @@ class DataService:
 
     # -- reading one table at one snapshot -----------------------------------------------------------------------
 
-    def _cells(
-        self, state: TableState | None, select: str, where: str, params: Sequence[Any], keys: int, measures: list[str]
-    ) -> list[Cell]:
-        """Cells from ``SELECT <start>, <key columns...>, <measures...>`` of a table at its snapshot."""
-        if state is None or state.snapshot_id is None:
-            return []
-        rows = self.engine.rows(select_sql(state, select, where, time_travel=self.engine.time_travel), params)
-        return [
-            Cell(r[0], tuple(str(k) for k in r[1 : 1 + keys]), dict(zip(measures, r[1 + keys :], strict=True)))
-            for r in rows
-        ]
-
     def _speed_watermark(self, progress: TableState | None) -> dt.datetime | None:
         """The aggregator's event-time watermark on the orders topic, as of the progress table's snapshot."""
         if progress is None or progress.snapshot_id is None:
@@ -216,34 +204,42 @@ class DataService:
     def _revenue_rows(
         self, query: RevenueQuery, gold: TableState | None, speed: TableState | None
     ) -> tuple[dt.datetime | None, list[Row]]:
+        """The merge rule (:func:`dp_data_api.merge.merge_sql`) run where the data is: only the answer's rows leave
+        the engine."""
         filters = ["window_start >= ?", "window_start < ?"]
         params: list[Any] = [query.start, query.end]
         if query.currency:
             filters.append("currency = ?")
             params.append(query.currency)
+        tt = self.engine.time_travel
+        gold_side = speed_side = None
         if query.category is not None:
             filters.append("category = ?")
             params.append(query.category)
             day_filters = [f.replace("window_start", "order_date") for f in filters]
-            gold_cells = self._cells(
-                gold, "CAST(order_date AS TIMESTAMPTZ), category, currency, placed_orders, placed_units, gross_revenue",
-                " AND ".join(day_filters), [query.start.date(), query.end.date(), *params[2:]], 2,
-                ["orders", "units", "revenue"],
-            )  # fmt: skip
-            speed_cells = self._cells(
-                speed, "window_start, category, currency, orders, units, revenue", " AND ".join(filters), params, 2,
-                ["orders", "units", "revenue"],
-            )  # fmt: skip
+            day_params = [query.start.date(), query.end.date(), *params[2:]]
+            measures: tuple[str, ...] = ("orders", "units", "revenue")
+            keys: tuple[str, ...] = ("category", "currency")
+            if gold is not None and gold.snapshot_id is not None:
+                gold_side = Side(table_sql(gold, tt), "CAST(order_date AS TIMESTAMPTZ)", keys,
+                                 ("placed_orders AS orders", "placed_units AS units", "gross_revenue AS revenue"),
+                                 " AND ".join(day_filters), tuple(day_params))  # fmt: skip
             period = DAY_S
         else:
-            select = "window_start, currency, orders, revenue"
-            gold_cells = self._cells(gold, select, " AND ".join(filters), params, 1, ["orders", "revenue"])
-            speed_cells = self._cells(speed, select, " AND ".join(filters), params, 1, ["orders", "revenue"])
-            period = GRAINS["minute"]
-        return merge(
-            gold_cells, speed_cells, gold_watermark=gold.watermark if gold else None, gold_period_s=period,
-            grain=query.grain, start=query.start, end=query.end, speed_span=self._speed_span(speed),
+            measures, keys, period = ("orders", "revenue"), ("currency",), GRAINS["minute"]
+            if gold is not None and gold.snapshot_id is not None:
+                gold_side = Side(table_sql(gold, tt), "window_start", keys, measures, " AND ".join(filters),
+                                 tuple(params))  # fmt: skip
+        if speed is not None and speed.snapshot_id is not None:
+            speed_side = Side(
+                table_sql(speed, tt), "window_start", keys, measures, " AND ".join(filters), tuple(params)
+            )
+        edge = boundary(gold.watermark if gold else None, period)
+        sql, bound = merge_sql(
+            gold_side, speed_side, edge=edge, gold_period_s=period, grain=query.grain, start=query.start,
+            end=query.end, speed_span=self._speed_span(speed),
         )  # fmt: skip
+        return edge, rows_of(self.engine.rows(sql, bound), len(keys), measures, query.grain) if sql else []
 
     def _speed_span(self, speed: TableState | None) -> Span | None:
         """From the start of the first window the speed layer wrote to the end of its last (cached by snapshot)."""
