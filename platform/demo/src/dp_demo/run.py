@@ -175,7 +175,7 @@ def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, s
     windows, still_open = rec.compare_windows(seen, settings.stream.window_s)
     lines.append(rec.windows_line(windows, still_open))
     lines.append(rec.page_view_windows(seen, settings.stream.window_s))
-    api_line, freshness = serving_check(loaded, domain, seen)
+    api_line, freshness = serving_check(loaded, domain, seen)  # (per minute: the API's finest grain)
     lines.append(api_line)
     latency = rec.latency(load_handoffs(handoff_file), seen.enriched_visible_at, wanted.order_ids)
     report = _report(

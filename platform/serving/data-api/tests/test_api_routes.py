@@ -21,12 +21,13 @@ from fastapi.testclient import TestClient
 from pyarrow import ipc
 
 from dp_core.config.models import PlatformSettings
-from dp_data_api.api import Guard, create_app
+from dp_data_api.api import Guard, answer_json, create_app
 from dp_data_api.config import ApiConfig, api_config
 from dp_data_api.engine import DuckDBEngine
 from dp_data_api.errors import BadParameterError, StartupError
-from dp_data_api.keys import SCOPES, Authenticator, MemoryKeyStore, RateLimiter, create_key
+from dp_data_api.keys import SCOPES, Authenticator, MemoryKeyStore, RateLimiter, UnauthorizedError, create_key
 from dp_data_api.lake import Column, Snapshot, TableState
+from dp_data_api.params import revenue_query
 from dp_data_api.service import DataService
 
 NOW = dt.datetime(2026, 12, 7, 12, 30, tzinfo=dt.UTC)
@@ -572,3 +573,94 @@ def test_a_key_needs_known_scopes_and_a_plain_name(scopes: list[str], name: str,
 
 def test_no_keys_asked_when_auth_is_off(service: DataService) -> None:
     assert TestClient(create_app(service, None)).get("/v1/tables").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"grain": "minute"}, {"grain": "hour", "currency": "EUR"}, {"grain": "day"},
+        {"from": "2026-12-06", "to": "2026-12-08", "grain": "day", "category": "books"},
+        {"from": "2026-12-01", "to": "2026-12-02", "grain": "hour"},  # no rows
+    ],
+)  # fmt: skip
+def test_the_engines_json_rows_are_the_rows_of_the_typed_answer(service: DataService, params: dict[str, str]) -> None:
+    query = revenue_query(params.get("from", f"{DAY}T12:00:00Z"), params.get("to", f"{DAY}T12:10:00Z"),
+                          params["grain"], params.get("currency"), params.get("category"),
+                          max_range_days=92, max_rows=50_000)  # fmt: skip
+    text, fresh = service.revenue_json(query)
+    typed = service.revenue(query)
+    assert json.loads(text) == answer_json(typed, {})["rows"]
+    assert fresh == typed.freshness
+
+
+def test_every_v1_route_needs_a_key(service: DataService, keys: MemoryKeyStore) -> None:
+    app = create_app(service, Guard(Authenticator(keys, 5.0), RateLimiter(1000.0, 1000)))
+    anonymous = TestClient(app)
+    paths = sorted({r.path for r in app.routes if getattr(r, "path", "").startswith("/v1/")})  # type: ignore[attr-defined]
+    assert len(paths) == 7, paths
+    for path in paths:
+        concrete = path.replace("{order_id}", "o1").replace("{namespace}", "gold").replace("{table}", "fct_orders")
+        assert anonymous.get(concrete).status_code == 401, path
+
+
+def test_a_watermark_moved_without_a_new_snapshot_moves_the_boundary(
+    client: TestClient, metadata: FakeMetadata
+) -> None:
+    assert revenue(client, grain="minute").json()["freshness"]["boundary"] == f"{DAY}T12:03:00Z"
+    gold = metadata.states["gold.agg_orders_1m"]  # dbt's post-hook: new properties, the same snapshot
+    metadata.states[gold.identifier] = replace(gold, properties={"dp.watermark": "2026-12-07T12:05:10+00:00"})
+    body = revenue(client, grain="minute").json()
+    assert body["freshness"]["boundary"] == f"{DAY}T12:05:00Z"
+    assert [r["status"] for r in body["rows"] if r["currency"] == "EUR"][:5] == ["final"] * 5
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter", "words"),
+    [
+        ({"from": "9999-12-31T22:00:00Z", "to": "9999-12-31T23:30:00Z", "grain": "hour"}, "to", "end of time"),
+        ({"from": "2026-12-07T00:30:00Z", "to": "2026-12-07T02:30:00Z", "grain": "minute",
+          "as_of": "2026-11-01T00:00:00Z"}, "as_of", "keeps no metadata as old as"),
+    ],
+)  # fmt: skip
+def test_more_bad_parameters(client: TestClient, params: dict[str, str], parameter: str, words: str) -> None:
+    answer = client.get("/v1/metrics/revenue", params=params)
+    assert answer.status_code in (400, 404), answer.text
+    assert answer.json()["parameter"] == parameter
+    assert words in answer.json()["message"]
+
+
+def test_limits_hold_for_the_widened_range() -> None:
+    with pytest.raises(BadParameterError, match="3 hours in the range"):
+        revenue_query("2026-12-07T00:30:00Z", "2026-12-07T02:30:00Z", "hour", None, None, max_range_days=1,
+                      max_rows=2)  # fmt: skip
+
+
+@pytest.mark.parametrize("snapshots", [[True, None], [10**30, None], ["1", None]])
+def test_a_cursor_with_odd_snapshot_ids_is_400(client: TestClient, snapshots: list[object]) -> None:
+    import base64
+
+    raw = json.dumps(["2026-12-07T10:00:00+00:00", "o1", snapshots]).encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    answer = client.get("/v1/orders", params={"customer_id": "C1", "cursor": cursor})
+    assert (answer.status_code, answer.json()["parameter"]) == (400, "cursor")
+
+
+def test_an_unknown_key_is_not_looked_up_again_within_the_cache_time(keys: MemoryKeyStore) -> None:
+    asked: list[str] = []
+
+    class Counting(MemoryKeyStore):
+        def find(self, key_id: str) -> tuple[Any, str] | None:
+            asked.append(key_id)
+            return super().find(key_id)
+
+    clock = Clock()
+    auth = Authenticator(Counting(), 5.0, clock)
+    token = "dpk_0123456789ab_" + "x" * 43
+    for _ in range(3):
+        with pytest.raises(UnauthorizedError):
+            auth.authenticate(token, "metrics:read")
+    assert asked == ["0123456789ab"]
+    clock.now += 5
+    with pytest.raises(UnauthorizedError):
+        auth.authenticate(token, "metrics:read")
+    assert len(asked) == 2

@@ -86,8 +86,11 @@ class DuckDBEngine:
 
     def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of one query (:class:`UnavailableError` when the engine cannot read the lakehouse)."""
-        with self._lock:
-            cursor = self._con.cursor()
+        try:
+            with self._lock:
+                cursor = self._con.cursor()
+        except duckdb.Error as exc:
+            raise UnavailableError(f"the query engine failed: {_first_line(exc)}") from exc
         try:
             return cursor.execute(sql, list(parameters)).fetchall()
         except duckdb.Error as exc:

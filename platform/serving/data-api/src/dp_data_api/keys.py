@@ -200,6 +200,7 @@ class Authenticator:
     def __init__(self, store: KeyStore, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._store, self._ttl, self._clock = store, ttl_s, clock
         self._seen: dict[str, tuple[float, ApiKey, str]] = {}
+        self._unknown: dict[str, float] = {}  # ids the store did not know, and when it was asked
         self._lock = threading.Lock()
 
     def authenticate(self, token: str | None, scope: str) -> ApiKey:
@@ -213,8 +214,16 @@ class Authenticator:
         with self._lock:
             seen = self._seen.get(key_id)
         if seen is None or now - seen[0] >= self._ttl:
+            with self._lock:
+                unknown_since = self._unknown.get(key_id)
+            if unknown_since is not None and now - unknown_since < self._ttl:
+                raise UnauthorizedError(f"unknown API key {key_id}")  # asked again: not the store again
             found = self._store.find(key_id)
             if found is None:
+                with self._lock:
+                    if len(self._unknown) > 10_000:
+                        self._unknown.clear()
+                    self._unknown[key_id] = now
                 raise UnauthorizedError(f"unknown API key {key_id}")
             seen = (now, *found)
             with self._lock:

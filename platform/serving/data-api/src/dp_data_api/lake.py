@@ -57,7 +57,10 @@ class TableState:
     def watermark(self) -> dt.datetime | None:
         """Gold's watermark (``dp.watermark``), None when the table has none."""
         value = self.properties.get(WATERMARK_PROPERTY)
-        return parse_time(value) if value else None
+        try:
+            return parse_time(value) if value else None
+        except ValueError:  # not a time: no watermark (everything provisional) rather than a failed answer
+            return None
 
 
 def parse_time(value: str) -> dt.datetime:

@@ -221,3 +221,23 @@ def rows_of(records: Iterable[tuple[object, ...]], keys: int, measures: tuple[st
         out.append(Row(begin, begin + width, tuple(str(k) for k in r[1 : 1 + keys]), values,  # type: ignore[arg-type]
                        FINAL if r[-1] else PROVISIONAL))  # fmt: skip
     return out
+
+
+def rows_json_sql(sql: str, keys: tuple[str, ...], measures: tuple[str, ...], grain: Grain) -> str:
+    """The rows of :func:`merge_sql` as one JSON array the engine writes: per row ``window_start``, ``window_end``
+    (RFC 3339, UTC), the keys, the measures (``revenue`` as an exact decimal string) and ``status``, in the order of
+    :func:`rows_of` (the API's JSON is the same either way)."""
+    step_us = GRAINS[grain] * 1_000_000
+    iso = "'%Y-%m-%dT%H:%M:%SZ'"
+    fields = [f"'window_start': strftime(make_timestamp(b), {iso})",
+              f"'window_end': strftime(make_timestamp(b + {step_us}), {iso})"]  # fmt: skip
+    names = [k.rsplit(" AS ", 1)[-1] for k in keys]
+    fields += [f"'{k}': {k}" for k in names]
+    fields += [f"'{m}': CAST({m} AS VARCHAR)" if m == "revenue" else f"'{m}': {m}"
+               for m in (x.rsplit(" AS ", 1)[-1] for x in measures)]  # fmt: skip
+    fields.append("'status': CASE WHEN final THEN 'final' ELSE 'provisional' END")
+    order = ", ".join(["b", *names])
+    return (
+        f"SELECT CASE WHEN count(*) = 0 THEN '[]' ELSE CAST(to_json(list({{{', '.join(fields)}}} ORDER BY {order})) "  # noqa: S608
+        f"AS VARCHAR) END FROM ({sql})"
+    )

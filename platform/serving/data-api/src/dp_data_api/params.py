@@ -75,12 +75,19 @@ def revenue_query(
     lo, hi = parse_time("from", start), parse_time("to", end)
     if lo >= hi:
         raise BadParameterError("to", f"must be after from ({lo.isoformat()})")
-    if hi - lo > dt.timedelta(days=max_range_days):
-        raise BadParameterError("to", f"the range is wider than {max_range_days} days (serving.max_range_days)")
     chosen = grain or "hour"
     if chosen not in GRAINS:
         raise BadParameterError("grain", f"{grain!r} is not one of {', '.join(GRAINS)}")
-    buckets = -(-(hi - lo) // dt.timedelta(seconds=GRAINS[chosen]))
+    step = GRAINS[chosen]
+    lo = floor_time(lo, step)  # whole buckets: the limits below hold for the widened range
+    try:
+        widened = floor_time(hi, step)
+        hi = widened if widened == hi else widened + dt.timedelta(seconds=step)
+    except OverflowError:
+        raise BadParameterError("to", f"{end!r} is too close to the end of time for grain {chosen}") from None
+    if hi - lo > dt.timedelta(days=max_range_days):
+        raise BadParameterError("to", f"the range is wider than {max_range_days} days (serving.max_range_days)")
+    buckets = (hi - lo) // dt.timedelta(seconds=step)
     if buckets > max_rows:
         raise BadParameterError(
             "grain", f"{buckets} {chosen}s in the range, more than {max_rows} rows (serving.max_rows): "
@@ -95,11 +102,7 @@ def revenue_query(
             raise BadParameterError(
                 "grain", "revenue per category is kept per day in Gold (agg_revenue_daily): ask grain=day"
             )
-    step = GRAINS[chosen]
-    first, last = floor_time(lo, step), floor_time(hi, step)
-    if last < hi:
-        last += dt.timedelta(seconds=step)
-    return RevenueQuery(first, last, chosen, currency, category)  # type: ignore[arg-type]
+    return RevenueQuery(lo, hi, chosen, currency, category)  # type: ignore[arg-type]
 
 
 MAX_PAGE = 1000
@@ -165,7 +168,8 @@ class Cursor:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
             at, order_id, snapshots = json.loads(raw)
             gold, speed = snapshots
-            if not isinstance(order_id, str) or not all(s is None or isinstance(s, int) for s in (gold, speed)):
+            ids_ok = all(s is None or (type(s) is int and -(2**63) <= s < 2**63) for s in (gold, speed))
+            if not isinstance(order_id, str) or not ids_ok:
                 raise ValueError(order_id)
             return cls(dt.datetime.fromisoformat(at), order_id, (gold, speed))
         except (ValueError, TypeError, json.JSONDecodeError, binascii.Error):

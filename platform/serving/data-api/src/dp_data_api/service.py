@@ -22,7 +22,7 @@ from dp_data_api.config import ApiConfig
 from dp_data_api.engine import LAKE
 from dp_data_api.errors import BadParameterError, NotFoundError
 from dp_data_api.lake import Metadata, TableState
-from dp_data_api.merge import GRAINS, Row, Side, Span, boundary, merge_sql, rows_of
+from dp_data_api.merge import GRAINS, Row, Side, Span, boundary, merge_sql, rows_json_sql, rows_of
 from dp_data_api.params import AsOf, Cursor, FunnelQuery, OrdersQuery, RevenueQuery
 
 DAY_S = GRAINS["day"]
@@ -185,6 +185,11 @@ class DataService:
             if at > self.clock():
                 raise BadParameterError("as_of", f"{iso(at)} is in the future")
             gold = self.metadata.state_at(gold_id, at)
+            if gold is None and self.metadata.state(gold_id) is not None:
+                raise NotFoundError(
+                    f"{gold_id} keeps no metadata as old as {iso(at)} (its retained history starts later)",
+                    parameter="as_of",
+                )
         return gold, [self.metadata.state_at(o, at) for o in others]
 
     def revenue(self, query: RevenueQuery, as_of: AsOf | None = None) -> Answer:
@@ -196,16 +201,64 @@ class DataService:
                                                                t.progress_rt], as_of,
         )  # fmt: skip
         self._check_labels(query, gold, speed)
-        key = ("revenue", query, *(s.snapshot_id if s else None for s in (gold, speed)))
+        key = (
+            "revenue",
+            query,
+            *(s.snapshot_id if s else None for s in (gold, speed)),
+            gold.watermark if gold else None,
+        )
         edge, rows = self.cache.get_or_compute(key, lambda: self._revenue_rows(query, gold, speed))
         names = ("category", "currency") if per_category else ("currency",)
         return Answer(rows, names, self._freshness(gold, speed, progress, edge))
+
+    def revenue_json(self, query: RevenueQuery, as_of: AsOf | None = None) -> tuple[str, Freshness]:
+        """:meth:`revenue`'s rows as the JSON array the API answers, written by the engine (a large answer's rows
+        never become Python objects), and the answer's freshness."""
+        t = self.config.tables
+        per_category = query.category is not None
+        gold, (speed, progress) = self.states(
+            t.revenue_daily if per_category else t.orders_1m, [t.revenue_rt if per_category else t.orders_rt,
+                                                               t.progress_rt], as_of,
+        )  # fmt: skip
+        self._check_labels(query, gold, speed)
+        key = (
+            "revenue-json",
+            query,
+            *(s.snapshot_id if s else None for s in (gold, speed)),
+            gold.watermark if gold else None,
+        )
+
+        def compute() -> tuple[dt.datetime | None, str]:
+            edge, sql, bound, keys, measures = self._revenue_sql(query, gold, speed)
+            if not sql:
+                return edge, "[]"
+            return edge, str(self.engine.rows(rows_json_sql(sql, keys, measures, query.grain), bound)[0][0])
+
+        edge, text = self.cache.get_or_compute(key, compute)
+        return text, self._freshness(gold, speed, progress, edge)
+
+    def revenue_statement(self, query: RevenueQuery) -> tuple[str, list[Any]]:
+        """The one SQL statement (and its bound values) behind :meth:`revenue_json` now: what ``make bench-api`` runs
+        directly on DuckDB as the API's baseline."""
+        t = self.config.tables
+        per_category = query.category is not None
+        gold = self.metadata.state(t.revenue_daily if per_category else t.orders_1m)
+        speed = self.metadata.state(t.revenue_rt if per_category else t.orders_rt)
+        _, sql, bound, keys, measures = self._revenue_sql(query, gold, speed)
+        return rows_json_sql(sql, keys, measures, query.grain), bound
 
     def _revenue_rows(
         self, query: RevenueQuery, gold: TableState | None, speed: TableState | None
     ) -> tuple[dt.datetime | None, list[Row]]:
         """The merge rule (:func:`dp_data_api.merge.merge_sql`) run where the data is: only the answer's rows leave
         the engine."""
+        edge, sql, bound, keys, measures = self._revenue_sql(query, gold, speed)
+        return edge, rows_of(self.engine.rows(sql, bound), len(keys), measures, query.grain) if sql else []
+
+    def _revenue_sql(
+        self, query: RevenueQuery, gold: TableState | None, speed: TableState | None
+    ) -> tuple[dt.datetime | None, str, list[Any], tuple[str, ...], tuple[str, ...]]:
+        """The boundary, and the merge's SQL with its bound values, keys and measures."""
         filters = ["window_start >= ?", "window_start < ?"]
         params: list[Any] = [query.start, query.end]
         if query.currency:
@@ -239,7 +292,7 @@ class DataService:
             gold_side, speed_side, edge=edge, gold_period_s=period, grain=query.grain, start=query.start,
             end=query.end, speed_span=self._speed_span(speed),
         )  # fmt: skip
-        return edge, rows_of(self.engine.rows(sql, bound), len(keys), measures, query.grain) if sql else []
+        return edge, sql, bound, keys, measures
 
     def _speed_span(self, speed: TableState | None) -> Span | None:
         """From the start of the first window the speed layer wrote to the end of its last (cached by snapshot)."""
