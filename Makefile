@@ -216,7 +216,7 @@ test-e2e: install ## End-to-end tests: the batch and speed layers, the demo kill
 
 ##@ Local stack (plain processes, no Docker)
 .PHONY: local-up-core
-local-up-core: install ## Start Kafka, the S3 store, PostgreSQL, the REST catalog, the schema registry and the Spark Thrift server (dbt)
+local-up-core: install ## Start Kafka, the S3 store, PostgreSQL, the REST catalog, the schema registry, the Spark Thrift server (dbt) and the Data API
 	@$(DP) local up --core
 
 .PHONY: local-up
