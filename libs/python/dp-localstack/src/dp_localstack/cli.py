@@ -43,7 +43,8 @@ def install(cli: CliContext) -> None:
 @click.option(
     "--core",
     is_flag=True,
-    help="Only the core services (Kafka, S3 store, PostgreSQL, REST catalog, schema registry, Spark Thrift server).",
+    help="Only the core services (Kafka, S3 store, PostgreSQL, REST catalog, schema registry, Spark Thrift server, "
+    "Data API).",
 )
 @pass_cli
 def up(cli: CliContext, core: bool) -> None:
