@@ -192,8 +192,11 @@ class DataService:
                 )
         return gold, [self.metadata.state_at(o, at) for o in others]
 
-    def revenue(self, query: RevenueQuery, as_of: AsOf | None = None) -> Answer:
-        """Revenue per bucket of ``query.grain``: final from Gold up to its boundary, provisional after it."""
+    def _revenue_tables(
+        self, query: RevenueQuery, as_of: AsOf | None
+    ) -> tuple[TableState | None, TableState | None, TableState | None, tuple[Hashable, ...]]:
+        """The revenue question's Gold, speed and progress tables (now or as of ``as_of``), its labels checked, and
+        its cache key: the query, the snapshots read and Gold's watermark (dbt moves it without a new snapshot)."""
         t = self.config.tables
         per_category = query.category is not None
         gold, (speed, progress) = self.states(
@@ -201,32 +204,20 @@ class DataService:
                                                                t.progress_rt], as_of,
         )  # fmt: skip
         self._check_labels(query, gold, speed)
-        key = (
-            "revenue",
-            query,
-            *(s.snapshot_id if s else None for s in (gold, speed)),
-            gold.watermark if gold else None,
-        )
-        edge, rows = self.cache.get_or_compute(key, lambda: self._revenue_rows(query, gold, speed))
-        names = ("category", "currency") if per_category else ("currency",)
+        key = (query, *(x.snapshot_id if x else None for x in (gold, speed)), gold.watermark if gold else None)
+        return gold, speed, progress, key
+
+    def revenue(self, query: RevenueQuery, as_of: AsOf | None = None) -> Answer:
+        """Revenue per bucket of ``query.grain``: final from Gold up to its boundary, provisional after it."""
+        gold, speed, progress, key = self._revenue_tables(query, as_of)
+        edge, rows = self.cache.get_or_compute(("revenue", *key), lambda: self._revenue_rows(query, gold, speed))
+        names = ("category", "currency") if query.category is not None else ("currency",)
         return Answer(rows, names, self._freshness(gold, speed, progress, edge))
 
     def revenue_json(self, query: RevenueQuery, as_of: AsOf | None = None) -> tuple[str, Freshness]:
         """:meth:`revenue`'s rows as the JSON array the API answers, written by the engine (a large answer's rows
         never become Python objects), and the answer's freshness."""
-        t = self.config.tables
-        per_category = query.category is not None
-        gold, (speed, progress) = self.states(
-            t.revenue_daily if per_category else t.orders_1m, [t.revenue_rt if per_category else t.orders_rt,
-                                                               t.progress_rt], as_of,
-        )  # fmt: skip
-        self._check_labels(query, gold, speed)
-        key = (
-            "revenue-json",
-            query,
-            *(s.snapshot_id if s else None for s in (gold, speed)),
-            gold.watermark if gold else None,
-        )
+        gold, speed, progress, key = self._revenue_tables(query, as_of)
 
         def compute() -> tuple[dt.datetime | None, str]:
             edge, sql, bound, keys, measures = self._revenue_sql(query, gold, speed)
@@ -234,7 +225,7 @@ class DataService:
                 return edge, "[]"
             return edge, str(self.engine.rows(rows_json_sql(sql, keys, measures, query.grain), bound)[0][0])
 
-        edge, text = self.cache.get_or_compute(key, compute)
+        edge, text = self.cache.get_or_compute(("revenue-json", *key), compute)
         return text, self._freshness(gold, speed, progress, edge)
 
     def revenue_statement(self, query: RevenueQuery) -> tuple[str, list[Any]]:
