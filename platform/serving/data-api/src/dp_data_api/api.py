@@ -53,6 +53,9 @@ ROUTES = frozenset(
     {"/healthz", "/metrics", "/v1/metrics/revenue", "/v1/metrics/funnel", "/v1/orders", "/v1/orders/{order_id}",
      "/v1/tables", "/v1/tables/{namespace}/{table}", "/v1/tables/{namespace}/{table}/snapshots"}
 )  # fmt: skip
+#: the range parameters every time-ranged route takes (``from`` inclusive, ``to`` exclusive)
+From = Annotated[str | None, Query(alias="from", description="RFC 3339 time or date (inclusive)")]
+To = Annotated[str | None, Query(alias="to", description="RFC 3339 time or date (exclusive)")]
 LATENCY_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -237,8 +240,8 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
         dependencies=[requires(METRICS)],
     )  # fmt: skip
     def revenue(
-        start: Annotated[str | None, Query(alias="from", description="RFC 3339 time or date (inclusive)")] = None,
-        end: Annotated[str | None, Query(alias="to", description="RFC 3339 time or date (exclusive)")] = None,
+        start: From = None,
+        end: To = None,
         grain: Annotated[str | None, Query(description="minute, hour (default) or day")] = None,
         currency: Annotated[str | None, Query(description="ISO 4217 code, e.g. EUR")] = None,
         category: Annotated[str | None, Query(description="product category (grain=day)")] = None,
@@ -269,8 +272,8 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
         dependencies=[requires(METRICS)],
     )  # fmt: skip
     def funnel(
-        start: Annotated[str | None, Query(alias="from", description="RFC 3339 time or date (inclusive)")] = None,
-        end: Annotated[str | None, Query(alias="to", description="RFC 3339 time or date (exclusive)")] = None,
+        start: From = None,
+        end: To = None,
         grain: Annotated[
             str | None, Query(description="day (default: Gold, final up to the boundary) or minute")
         ] = None,
@@ -295,8 +298,8 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
     )  # fmt: skip
     def orders(
         customer_id: Annotated[str | None, Query(description="the customer (required)")] = None,
-        start: Annotated[str | None, Query(alias="from", description="RFC 3339 time or date (inclusive)")] = None,
-        end: Annotated[str | None, Query(alias="to", description="RFC 3339 time or date (exclusive)")] = None,
+        start: From = None,
+        end: To = None,
         limit: Annotated[str | None, Query(description=f"orders per page, 1-{MAX_PAGE} (default 100)")] = None,
         cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     ) -> dict[str, Any]:
