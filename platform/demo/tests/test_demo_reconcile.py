@@ -253,6 +253,38 @@ def test_the_apis_revenue_is_gold_before_the_boundary_and_the_speed_layer_after(
     assert not rec.served_line(wrong_status, w[2], observed, 60).ok
 
 
+def test_the_reconciliation_store_is_each_sides_numbers_per_closed_minute() -> None:
+    w = [dt.datetime(2026, 11, 26, 0, m, tzinfo=dt.UTC) for m in range(4)]
+    observed = Observed(
+        silver_orders=[order("e0", w[0].isoformat(), "EUR", "2.00"),
+                       order("e1", (w[0] + dt.timedelta(seconds=40)).isoformat(), "EUR", "3.00"),  # came late
+                       order("e2", w[1].isoformat(), "USD", "1.00"), order("e3", w[3].isoformat(), "EUR", "9.00")],
+        speed_orders=[{"window_start": w[0], "currency": "EUR", "orders": 1, "revenue": Decimal("2.00")},
+                      {"window_start": w[1], "currency": "USD", "orders": 1, "revenue": Decimal("1.00")}],
+        late_events=[{"contract": "order_placed", "event_id": "e1", "window_start": w[0]},
+                     {"contract": "page_view", "event_id": "e0", "window_start": w[0]}],
+    )  # fmt: skip
+    for o in observed.silver_orders:
+        o["occurred_at"] = parse_time(o["occurred_at"])
+    watermark = w[2] + dt.timedelta(seconds=30)  # minutes 0 and 1 closed, 3 not
+
+    def row(m: int, currency: str, *sides: object) -> dict[str, object]:
+        names = ("batch_orders", "batch_revenue", "speed_orders", "speed_revenue", "late_orders", "late_revenue")
+        return {"window_start": w[m].isoformat(), "currency": currency, **dict(zip(names, sides, strict=True))}
+
+    right = [row(0, "EUR", 2, "5.00", 1, "2.00", 1, "3.00"), row(1, "USD", 1, "1.00", 1, "1.00", 0, "0.00")]
+    line = rec.reconciliation_line(right, watermark, observed)
+    assert line.ok, line.detail
+    assert (line.expected, line.observed) == (2, 2)
+    assert line.detail == "1 minute(s) corrected by the batch layer, 2 of 2 explained by late events"
+    assert not rec.reconciliation_line(right[:1], watermark, observed).ok  # a closed minute missing
+    unexplained = [row(0, "EUR", 2, "5.00", 1, "2.00", 0, "0.00"), right[1]]  # the late event not counted
+    assert not rec.reconciliation_line(unexplained, watermark, observed).ok
+    still_open = [*right, row(3, "EUR", 1, "9.00", 0, "0.00", 0, "0.00")]
+    assert not rec.reconciliation_line(still_open, watermark, observed).ok
+    assert rec.reconciliation_line([], None, observed).ok  # the speed layer closed nothing: nothing to reconcile
+
+
 def test_window_of_and_latency_percentiles() -> None:
     assert window_of(dt.datetime(2026, 11, 26, 0, 1, 59, tzinfo=dt.UTC), 60) == dt.datetime(
         2026, 11, 26, 0, 1, tzinfo=dt.UTC

@@ -18,7 +18,7 @@ from dp_spark.conf import spark_conf
 from dp_spark.errors import SparkSetupError
 from dp_transform import profile as prof
 from dp_transform.errors import TransformSetupError
-from dp_transform.runner import DbtPaths, ProjectEnv, dbt_environ, run_dbt, write_profile
+from dp_transform.runner import DbtPaths, ProjectEnv, dbt_environ, orders_topic, run_dbt, write_profile
 
 pytestmark = pytest.mark.unit
 
@@ -180,6 +180,13 @@ def test_dbt_runs_in_its_environment_with_the_secrets_and_the_runtime_folders(tm
     environ = dbt_environ(paths, profile, {}, ProjectEnv("shop", "s2", allowed_lateness_s=90))
     assert (environ["DTHEINFRA_DBT_DOMAIN"], environ["DTHEINFRA_DBT_SILVER_NAMESPACE"]) == ("shop", "s2")
     assert environ["DTHEINFRA_DBT_ALLOWED_LATENESS_S"] == "90"
+    # the reconciliation reads the speed layer's tables of the window label and the orders topic's watermark
+    assert (environ["DTHEINFRA_DBT_SPEED_WINDOW"], environ["DTHEINFRA_DBT_ORDERS_TOPIC"]) == (
+        "1m",
+        "shop.order_placed.v1",
+    )
+    speed = ProjectEnv("shop", "s2", speed_window="30s", orders_topic="shop.orders.v2").environ()
+    assert (speed["DTHEINFRA_DBT_SPEED_WINDOW"], speed["DTHEINFRA_DBT_ORDERS_TOPIC"]) == ("30s", "shop.orders.v2")
     assert (environ["DBT_TARGET_PATH"], environ["DBT_SEND_ANONYMOUS_USAGE_STATS"]) == (
         str(loaded.runtime_dir / "dbt" / "target"),
         "false",
@@ -208,3 +215,9 @@ def test_without_the_dbt_environment_the_run_says_how_to_install_it(tmp_path: Pa
             ProjectEnv("commerce", "silver"),
         )
     assert not (paths.work_dir / "profiles.yml").exists()
+
+
+def test_the_orders_topic_is_the_domains_order_placed_contracts() -> None:
+    loaded = load_settings(REPO / "config", {})
+    assert orders_topic(loaded, "commerce") == "commerce.order_placed.v1"
+    assert orders_topic(loaded, "no_such_domain") == ""

@@ -105,8 +105,16 @@ def test_every_silver_table_the_models_read_is_a_generated_source(
     }
     assert {"order_placed", "product__versions"} <= read
     assert read <= set(tables)
-    direct = [sql.name for sql in MODELS.rglob("*.sql") if re.search(r"\bsource\(", sql.read_text(encoding="utf-8"))]
+    direct = [
+        sql.name
+        for sql in MODELS.rglob("*.sql")
+        if re.search(r"\bsource\(\s*'(?!speed')", sql.read_text(encoding="utf-8"))
+    ]
     assert direct == []  # models read Silver through the domain's silver_source(), never a fixed domain
+    # the speed layer's tables (the reconciliation's) are named by the run's domain too
+    speed = yaml.safe_load((MODELS / "staging" / "_speed_sources.yml").read_text(encoding="utf-8"))["sources"]
+    identifiers = [t["identifier"] for t in speed[0]["tables"]]
+    assert identifiers and all(i.startswith("{{ env_var('DTHEINFRA_DBT_DOMAIN', 'commerce') }}__") for i in identifiers)
 
 
 def test_sources_writes_the_file_once_then_leaves_it(checkout: Path, capfd: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from dp_demo.kafka_io import TopicContents
 from dp_demo.observe import Observed
-from dp_demo.workload import AGGREGATED, Expected, window_of
+from dp_demo.workload import AGGREGATED, Expected, parse_time, window_of
 from dp_flink.names import LATE_EVENTS, ORDERS_ENRICHED, STREAM_REJECTS
 
 
@@ -375,3 +375,57 @@ def served_line(rows: list[ServedRow], boundary: dt.datetime | None, observed: O
         when = f"{first[0].isoformat()} {first[1]}"
         detail += f"; {len(bad)} differ, first {when}: API {got.get(first)} != {wanted.get(first)}"
     return Line("api", "revenue per minute final + provisional", len(wanted), len(wanted) - len(bad), not bad, detail)
+
+
+def expected_reconciliation(
+    observed: Observed, speed_watermark: dt.datetime | None
+) -> dict[tuple[dt.datetime, str], tuple[int, Decimal, int, Decimal, int, Decimal]]:
+    """What Gold's reconciliation store must hold, computed here from what each layer holds: per minute and currency
+    (every minute the speed layer closed: it ends at or before the aggregator's watermark), the batch layer's orders
+    and revenue (Silver's), the speed layer's (its windows rolled up to the minute) and the late orders' (the late
+    events of order_placed, priced from Silver)."""
+    if speed_watermark is None:
+        return {}
+    minute = 60
+    sides: dict[tuple[dt.datetime, str], list[Any]] = collections.defaultdict(
+        lambda: [0, Decimal(0), 0, Decimal(0), 0, Decimal(0)]
+    )
+    by_id = {str(o["event_id"]): o for o in observed.silver_orders}
+    for order in observed.silver_orders:
+        row = sides[(window_of(order["occurred_at"], minute), str(order["currency"]))]
+        row[0], row[1] = row[0] + 1, row[1] + Decimal(order["total"])
+    for speed in observed.speed_orders or []:
+        row = sides[(window_of(speed["window_start"], minute), str(speed["currency"]))]
+        row[2], row[3] = row[2] + int(speed["orders"]), row[3] + Decimal(speed["revenue"])
+    for event in observed.late_events or []:
+        late = by_id.get(str(event["event_id"])) if event["contract"] == "order_placed" else None
+        if late is not None:
+            row = sides[(window_of(late["occurred_at"], minute), str(late["currency"]))]
+            row[4], row[5] = row[4] + 1, row[5] + Decimal(late["total"])
+    closed = speed_watermark - dt.timedelta(seconds=minute)
+    return {key: (r[0], r[1], r[2], r[3], r[4], r[5]) for key, r in sides.items() if key[0] <= closed}
+
+
+def reconciliation_line(rows: list[dict[str, Any]], speed_watermark: dt.datetime | None, observed: Observed) -> Line:
+    """The Data API's ``/v1/reconciliation`` (Gold's ``reconciliation_1m``) against :func:`expected_reconciliation`:
+    every closed minute once, with each side's numbers; and how many of them the late events explain."""
+    wanted = expected_reconciliation(observed, speed_watermark)
+    got = {
+        (parse_time(r["window_start"]), str(r["currency"])): (
+            int(r["batch_orders"]), Decimal(r["batch_revenue"]), int(r["speed_orders"]), Decimal(r["speed_revenue"]),
+            int(r["late_orders"]), Decimal(r["late_revenue"]),
+        )
+        for r in rows
+    }  # fmt: skip
+    bad = sorted(k for k in set(wanted) | set(got) if wanted.get(k) != got.get(k))
+    corrected = sum(1 for v in got.values() if (v[0], v[1]) != (v[2], v[3]))
+    explained = sum(1 for v in got.values() if (v[0], v[1]) == (v[2] + v[4], v[3] + v[5]))
+    detail = f"{corrected} minute(s) corrected by the batch layer, {explained} of {len(got)} explained by late events"
+    if speed_watermark is None:
+        detail = "the speed layer closed no window"
+    if bad:
+        first = bad[0]
+        detail += (
+            f"; {len(bad)} differ, first {first[0].isoformat()} {first[1]}: {got.get(first)} != {wanted.get(first)}"
+        )
+    return Line("api", "reconciliation per minute (gold)", len(wanted), len(wanted) - len(bad), not bad, detail)

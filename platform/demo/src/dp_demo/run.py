@@ -175,8 +175,8 @@ def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, s
     windows, still_open = rec.compare_windows(seen, settings.stream.window_s)
     lines.append(rec.windows_line(windows, still_open))
     lines.append(rec.page_view_windows(seen, settings.stream.window_s))
-    api_line, freshness = serving_check(loaded, domain, seen)  # (per minute: the API's finest grain)
-    lines.append(api_line)
+    api_lines, freshness = serving_check(loaded, domain, seen)  # (per minute: the API's finest grain)
+    lines.extend(api_lines)
     latency = rec.latency(load_handoffs(handoff_file), seen.enriched_visible_at, wanted.order_ids)
     report = _report(
         loaded, options, wanted.manifest, lines, windows, produced, summaries, layers, latency, seen, contracts,
@@ -188,10 +188,11 @@ def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, s
     return report
 
 
-def _day(seen: Observed) -> str:
-    """The first day of the workload's orders (today when there are none), for the example query."""
-    times = [o["occurred_at"] for o in seen.silver_orders]
-    return (min(times) if times else dt.datetime.now(dt.UTC)).date().isoformat()
+def _days(seen: Observed) -> str:
+    """``from=<first day>&to=<the day after the last>`` of the workload's orders (today when there are none), for
+    the example queries."""
+    times = [o["occurred_at"] for o in seen.silver_orders] or [dt.datetime.now(dt.UTC)]
+    return f"from={min(times).date().isoformat()}&to={(max(times).date() + dt.timedelta(days=1)).isoformat()}"
 
 
 def _lakehouse_has_rows(catalog: Any, loaded: LoadedConfig, contracts: list[Contract], domain: str) -> bool:
@@ -229,6 +230,7 @@ def _report(
     settings = loaded.settings
     ok = all(line.ok for line in lines)
     local = settings.local
+    api, days = f"http://{settings.serving.host}:{settings.serving.port}", _days(seen)
     names = table_names(settings, contracts, options.domain)
     sent = {
         name: {k: c[k] for k in ("sent", "valid_unique", "duplicates", "late", "malformed")}
@@ -302,8 +304,8 @@ def _report(
             "commands": [
                 "dp batch run all            # the batch layer again (commits only what is new)",
                 "KEY=$(dp serve keys create --name me --scope metrics:read)   # a key for the Data API",
-                f'curl -H "Authorization: Bearer $KEY" \'http://{settings.serving.host}:{settings.serving.port}'
-                "/v1/metrics/revenue?from=" + _day(seen) + "&grain=hour'",
+                f"curl -H \"Authorization: Bearer $KEY\" '{api}/v1/metrics/revenue?{days}&grain=hour'",
+                f"curl -H \"Authorization: Bearer $KEY\" '{api}/v1/reconciliation?{days}'",
                 "dp stream run aggregator    # the speed layer, until Ctrl-C",
                 "dp ingest simulate --help   # more events",
                 f"the job logs: {loaded.runtime_dir / 'demo' / options.domain / 'jobs'}",

@@ -597,7 +597,7 @@ def test_every_v1_route_needs_a_key(service: DataService, keys: MemoryKeyStore) 
     app = create_app(service, Guard(Authenticator(keys, 5.0), RateLimiter(1000.0, 1000)))
     anonymous = TestClient(app)
     paths = sorted({r.path for r in app.routes if getattr(r, "path", "").startswith("/v1/")})  # type: ignore[attr-defined]
-    assert len(paths) == 7, paths
+    assert len(paths) == 8, paths
     for path in paths:
         concrete = path.replace("{order_id}", "o1").replace("{namespace}", "gold").replace("{table}", "fct_orders")
         assert anonymous.get(concrete).status_code == 401, path
@@ -664,3 +664,97 @@ def test_an_unknown_key_is_not_looked_up_again_within_the_cache_time(keys: Memor
     with pytest.raises(UnauthorizedError):
         auth.authenticate(token, "metrics:read")
     assert len(asked) == 2
+
+
+RECONCILIATION_DDL = (
+    "CREATE TABLE lake.gold.reconciliation_1m (window_start TIMESTAMPTZ, window_end TIMESTAMPTZ, order_date DATE, "
+    "currency VARCHAR, batch_orders BIGINT, batch_revenue DECIMAL(18, 2), speed_orders BIGINT, "
+    "speed_revenue DECIMAL(18, 2), late_orders BIGINT, late_revenue DECIMAL(18, 2), orders_difference BIGINT, "
+    "revenue_difference DECIMAL(18, 2), unexplained_orders BIGINT, unexplained_revenue DECIMAL(18, 2), "
+    "silver_orders_batch_id BIGINT)"
+)
+
+
+def reconciled(minute: int, currency: str, batch: int, speed: int, late: int) -> str:
+    """A row of the store: each order worth 2.50."""
+    start = f"TIMESTAMPTZ '{DAY} 12:00:00+00' + to_minutes({minute})"
+    b, s, lt = (f"CAST({n * 2.5} AS DECIMAL(18, 2))" for n in (batch, speed, late))
+    return (
+        f"SELECT {start}, {start} + INTERVAL 1 MINUTE, DATE '{DAY}', '{currency}', {batch}, {b}, {speed}, {s}, "
+        f"{late}, {lt}, {batch - speed}, {b} - {s}, {batch - speed - late}, {b} - {s} - {lt}, 3"
+    )
+
+
+@pytest.fixture
+def with_reconciliation(engine: DuckDBEngine, metadata: FakeMetadata) -> None:
+    engine.execute(RECONCILIATION_DDL)
+    rows = [reconciled(0, "EUR", 10, 9, 1), reconciled(1, "EUR", 11, 11, 0), reconciled(1, "USD", 1, 0, 0),
+            reconciled(2, "EUR", 12, 10, 2), reconciled(4, "EUR", 14, 15, 0)]  # fmt: skip
+    engine.execute("INSERT INTO lake.gold.reconciliation_1m " + " UNION ALL ".join(rows))
+    metadata.states["gold.reconciliation_1m"] = state("gold.reconciliation_1m", 31, "2026-12-07T12:02:30+00:00")
+
+
+@pytest.mark.usefixtures("with_reconciliation")
+def test_the_reconciliation_is_the_stores_rows_final_up_to_its_watermark(client: TestClient) -> None:
+    answer = client.get("/v1/reconciliation", params={"from": f"{DAY}T12:00:00Z", "to": f"{DAY}T12:10:00Z"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    rows = body["rows"]
+    assert [(r["window_start"][11:16], r["currency"], r["status"]) for r in rows] == [
+        ("12:00", "EUR", "final"), ("12:01", "EUR", "final"), ("12:01", "USD", "final"),
+        ("12:02", "EUR", "provisional"), ("12:04", "EUR", "provisional"),
+    ]  # fmt: skip
+    assert rows[0] == {
+        "window_start": f"{DAY}T12:00:00Z", "window_end": f"{DAY}T12:01:00Z", "currency": "EUR",
+        "batch_orders": 10, "batch_revenue": "25.00", "speed_orders": 9, "speed_revenue": "22.50",
+        "late_orders": 1, "late_revenue": "2.50", "orders_difference": 1, "revenue_difference": "2.50",
+        "unexplained_orders": 0, "unexplained_revenue": "0.00", "status": "final",
+    }  # fmt: skip
+    # 12:01 USD: batch 1, speed 0, no late event (-> unexplained); 12:04: speed 15 > batch 14 (-> unexplained)
+    assert body["summary"] == {"windows": 5, "windows_corrected": 4, "windows_unexplained": 2,
+                               "orders_difference": 3, "revenue_difference": "7.50"}  # fmt: skip
+    fresh = body["freshness"]
+    assert fresh["boundary"] == f"{DAY}T12:02:00Z"
+    assert fresh["speed_watermark"] == f"{DAY}T12:08:30Z"
+    assert fresh["snapshots"] == {"gold.reconciliation_1m": 31, "silver.commerce__aggregator_progress_rt": 23}
+    only_usd = client.get("/v1/reconciliation", params={"from": DAY, "to": "2026-12-08", "currency": "USD"}).json()
+    assert [(r["window_start"], r["batch_orders"]) for r in only_usd["rows"]] == [(f"{DAY}T12:01:00Z", 1)]
+
+
+@pytest.mark.usefixtures("with_reconciliation")
+def test_the_reconciliation_as_csv_arrow_and_as_of_an_earlier_build(client: TestClient, metadata: FakeMetadata) -> None:
+    params = {"from": f"{DAY}T12:00:00Z", "to": f"{DAY}T12:03:00Z"}
+    csv_text = client.get("/v1/reconciliation", params=params, headers={"Accept": "text/csv"}).text
+    assert csv_text.splitlines()[0].startswith("window_start,window_end,currency,batch_orders,batch_revenue,")
+    assert len(csv_text.splitlines()) == 5
+    arrow = client.get("/v1/reconciliation", params=params, headers={"Accept": "application/vnd.apache.arrow.stream"})
+    table = ipc.open_stream(io.BytesIO(arrow.content)).read_all()
+    assert table.schema.field("late_revenue").type == pa.decimal128(18, 2)
+    assert table.column("unexplained_orders").to_pylist() == [0, 0, 1, 0]
+    # an earlier build: the same table at snapshot 30, when its watermark was 12:00:30 (nothing final past 12:00)
+    earlier = state("gold.reconciliation_1m", 30, "2026-12-07T12:00:30+00:00", at=NOW - dt.timedelta(hours=1))
+    metadata.past["gold.reconciliation_1m"] = [earlier]
+    then = client.get("/v1/reconciliation", params={**params, "as_of": "30"})
+    assert then.status_code == 200, then.text
+    assert then.json()["freshness"]["boundary"] == f"{DAY}T12:00:00Z"
+    assert then.json()["freshness"]["snapshots"]["gold.reconciliation_1m"] == 30
+    assert client.get("/v1/reconciliation", params={**params, "as_of": "99"}).status_code == 404
+
+
+def test_no_reconciliation_yet_is_empty_not_an_error(client: TestClient) -> None:
+    body = client.get("/v1/reconciliation", params={"from": DAY, "to": "2026-12-08"}).json()
+    assert body["rows"] == []
+    assert body["summary"]["windows"] == 0
+    assert body["freshness"]["snapshots"]["gold.reconciliation_1m"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [({"from": DAY}, "to"), ({"from": "2026-12-08", "to": DAY}, "to"), ({"from": DAY, "to": "2027-06-01"}, "to"),
+     ({"from": DAY, "to": "2026-12-08", "currency": "eu"}, "currency"),
+     ({"from": DAY, "to": "2026-12-08", "as_of": "yesterday"}, "as_of")],
+)  # fmt: skip
+def test_bad_reconciliation_parameters_are_400(client: TestClient, params: dict[str, str], parameter: str) -> None:
+    answer = client.get("/v1/reconciliation", params=params)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["parameter"] == parameter

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from dp_contracts.model import contracts_dir, load_contracts
+from dp_contracts.model import contracts_dir, find_contract, load_contracts
 from dp_core.config import LoadedConfig
 from dp_core.config.models import TransformSettings
+from dp_core.errors import PlatformError
 from dp_core.scratch import scratch_dir
+from dp_flink import names
 from dp_transform.errors import TransformSetupError
 from dp_transform.profile import Profile, build_profile
 
@@ -31,22 +33,32 @@ DOMAIN_ENV = "DTHEINFRA_DBT_DOMAIN"
 SILVER_NAMESPACE_ENV = "DTHEINFRA_DBT_SILVER_NAMESPACE"
 #: how far Gold's watermark trails its slowest Silver source, in seconds (``macros/record_progress.sql``)
 LATENESS_ENV = "DTHEINFRA_DBT_ALLOWED_LATENESS_S"
+#: the label of the speed layer's windows (``1m`` for stream.window_s 60): the aggregator's tables the reconciliation
+#: reads (``models/staging/_speed_sources.yml``)
+SPEED_WINDOW_ENV = "DTHEINFRA_DBT_SPEED_WINDOW"
+#: the orders topic, whose watermark in the aggregator's progress closes its windows (``reconciliation_1m``)
+ORDERS_TOPIC_ENV = "DTHEINFRA_DBT_ORDERS_TOPIC"
 
 
 @dataclass(frozen=True)
 class ProjectEnv:
     """What the project's models and macros read through ``env_var``: the contract domain of the Silver tables,
-    Silver's namespace and the allowed lateness of Gold's watermark (``batch.gold.allowed_lateness_s``)."""
+    Silver's namespace, the allowed lateness of Gold's watermark (``batch.gold.allowed_lateness_s``), and for the
+    reconciliation with the speed layer its window label and the orders topic."""
 
     domain: str
     silver_namespace: str
     allowed_lateness_s: int = 3600
+    speed_window: str = "1m"
+    orders_topic: str = ""
 
     def environ(self) -> dict[str, str]:
         return {
             DOMAIN_ENV: self.domain,
             SILVER_NAMESPACE_ENV: self.silver_namespace,
             LATENESS_ENV: str(self.allowed_lateness_s),
+            SPEED_WINDOW_ENV: self.speed_window,
+            ORDERS_TOPIC_ENV: self.orders_topic or f"{self.domain}.order_placed.v1",
         }
 
 
@@ -203,6 +215,15 @@ def checked_domain(loaded: LoadedConfig, domain: str | None) -> str:
     return chosen
 
 
+def orders_topic(loaded: LoadedConfig, domain: str) -> str:
+    """The topic of ``domain``'s ``order_placed`` contract ("" when the domain has none: the project's default)."""
+    contracts = [c for c in load_contracts(contracts_dir(loaded.repo_root)) if c.domain == domain]
+    try:
+        return find_contract(contracts, "order_placed").topic
+    except PlatformError:
+        return ""
+
+
 def run_on_settings(
     loaded: LoadedConfig,
     transform: TransformSettings,
@@ -227,5 +248,7 @@ def run_on_settings(
         domain=domain,
         silver_namespace=loaded.settings.iceberg.namespaces.silver,
         allowed_lateness_s=loaded.settings.batch.gold.allowed_lateness_s,
+        speed_window=names.window_label(loaded.settings.stream.window_s),
+        orders_topic=orders_topic(loaded, domain),
     )
     return run_dbt(paths, profile, args, environ, project, stdout)

@@ -9,6 +9,7 @@ no internals.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import logging
@@ -35,9 +36,10 @@ from dp_data_api.params import (
     orders_query,
     page_size,
     parse_as_of,
+    reconciliation_query,
     revenue_query,
 )
-from dp_data_api.service import Answer, DataService, iso, money
+from dp_data_api.service import RECONCILIATION, Answer, DataService, iso, money
 from dp_http import ErrorStyle, RequestHooks, install
 from dp_http.prometheus import Exposition, Histogram
 
@@ -51,7 +53,7 @@ MEDIA_TYPES = {JSON: JSON, CSV: CSV, ARROW: ARROW, "application/vnd.apache.arrow
 AS_OF = "the answer as it was: a snapshot id of the Gold table that answers, or an RFC 3339 time"
 ROUTES = frozenset(
     {"/healthz", "/metrics", "/v1/metrics/revenue", "/v1/metrics/funnel", "/v1/orders", "/v1/orders/{order_id}",
-     "/v1/tables", "/v1/tables/{namespace}/{table}", "/v1/tables/{namespace}/{table}/snapshots"}
+     "/v1/reconciliation", "/v1/tables", "/v1/tables/{namespace}/{table}", "/v1/tables/{namespace}/{table}/snapshots"}
 )  # fmt: skip
 #: the range parameters every time-ranged route takes (``from`` inclusive, ``to`` exclusive)
 From = Annotated[str | None, Query(alias="from", description="RFC 3339 time or date (inclusive)")]
@@ -191,6 +193,26 @@ def revenue_table(answer: Answer) -> pa.Table:
     return pa.table(columns)
 
 
+def reconciliation_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """The reconciliation rows as Arrow: UTC timestamps, counts as int64, revenue as decimal(18, 2)."""
+    ts = pa.timestamp("us", tz="UTC")
+    columns: dict[str, pa.Array] = {
+        "window_start": pa.array([dt_of(r["window_start"]) for r in rows], ts),
+        "window_end": pa.array([dt_of(r["window_end"]) for r in rows], ts),
+        "currency": pa.array([r["currency"] for r in rows], pa.string()),
+    }
+    for name in RECONCILIATION:
+        money_column = "revenue" in name
+        kind = pa.decimal128(18, 2) if money_column else pa.int64()
+        columns[name] = pa.array([Decimal(r[name]) if money_column else r[name] for r in rows], kind)
+    columns["status"] = pa.array([r["status"] for r in rows], pa.string())
+    return pa.table(columns)
+
+
+def dt_of(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 @dataclass(frozen=True)
 class Guard:
     """Who may ask: the keys and their scopes, and each key's rate."""
@@ -284,6 +306,27 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
         answer = service.funnel(query)
         body = {"metric": "funnel", "grain": query.grain, "from": iso(query.start), "to": iso(query.end), **answer}
         return negotiated(body, accept, lambda: pa.Table.from_pylist(body["rows"]))
+
+    @app.get(
+        "/v1/reconciliation", tags=["metrics"],
+        summary="Batch vs speed per minute and currency, and the late events that explain it",
+        dependencies=[requires(METRICS)],
+    )  # fmt: skip
+    def reconciliation(
+        start: From = None,
+        end: To = None,
+        currency: Annotated[str | None, Query(description="ISO 4217 code, e.g. EUR")] = None,
+        as_of: Annotated[str | None, Query(description=AS_OF)] = None,
+        accept: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        query = reconciliation_query(start, end, currency, max_range_days=service.config.max_range_days,
+                                     max_rows=service.config.max_rows)  # fmt: skip
+        answer = service.reconciliation(query, parse_as_of(as_of))
+        body = {"metric": "reconciliation", "grain": "minute", "from": iso(query.start), "to": iso(query.end),
+                "filters": {"currency": currency} if currency else {}, **answer}  # fmt: skip
+        if as_of is not None:
+            body["as_of"] = as_of.strip()
+        return negotiated(body, accept, lambda: reconciliation_table(body["rows"]))
 
     @app.get(
         "/v1/orders/{order_id}", tags=["orders"], summary="One order: Gold's once it has it, else the speed layer's",

@@ -25,6 +25,7 @@ class Tables:
     orders_enriched: str  # speed layer: the enricher's orders with their lines, upserted
     funnel_daily: str  # Gold: sessions per day at each step of the funnel
     funnel_rt: str  # speed layer: sessions per window at each step
+    reconciliation: str  # Gold: batch vs speed (and the late events) per minute and currency, after each build
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def api_config(settings: PlatformSettings, *, order_topic: str, host: str | None
             orders_enriched=f"{silver}.{names.table(domain, names.ORDERS_ENRICHED)}",
             funnel_daily=f"{gold}.agg_funnel_daily",
             funnel_rt=speed("funnel"),
+            reconciliation=f"{gold}.reconciliation_1m",
         ),
         order_topic=order_topic,
         window_s=stream.window_s,

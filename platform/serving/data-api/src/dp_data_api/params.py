@@ -195,3 +195,19 @@ def funnel_query(
         raise BadParameterError("grain", f"{grain!r}: the funnel is kept per day (Gold) and per minute (speed layer)")
     q = revenue_query(start, end, chosen, None, None, max_range_days=max_range_days, max_rows=max_rows)
     return FunnelQuery(q.start, q.end, q.grain)
+
+
+@dataclass(frozen=True)
+class ReconciliationQuery:
+    start: dt.datetime
+    end: dt.datetime
+    currency: str | None
+
+
+def reconciliation_query(
+    start: str | None, end: str | None, currency: str | None, *, max_range_days: int, max_rows: int
+) -> ReconciliationQuery:
+    """The reconciliation's parameters: ``from``, ``to`` (widened to whole minutes, the store's windows) and
+    ``currency``, with the revenue route's limits."""
+    q = revenue_query(start, end, "minute", currency, None, max_range_days=max_range_days, max_rows=max_rows)
+    return ReconciliationQuery(q.start, q.end, q.currency)

@@ -23,7 +23,7 @@ from dp_data_api.engine import LAKE
 from dp_data_api.errors import BadParameterError, NotFoundError
 from dp_data_api.lake import Metadata, TableState
 from dp_data_api.merge import GRAINS, Row, Side, Span, boundary, merge_sql, rows_json_sql, rows_of
-from dp_data_api.params import AsOf, Cursor, FunnelQuery, OrdersQuery, RevenueQuery
+from dp_data_api.params import AsOf, Cursor, FunnelQuery, OrdersQuery, ReconciliationQuery, RevenueQuery
 
 DAY_S = GRAINS["day"]
 
@@ -359,6 +359,57 @@ class DataService:
                              **dict(zip(FUNNEL_MINUTE, r[2:], strict=True)), "status": PROVISIONAL_STATUS})  # fmt: skip
         return {"rows": rows, "boundary": None, "snapshots": {t.funnel_rt: speed.snapshot_id if speed else None}}
 
+    # -- reconciliation -----------------------------------------------------------------------------------------
+
+    def reconciliation(self, query: ReconciliationQuery, as_of: AsOf | None = None) -> dict[str, Any]:
+        """The batch layer's correction of the speed layer per minute and currency, as Gold's last build wrote it
+        (``reconciliation_1m``, now or as of one of its snapshots or a time). A minute that ends at or before the
+        table's watermark (down to the minute) is ``final``: Gold has all of its orders; a later one is
+        ``provisional``: orders still on their way to Gold may change its batch side."""
+        t = self.config.tables
+        table, (progress,) = self.states(t.reconciliation, [t.progress_rt], as_of)
+        edge = boundary(table.watermark if table else None, GRAINS["minute"])
+        key = ("reconciliation", query, table.snapshot_id if table else None, edge)
+        rows: list[dict[str, Any]] = self.cache.get_or_compute(
+            key, lambda: self._reconciliation_rows(query, table, edge)
+        )
+        summary = {
+            "windows": len(rows),
+            "windows_corrected": sum(1 for r in rows if r["orders_difference"] or Decimal(r["revenue_difference"])),
+            "windows_unexplained": sum(1 for r in rows if r["unexplained_orders"] or Decimal(r["unexplained_revenue"])),
+            "orders_difference": sum(int(r["orders_difference"]) for r in rows),
+            "revenue_difference": money(sum((Decimal(r["revenue_difference"]) for r in rows), Decimal(0))),
+        }
+        now = self.clock()
+        gold_wm, speed_wm = (table.watermark if table else None), self._speed_watermark(progress)
+        fresh = Freshness(
+            gold_wm, speed_wm, edge,
+            None if gold_wm is None else round((now - gold_wm).total_seconds(), 3),
+            None if speed_wm is None else round((now - speed_wm).total_seconds(), 3),
+            {t.reconciliation: table.snapshot_id if table else None,
+             t.progress_rt: progress.snapshot_id if progress else None},
+        )  # fmt: skip
+        return {"rows": rows, "summary": summary, "freshness": fresh.as_json()}
+
+    def _reconciliation_rows(
+        self, query: ReconciliationQuery, table: TableState | None, edge: dt.datetime | None
+    ) -> list[dict[str, Any]]:
+        if table is None or table.snapshot_id is None:
+            return []
+        where, params = "window_start >= ? AND window_start < ?", list[Any]([query.start, query.end])
+        if query.currency:
+            where, params = where + " AND currency = ?", [*params, query.currency]
+        sql = select_sql(table, "window_start, window_end, currency, " + ", ".join(RECONCILIATION),
+                         where + " ORDER BY window_start, currency", time_travel=self.engine.time_travel)  # fmt: skip
+        out = []
+        for r in self.engine.rows(sql, params):
+            status = FINAL_STATUS if edge is not None and r[1] <= edge else PROVISIONAL_STATUS
+            values = {name: money(v) if "revenue" in name else int(v)
+                      for name, v in zip(RECONCILIATION, r[3:], strict=True)}  # fmt: skip
+            out.append({"window_start": iso(r[0]), "window_end": iso(r[1]), "currency": r[2], **values,
+                        "status": status})  # fmt: skip
+        return out
+
     # -- orders -------------------------------------------------------------------------------------------------
 
     def order(self, order_id: str) -> dict[str, Any]:
@@ -518,6 +569,12 @@ FUNNEL_DAY = ("sessions", "carts", "orders", "paid", "cart_rate", "order_rate", 
 FUNNEL_DAY_SQL = ", ".join(FUNNEL_DAY)
 FUNNEL_MINUTE = ("active_sessions", "view_sessions", "cart_sessions", "order_sessions", "cart_to_order")
 FUNNEL_MINUTE_SQL = ", ".join(FUNNEL_MINUTE)
+
+#: the reconciliation's measures, in the order of ``reconciliation_1m``'s columns
+RECONCILIATION = (
+    "batch_orders", "batch_revenue", "speed_orders", "speed_revenue", "late_orders", "late_revenue",
+    "orders_difference", "revenue_difference", "unexplained_orders", "unexplained_revenue",
+)  # fmt: skip
 
 ORDER_COLUMNS = (
     "order_id", "customer_id", "session_id", "occurred_at", "currency", "shipping_country", "line_count",
