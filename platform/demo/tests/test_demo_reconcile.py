@@ -344,3 +344,35 @@ def test_the_jobs_summary_is_found_among_the_jvms_late_log_lines() -> None:
     text = '{"job": "dp-enricher-x", "last_checkpoint": 15}\n2026-11-26 01:51:25,952 INFO  CodecPool [] - {zstd}\n'
     assert last_json_object(text) == {"job": "dp-enricher-x", "last_checkpoint": 15}
     assert last_json_object("starting\nINFO {not json\n") is None
+
+
+def test_both_engines_must_give_every_answer_equal_but_for_the_lag() -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from dp_data_api.errors import UnavailableError
+    from dp_data_api.service import DataService
+    from dp_demo.serving import comparable, engines_line
+
+    def service(answers: dict[str, object]) -> DataService:
+        engine = SimpleNamespace(close=lambda: None)
+        return cast(DataService, SimpleNamespace(answers=answers, engine=engine))
+
+    fresh = {"boundary": "2026-12-07T12:00:00Z", "gold_lag_s": 1.5, "speed_lag_s": 0.2, "snapshots": {"t": 1}}
+    assert comparable({"rows": [1], "freshness": fresh}) == {
+        "rows": [1], "freshness": {"boundary": "2026-12-07T12:00:00Z", "snapshots": {"t": 1}}}  # fmt: skip
+    asked = {name: (lambda n: lambda s: s.answers[n])(name) for name in ("revenue", "order")}
+    duck = service({"revenue": {"rows": [1], "freshness": fresh}, "order": {"id": "o1"}})
+    later = {**fresh, "gold_lag_s": 9.0}  # asked a moment later: only the lag moved
+    same = engines_line(duck, lambda: service({"revenue": {"rows": [1], "freshness": later}, "order": {"id": "o1"}}),
+                        asked)  # fmt: skip
+    assert same.ok and (same.expected, same.observed) == (2, 2)
+    other = engines_line(duck, lambda: service({"revenue": {"rows": [2], "freshness": fresh}, "order": {"id": "o1"}}),
+                         asked)  # fmt: skip
+    assert not other.ok and other.detail == "1 differ: revenue"
+
+    def down() -> DataService:
+        raise UnavailableError("Trino at http://127.0.0.1:8088 failed: connection refused")
+
+    refused = engines_line(duck, down, asked)
+    assert not refused.ok and refused.detail.startswith("Trino cannot answer: Trino at")

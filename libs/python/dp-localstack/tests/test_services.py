@@ -41,10 +41,12 @@ def test_ports_come_from_the_configuration(tmp_config: LoadedConfig) -> None:
         "catalog",
         "registry",
         "spark-thrift",
+        "trino",
         "data-api",
     ]
     assert services["registry"].port == 8081
     assert services["data-api"].port == 8000
+    assert services["trino"].port == 8088
 
 
 def test_the_thrift_server_listens_where_dbt_connects(tmp_path: Path, repo_root: Path) -> None:

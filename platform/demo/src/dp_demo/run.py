@@ -103,7 +103,7 @@ def run_demo(loaded: LoadedConfig, options: DemoOptions, environ: Mapping[str, s
     started_at = dt.datetime.now(dt.UTC)
 
     t0 = _stage(
-        say, 1, "the core stack (Kafka, S3 store, PostgreSQL, REST catalog, registry, Spark Thrift server, Data API)"
+        say, 1, "the core stack (Kafka, S3 store, PostgreSQL, REST catalog, registry, Spark Thrift, Trino, Data API)"
     )
     flink_python(loaded)  # the speed layer's environment must be there: a clear error now, not in a child later
     LocalStack(settings, Layout.from_config(loaded), echo=lambda line: say("  " + line)).up(core_only=True)

@@ -1,9 +1,11 @@
-"""The Data API on the real stack: DuckDB's Iceberg extension reading the REST catalog and the S3 store.
+"""The Data API on the real stack, on both of its engines: DuckDB's Iceberg extension and the stack's Trino, each
+reading the REST catalog and the S3 store.
 
-Gold's and the speed layer's tables are written with pyiceberg in namespaces of the test's own; the answers are
-compared with what was written, the snapshots named in the freshness with the catalog's, and a new Gold build (a
-new snapshot, a later watermark) moves the boundary: the rows after the old one come back final with Gold's
-numbers. ``dp serve api`` itself is started once, answers, and stops cleanly on SIGTERM.
+For each engine, Gold's and the speed layer's tables are written with pyiceberg in namespaces of the test's own;
+the answers are compared with what was written, the snapshots named in the freshness with the catalog's, and a new
+Gold build (a new snapshot, a later watermark) moves the boundary: the rows after the old one come back final with
+Gold's numbers; as of the first build, the first answer. ``dp serve api`` itself is started on each engine,
+answers, and stops cleanly on SIGTERM.
 """
 
 from __future__ import annotations
@@ -64,11 +66,14 @@ def minutes(first: int, last: int, orders: int, revenue: str) -> pa.Table:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def lake(local_stack: LocalStack, platform_config: LoadedConfig, run_id: str) -> Iterator[tuple[LoadedConfig, Catalog]]:
-    gold, silver = f"api_{run_id}_gold", f"api_{run_id}_silver"
+@pytest.fixture(scope="module", params=["duckdb", "trino"])
+def lake(
+    request: pytest.FixtureRequest, local_stack: LocalStack, platform_config: LoadedConfig, run_id: str
+) -> Iterator[tuple[LoadedConfig, Catalog]]:
+    engine = request.param
+    gold, silver = f"api_{run_id}_{engine}_gold", f"api_{run_id}_{engine}_silver"
     env = {**os.environ, "DP_TRANSFORM_NAMESPACE": gold, "DP_ICEBERG_NAMESPACES__SILVER": silver,
-           "DP_SERVING_METADATA_TTL_S": "0"}  # fmt: skip
+           "DP_SERVING_METADATA_TTL_S": "0", "DP_SERVING_ENGINE": engine}  # fmt: skip
     loaded = load_settings(platform_config.config_dir, env)
     catalog = lake_catalog(loaded.settings)
     for ns in (gold, silver):
@@ -168,7 +173,7 @@ def test_dp_serve_api_answers_and_stops_on_sigterm(
     port = free_port()
     env = {**os.environ, "DP_TRANSFORM_NAMESPACE": loaded.settings.transform.namespace or "",
            "DP_ICEBERG_NAMESPACES__SILVER": loaded.settings.iceberg.namespaces.silver,
-           "DP_SERVING_KEY_CACHE_S": "0"}  # fmt: skip
+           "DP_SERVING_KEY_CACHE_S": "0", "DP_SERVING_ENGINE": loaded.settings.serving.engine}  # fmt: skip
     created = run_dp(platform_config.repo_root, "serve", "keys", "create", "--name", "cli test", "--scope",
                      "metrics:read", env=env, timeout=120)  # fmt: skip
     assert created.returncode == 0, created.stderr

@@ -178,7 +178,7 @@ def test_the_sql_form_of_the_rule_answers_as_the_python_one() -> None:
             sides = [Side(f"lake.{n}", "window_start", ("currency",), ("orders", "revenue"), "TRUE", ())
                      for n in ("g", "s")]  # fmt: skip
             sql, params = merge_sql(*sides, edge=boundary(watermark, MIN), gold_period_s=MIN, grain=grain,
-                                    start=begin, end=finish, speed_span=span_)  # fmt: skip
+                                    start=begin, end=finish, speed_span=span_, dialect=engine.dialect)  # fmt: skip
             got = rows_of(engine.rows(sql, params), 1, ("orders", "revenue"), grain)
             assert [(r.start, r.key, dict(r.values), r.status) for r in got] == [
                 (r.start, r.key, dict(r.values), r.status) for r in want

@@ -23,10 +23,10 @@ def _stack(cli: CliContext) -> LocalStack:
 def local_group() -> None:
     """Run the platform's real services locally as plain processes (no Docker).
 
-    Kafka, the S3-compatible store, PostgreSQL, the Iceberg REST catalog, the schema registry and the Spark Thrift
-    server dbt runs on form the core; `up` without --core adds a Spark standalone master+worker and a Flink session
-    cluster. Ports, addresses and credentials come from
-    config/ (`dp config show`); files live in the runtime folder (local.runtime_dir).
+    Kafka, the S3-compatible store, PostgreSQL, the Iceberg REST catalog, the schema registry, the Spark Thrift
+    server dbt runs on, Trino and the Data API form the core; `up` without --core adds a Spark standalone
+    master+worker and a Flink session cluster. Ports, addresses and credentials come from config/ (`dp config
+    show`); files live in the runtime folder (local.runtime_dir).
     """
 
 
@@ -44,7 +44,7 @@ def install(cli: CliContext) -> None:
     "--core",
     is_flag=True,
     help="Only the core services (Kafka, S3 store, PostgreSQL, REST catalog, schema registry, Spark Thrift server, "
-    "Data API).",
+    "Trino, Data API).",
 )
 @pass_cli
 def up(cli: CliContext, core: bool) -> None:

@@ -4,6 +4,8 @@
   ``local/runtime/<name>/pom.xml``, resolved from Maven Central with ``dependency:copy-dependencies``.
 * versitygw, the S3-compatible server: built from the Go module proxy with ``go install``.
 * PostgreSQL: the Debian package, installed with apt when the server binaries are missing.
+* Trino (the Data API's scale-out engine and the SQL endpoint for BI tools): the ``trino-server`` tarball from Maven
+  Central, unpacked with its Iceberg plugin only.
 
 Each artifact records what it was built from in a stamp file; when the stamp matches, nothing is fetched, so a
 second run does no network work.
@@ -24,6 +26,7 @@ from dp_localstack.errors import InstallError, MissingToolError
 from dp_localstack.layout import Layout
 from dp_localstack.process import is_root
 from dp_localstack.services import postgres_bin_dir
+from dp_localstack.services.trino import TRINO_PLUGINS, TRINO_VERSION
 
 VERSITYGW_MODULE = "github.com/versity/versitygw/cmd/versitygw"
 VERSITYGW_VERSION = "v1.8.0"
@@ -155,6 +158,48 @@ def install_postgres(echo: Echo) -> bool:
     return True
 
 
+def install_trino(layout: Layout, echo: Echo) -> bool:
+    """Fetch ``io.trino:trino-server:<TRINO_VERSION>:tar.gz`` with Maven (kept in the local Maven repository, so a
+    fresh checkout does no download) and unpack its ``lib/`` and the plugins of :data:`TRINO_PLUGINS` into
+    ``<runtime>/trino/trino-server-<version>``. True if it installed anything."""
+    home, stamp = layout.trino_home(TRINO_VERSION), layout.stamps / "trino"
+    wanted = f"{TRINO_VERSION} {' '.join(TRINO_PLUGINS)}"
+    if _stamp_ok(stamp, wanted) and any((home / "lib").glob("*.jar")):
+        return False
+    require_tools("mvn", "tar")
+    echo(f"  fetching trino-server {TRINO_VERSION} from Maven Central (an 821 MB tarball, once per machine)")
+    began = time.monotonic()
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=home.parent, prefix=".trino-") as tmp:
+        result = subprocess.run(
+            [_tool("mvn"), "-q", "-B", "dependency:copy", f"-Dartifact=io.trino:trino-server:{TRINO_VERSION}:tar.gz",
+             f"-DoutputDirectory={tmp}"],
+            capture_output=True, text=True, check=False, timeout=3600,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise InstallError("trino-server", (result.stdout + result.stderr).strip()[-3000:])
+        tarball = Path(tmp) / f"trino-server-{TRINO_VERSION}.tar.gz"
+        # all of it (its plugins share jars through hard links, which a partial unpack would break), then only
+        # the plugins the stack loads are kept
+        unpacked = subprocess.run(
+            [_tool("tar"), "-xzf", str(tarball), "-C", tmp], capture_output=True, text=True, check=False, timeout=1800
+        )
+        if unpacked.returncode != 0:
+            raise InstallError("trino-server", unpacked.stderr.strip()[-3000:])
+        tarball.unlink()
+        root = Path(tmp) / f"trino-server-{TRINO_VERSION}"
+        for plugin in (root / "plugin").iterdir():
+            if plugin.name not in TRINO_PLUGINS:
+                shutil.rmtree(plugin)
+        shutil.rmtree(home, ignore_errors=True)
+        root.replace(home)
+    size = sum(f.stat().st_size for f in home.rglob("*.jar")) / 1e6
+    echo(f"  trino-server {TRINO_VERSION}: lib + {', '.join(TRINO_PLUGINS)} plugin, {size:.0f} MB in "
+         f"{time.monotonic() - began:.0f} s")  # fmt: skip
+    _write_stamp(stamp, wanted)
+    return True
+
+
 def install_all(layout: Layout, echo: Echo) -> int:
     """Fetch everything the stack runs. Returns how many artifacts were fetched (0 on a second run)."""
     require_tools("java")
@@ -163,4 +208,5 @@ def install_all(layout: Layout, echo: Echo) -> int:
         fetched += install_maven_runtime(layout, name, echo)
     fetched += install_versitygw(layout, echo)
     fetched += install_postgres(echo)
+    fetched += install_trino(layout, echo)
     return fetched

@@ -27,6 +27,10 @@ class Layout:
     def jars(self, name: str) -> Path:
         return self.runtime / "jars" / name
 
+    def trino_home(self, version: str) -> Path:
+        """Trino's unpacked server (``lib/``, ``plugin/``) of ``version``."""
+        return self.runtime / "trino" / f"trino-server-{version}"
+
     @property
     def bin(self) -> Path:
         return self.runtime / "bin"

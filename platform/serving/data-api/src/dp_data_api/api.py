@@ -39,7 +39,7 @@ from dp_data_api.params import (
     reconciliation_query,
     revenue_query,
 )
-from dp_data_api.service import RECONCILIATION, Answer, DataService, iso, money
+from dp_data_api.service import RECONCILIATION, Answer, DataService, iso, rows_json
 from dp_http import ErrorStyle, RequestHooks, install
 from dp_http.prometheus import Exposition, Histogram
 
@@ -127,15 +127,7 @@ class Metrics:
 
 
 def answer_json(answer: Answer, extra: Mapping[str, Any]) -> dict[str, Any]:
-    rows = []
-    for row in answer.rows:
-        item: dict[str, Any] = {"window_start": iso(row.start), "window_end": iso(row.end)}
-        item.update(zip(answer.key_names, row.key, strict=True))
-        for name, value in row.values.items():
-            item[name] = money(value) if name == "revenue" else int(value)
-        item["status"] = row.status
-        rows.append(item)
-    return {**extra, "rows": rows, "freshness": answer.freshness.as_json()}
+    return {**extra, "rows": rows_json(answer.rows, answer.key_names), "freshness": answer.freshness.as_json()}
 
 
 def as_csv(rows: list[dict[str, Any]]) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from dp_core.config import PlatformSettings
+from dp_data_api import dialect
 from dp_data_api.errors import StartupError, UnavailableError
 from dp_lakehouse.properties import duckdb_lakehouse
 
@@ -51,9 +52,12 @@ def literal(value: str) -> str:
 class DuckDBEngine:
     """An in-process DuckDB with the lakehouse attached as ``lake``."""
 
+    #: DuckDB writes the revenue answer's JSON rows itself (:func:`dp_data_api.merge.rows_json_sql`)
+    writes_json = True
+
     def __init__(self, connection: duckdb.DuckDBPyConnection, *, time_travel: bool) -> None:
         self._con = connection
-        self.time_travel = time_travel
+        self.dialect = dialect.duckdb(LAKE, time_travel=time_travel)
         self._lock = threading.Lock()
 
     @classmethod

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from dp_data_api.dialect import Dialect
+
 Grain = Literal["minute", "hour", "day"]
 Status = Literal["final", "provisional"]
 GRAINS: Mapping[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
@@ -158,15 +160,17 @@ def merge_sql(
     start: dt.datetime,
     end: dt.datetime,
     speed_span: Span | None,
+    dialect: Dialect,
 ) -> tuple[str, list[object]]:
-    """The same rule as :func:`split` and :func:`roll_up`, as one SQL query for the engine (the answer's rows are
-    summed where the data is, not in Python): ``(bucket start in epoch microseconds, keys..., measures...,
-    final)`` per bucket and key, in time then key order; ``final`` is true when every period in the bucket is.
+    """The same rule as :func:`split` and :func:`roll_up`, as one SQL query for the engine, in its ``dialect`` (the
+    answer's rows are summed where the data is, not in Python): ``(bucket start in epoch microseconds, keys...,
+    measures..., final)`` per bucket and key, in time then key order; ``final`` is true when every period in the
+    bucket is.
 
     The two sides must name their keys and measures alike (``AS`` in the side's columns)."""
     parts: list[str] = []
     params: list[object] = []
-    period = f"INTERVAL {int(gold_period_s)} SECOND"
+    period = f"INTERVAL '{int(gold_period_s)}' SECOND"
     for side, kind in ((gold, "gold"), (speed, "speed")):
         if side is None:
             continue
@@ -204,9 +208,12 @@ def merge_sql(
     measures = [m.rsplit(" AS ", 1)[-1] for m in side.measures]
     sums = ", ".join(f"sum({m}) AS {m}" for m in measures)
     group = ", ".join(["b", *keys])
+    bucket = dialect.epoch(f"date_trunc('{grain}', t)")
+    # the bucket is named in a subquery: Trino groups by expressions, not by the select list's aliases
     sql = (
-        f"SELECT epoch_us(date_trunc('{grain}', t)) AS b, {', '.join(keys)}, {sums}, bool_and(final) AS final "  # noqa: S608
-        f"FROM ({' UNION ALL '.join(parts)}) WHERE t >= ? AND t < ? GROUP BY {group} ORDER BY {group}"
+        f"SELECT {group}, {sums}, bool_and(final) AS final FROM (SELECT {bucket} AS b, {', '.join(keys)}, "  # noqa: S608
+        f"{', '.join(measures)}, final FROM ({' UNION ALL '.join(parts)}) WHERE t >= ? AND t < ?) "
+        f"GROUP BY {group} ORDER BY {group}"
     )
     return sql, [*params, start, end]
 

@@ -16,7 +16,8 @@ from dp_data_api.engine import DuckDBEngine
 from dp_data_api.errors import StartupError
 from dp_data_api.keys import Authenticator, PostgresKeyStore, RateLimiter
 from dp_data_api.lake import pyiceberg_metadata
-from dp_data_api.service import DataService
+from dp_data_api.service import DataService, Engine
+from dp_data_api.trino_engine import TrinoEngine
 from dp_http import ServeOptions, serve_app
 from dp_lakehouse.pyiceberg import lake_catalog
 
@@ -37,9 +38,13 @@ def config_of(loaded: LoadedConfig, host: str | None = None, port: int | None = 
 
 
 def build_service(loaded: LoadedConfig, config: ApiConfig) -> DataService:
-    """The service over the real catalog and an embedded DuckDB."""
+    """The service over the real catalog and the engine of ``serving.engine``: an embedded DuckDB, or Trino."""
     settings = loaded.settings
-    engine = DuckDBEngine.connect(settings, config.query_threads)
+    engine: Engine
+    if settings.serving.engine == "trino":
+        engine = TrinoEngine.connect(settings)
+    else:
+        engine = DuckDBEngine.connect(settings, config.query_threads)
     return DataService(config, engine, pyiceberg_metadata(lake_catalog(settings), config.metadata_ttl_s))
 
 

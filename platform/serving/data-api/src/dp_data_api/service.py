@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from dp_data_api.config import ApiConfig
-from dp_data_api.engine import LAKE
+from dp_data_api.dialect import Dialect
 from dp_data_api.errors import BadParameterError, NotFoundError
 from dp_data_api.lake import Metadata, TableState
 from dp_data_api.merge import GRAINS, Row, Side, Span, boundary, merge_sql, rows_json_sql, rows_of
@@ -29,8 +29,10 @@ DAY_S = GRAINS["day"]
 
 
 class Engine(Protocol):
-    #: whether the engine reads a table at a named snapshot (Iceberg); without it, the current state is read
-    time_travel: bool
+    #: the engine's SQL where it differs (a table at a snapshot, epoch microseconds, the timestamptz type)
+    dialect: Dialect
+    #: whether the engine writes an answer's JSON rows itself (:func:`dp_data_api.merge.rows_json_sql`)
+    writes_json: bool
 
     def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
@@ -96,17 +98,16 @@ class AnswerCache:
         return value
 
 
-def table_sql(state: TableState, time_travel: bool) -> str:
-    """The table as of its state's snapshot (``lake."ns"."table" AT (VERSION => id)``)."""
+def table_sql(state: TableState, dialect: Dialect) -> str:
+    """The table as of its state's snapshot (``lake."ns"."table" AT (VERSION => id)`` in DuckDB)."""
     namespace, name = state.identifier.split(".", 1)
-    at = f" AT (VERSION => {int(state.snapshot_id or 0)})" if time_travel else ""
-    return f'{LAKE}."{namespace}"."{name}"{at}'
+    return dialect.table(namespace, name, state.snapshot_id)
 
 
-def select_sql(state: TableState, columns: str, where: str = "TRUE", *, time_travel: bool = True) -> str:
+def select_sql(state: TableState, columns: str, where: str = "TRUE", *, dialect: Dialect) -> str:
     """``SELECT <columns> FROM <table at its snapshot> WHERE <where>``: the columns and the table come from the
     code and the catalog, never from a request; request values are bound parameters in ``where``."""
-    return f"SELECT {columns} FROM {table_sql(state, time_travel)} WHERE {where}"  # noqa: S608
+    return f"SELECT {columns} FROM {table_sql(state, dialect)} WHERE {where}"  # noqa: S608
 
 
 class DataService:
@@ -131,7 +132,7 @@ class DataService:
 
         def compute() -> dt.datetime | None:
             rows = self.engine.rows(
-                select_sql(progress, "max(watermark)", "kafka_topic = ?", time_travel=self.engine.time_travel),
+                select_sql(progress, "max(watermark)", "kafka_topic = ?", dialect=self.engine.dialect),
                 [self.config.order_topic],
             )
             return rows[0][0] if rows and rows[0][0] is not None else None
@@ -220,6 +221,10 @@ class DataService:
         gold, speed, progress, key = self._revenue_tables(query, as_of)
 
         def compute() -> tuple[dt.datetime | None, str]:
+            if not self.engine.writes_json:  # the typed rows, written here
+                edge, rows = self._revenue_rows(query, gold, speed)
+                names = ("category", "currency") if query.category is not None else ("currency",)
+                return edge, json.dumps(rows_json(rows, names), separators=(",", ":"))
             edge, sql, bound, keys, measures = self._revenue_sql(query, gold, speed)
             if not sql:
                 return edge, "[]"
@@ -255,7 +260,7 @@ class DataService:
         if query.currency:
             filters.append("currency = ?")
             params.append(query.currency)
-        tt = self.engine.time_travel
+        tt = self.engine.dialect
         gold_side = speed_side = None
         if query.category is not None:
             filters.append("category = ?")
@@ -265,7 +270,7 @@ class DataService:
             measures: tuple[str, ...] = ("orders", "units", "revenue")
             keys: tuple[str, ...] = ("category", "currency")
             if gold is not None and gold.snapshot_id is not None:
-                gold_side = Side(table_sql(gold, tt), "CAST(order_date AS TIMESTAMPTZ)", keys,
+                gold_side = Side(table_sql(gold, tt), f"CAST(order_date AS {tt.timestamptz})", keys,
                                  ("placed_orders AS orders", "placed_units AS units", "gross_revenue AS revenue"),
                                  " AND ".join(day_filters), tuple(day_params))  # fmt: skip
             period = DAY_S
@@ -281,7 +286,7 @@ class DataService:
         edge = boundary(gold.watermark if gold else None, period)
         sql, bound = merge_sql(
             gold_side, speed_side, edge=edge, gold_period_s=period, grain=query.grain, start=query.start,
-            end=query.end, speed_span=self._speed_span(speed),
+            end=query.end, speed_span=self._speed_span(speed), dialect=tt,
         )  # fmt: skip
         return edge, sql, bound, keys, measures
 
@@ -291,7 +296,7 @@ class DataService:
             return None
 
         def compute() -> Span | None:
-            sql = select_sql(speed, "min(window_start), max(window_end)", time_travel=self.engine.time_travel)
+            sql = select_sql(speed, "min(window_start), max(window_end)", dialect=self.engine.dialect)
             first, last = self.engine.rows(sql)[0]
             return None if first is None or last is None else (first, last)
 
@@ -314,7 +319,7 @@ class DataService:
         def compute() -> frozenset[str]:
             found: set[str] = set()
             for state in present:
-                rows = self.engine.rows(select_sql(state, f"DISTINCT {column}", time_travel=self.engine.time_travel))
+                rows = self.engine.rows(select_sql(state, f"DISTINCT {column}", dialect=self.engine.dialect))
                 found.update(str(r[0]) for r in rows if r[0] is not None)
             return frozenset(found)
 
@@ -330,14 +335,14 @@ class DataService:
         to the day) is ``final``, a later one ``provisional`` (the sessions Gold has counted so far). Per minute from
         the speed layer (``funnel_<w>_rt``), always ``provisional``: Gold keeps no minute funnel, and distinct
         sessions do not add up across windows, so neither side can stand in for the other at the other's grain."""
-        t, tt = self.config.tables, self.engine.time_travel
+        t, tt = self.config.tables, self.engine.dialect
         if query.grain == "day":
             gold = self.metadata.state(t.funnel_daily)
             edge = boundary(gold.watermark, DAY_S) if gold else None
             rows: list[dict[str, Any]] = []
             if gold is not None and gold.snapshot_id is not None:
                 sql = select_sql(gold, f"event_date, {FUNNEL_DAY_SQL}", "event_date >= ? AND event_date < ? "
-                                 "ORDER BY event_date", time_travel=tt)  # fmt: skip
+                                 "ORDER BY event_date", dialect=tt)  # fmt: skip
                 for r in self.engine.rows(sql, [query.start.date(), query.end.date()]):
                     start = dt.datetime.combine(r[0], dt.time(), dt.UTC)
                     end = start + dt.timedelta(days=1)
@@ -353,7 +358,7 @@ class DataService:
         rows = []
         if speed is not None and speed.snapshot_id is not None:
             sql = select_sql(speed, f"window_start, window_end, {FUNNEL_MINUTE_SQL}", "window_start >= ? AND "
-                             "window_start < ? ORDER BY window_start", time_travel=tt)  # fmt: skip
+                             "window_start < ? ORDER BY window_start", dialect=tt)  # fmt: skip
             for r in self.engine.rows(sql, [query.start, query.end]):
                 rows.append({"window_start": iso(r[0]), "window_end": iso(r[1]),
                              **dict(zip(FUNNEL_MINUTE, r[2:], strict=True)), "status": PROVISIONAL_STATUS})  # fmt: skip
@@ -400,7 +405,7 @@ class DataService:
         if query.currency:
             where, params = where + " AND currency = ?", [*params, query.currency]
         sql = select_sql(table, "window_start, window_end, currency, " + ", ".join(RECONCILIATION),
-                         where + " ORDER BY window_start, currency", time_travel=self.engine.time_travel)  # fmt: skip
+                         where + " ORDER BY window_start, currency", dialect=self.engine.dialect)  # fmt: skip
         out = []
         for r in self.engine.rows(sql, params):
             status = FINAL_STATUS if edge is not None and r[1] <= edge else PROVISIONAL_STATUS
@@ -417,17 +422,17 @@ class DataService:
         (``provisional``); :class:`NotFoundError` when neither has it."""
         t = self.config.tables
         gold, lines, speed = (self.metadata.state(x) for x in (t.orders, t.order_lines, t.orders_enriched))
-        tt = self.engine.time_travel
+        tt = self.engine.dialect
         if gold is not None and gold.snapshot_id is not None:
-            found = self.engine.rows(select_sql(gold, ORDER_SQL, "order_id = ?", time_travel=tt), [order_id])
+            found = self.engine.rows(select_sql(gold, ORDER_SQL, "order_id = ?", dialect=tt), [order_id])
             if found:
                 items = []
                 if lines is not None and lines.snapshot_id is not None:
-                    sql = select_sql(lines, LINE_SQL, "order_id = ? ORDER BY line_number", time_travel=tt)
+                    sql = select_sql(lines, LINE_SQL, "order_id = ? ORDER BY line_number", dialect=tt)
                     items = [dict(zip(LINE_COLUMNS, r, strict=True)) for r in self.engine.rows(sql, [order_id])]
                 return _order(found[0], items, FINAL_STATUS, gold)
         if speed is not None and speed.snapshot_id is not None:
-            sql = select_sql(speed, f"{ORDER_SQL}, lines", "order_id = ?", time_travel=tt)
+            sql = select_sql(speed, f"{ORDER_SQL}, lines", "order_id = ?", dialect=tt)
             found = self.engine.rows(sql, [order_id])
             if found:
                 items = [{k: line.get(k) for k in LINE_COLUMNS} for line in (found[0][-1] or [])]
@@ -442,7 +447,7 @@ class DataService:
         if cursor is not None:
             gold = replace(gold, snapshot_id=cursor.snapshots[0]) if gold else None
             speed = replace(speed, snapshot_id=cursor.snapshots[1]) if speed else None
-        tt = self.engine.time_travel
+        tt = self.engine.dialect
         where: list[str] = ["customer_id = ?"]
         params: list[Any] = [query.customer_id]
         if query.start is not None:
@@ -455,19 +460,20 @@ class DataService:
         all_params: list[Any] = []
         in_gold = gold is not None and gold.snapshot_id is not None
         if gold is not None and in_gold:
-            parts.append(select_sql(gold, f"{ORDER_SQL}, 'final' AS status", " AND ".join(where), time_travel=tt))
+            parts.append(select_sql(gold, f"{ORDER_SQL}, 'final' AS status", " AND ".join(where), dialect=tt))
             all_params += params
         if speed is not None and speed.snapshot_id is not None:
             fresh = " AND ".join(where)
             if gold is not None and in_gold:
-                fresh += f" AND order_id NOT IN ({select_sql(gold, 'order_id', 'customer_id = ?', time_travel=tt)})"
-            parts.append(select_sql(speed, f"{ORDER_SQL}, 'provisional' AS status", fresh, time_travel=tt))
+                fresh += f" AND order_id NOT IN ({select_sql(gold, 'order_id', 'customer_id = ?', dialect=tt)})"
+            parts.append(select_sql(speed, f"{ORDER_SQL}, 'provisional' AS status", fresh, dialect=tt))
             all_params += params + ([query.customer_id] if in_gold else [])
         rows: list[tuple[Any, ...]] = []
         if parts:
             after, after_params = "TRUE", list[Any]()
             if cursor is not None:
-                after, after_params = "(occurred_at, order_id) > (?, ?)", [cursor.occurred_at, cursor.order_id]
+                after = "(occurred_at > ? OR (occurred_at = ? AND order_id > ?))"  # (occurred_at, order_id) > (?, ?)
+                after_params = [cursor.occurred_at, cursor.occurred_at, cursor.order_id]
             sql = (f"SELECT * FROM ({' UNION ALL '.join(parts)}) WHERE {after} "  # noqa: S608 -- see select_sql
                    "ORDER BY occurred_at, order_id LIMIT ?")  # fmt: skip
             rows = self.engine.rows(sql, [*all_params, *after_params, query.limit + 1])
@@ -606,6 +612,19 @@ def _order(row: Sequence[Any], lines: list[dict[str, Any]], status: str, source:
         "status": status,
         "source": {"table": source.identifier, "snapshot_id": source.snapshot_id},
     }
+
+
+def rows_json(rows: Sequence[Row], key_names: Sequence[str]) -> list[dict[str, Any]]:
+    """The revenue rows as the API's JSON gives them (what :func:`dp_data_api.merge.rows_json_sql` writes)."""
+    out = []
+    for row in rows:
+        item: dict[str, Any] = {"window_start": iso(row.start), "window_end": iso(row.end)}
+        item.update(zip(key_names, row.key, strict=True))
+        for name, value in row.values.items():
+            item[name] = money(value) if name == "revenue" else int(value)
+        item["status"] = row.status
+        out.append(item)
+    return out
 
 
 def money(value: Any) -> str:

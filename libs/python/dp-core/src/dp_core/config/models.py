@@ -220,6 +220,16 @@ class LocalFlinkSettings(Section):
     taskmanager_memory: str = Field("1536m", pattern=r"^[0-9]+[kmg]$")
 
 
+class LocalTrinoSettings(Section):
+    """The single-node Trino of the local stack (core; its port comes from serving.trino.url)."""
+
+    heap: str = Field("1g", pattern=r"^[0-9]+[kmg]$", description="Trino's JVM heap (-Xmx)")
+    query_memory: str = Field("512MB", pattern=r"^[0-9]+(MB|GB)$", description="query.max-memory(-per-node)")
+    java_home: str | None = Field(
+        None, description="A JDK 24+ for Trino (unset: the newest under /usr/lib/jvm that is 24 or later)"
+    )
+
+
 class LocalSettings(Section):
     """The local stack of plain processes: where its files live and how each service is sized."""
 
@@ -231,6 +241,7 @@ class LocalSettings(Section):
     catalog: LocalCatalogSettings = LocalCatalogSettings()
     spark: LocalSparkSettings = LocalSparkSettings()
     flink: LocalFlinkSettings = LocalFlinkSettings()
+    trino: LocalTrinoSettings = LocalTrinoSettings()
 
 
 class LoggingSettings(Section):
@@ -350,12 +361,23 @@ class DemoSettings(Section):
     stage_timeout_s: float = Field(900.0, gt=0, description="A stage (speed layer, batch layer) failing after this")
 
 
+class TrinoSettings(Section):
+    """The Trino coordinator the Data API queries with ``serving.engine: trino``, and BI tools connect to."""
+
+    url: str = Field("http://127.0.0.1:8088", description="Trino's HTTP endpoint (the local stack's listens here)")
+    catalog: str = Field("lake", description="Trino catalog of the shared Iceberg REST catalog (Iceberg connector)")
+    user: str = Field("dp-data-api", description="User the Data API queries as")
+    timeout_s: float = Field(30.0, gt=0, description="How long one query may take before the request fails (503)")
+
+
 class ServingSettings(Section):
     """The Data API (platform/serving/data-api, ``dp serve api``): Gold and the speed layer merged at a boundary."""
 
     host: str = Field("127.0.0.1", description="Interface the API listens on")
     port: int = Field(8000, ge=1, le=65535, description="Port of the API (OpenAPI at /docs)")
-    engine: Literal["duckdb"] = Field("duckdb", description="Query engine: duckdb = embedded, reading the catalog")
+    engine: Literal["duckdb", "trino"] = Field(
+        "duckdb", description="Query engine: duckdb = embedded, reading the catalog; trino = the Trino at serving.trino"
+    )
     domain: str = Field("commerce", description="Contract domain whose speed-layer tables the API serves")
     max_range_days: int = Field(92, ge=1, description="Widest from/to range of one request (400 beyond)")
     max_rows: int = Field(50_000, ge=1, description="Most rows of one answer (400 beyond: narrow the range or grain)")
@@ -368,6 +390,7 @@ class ServingSettings(Section):
     key_cache_s: float = Field(5.0, ge=0, description="How long a checked key is trusted (a revocation's delay)")
     rate_limit_per_s: float = Field(50.0, gt=0, description="Requests per second each key may make, sustained")
     rate_limit_burst: int = Field(100, ge=1, description="Requests a key may make at once after a quiet spell")
+    trino: TrinoSettings = TrinoSettings()
 
 
 class PlatformSettings(Section):

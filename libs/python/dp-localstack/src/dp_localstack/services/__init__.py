@@ -3,8 +3,8 @@
 Every address, port and credential comes from the platform settings (the ``local`` environment by default), so
 the stack and the platform code agree by construction. One module per service or family (:mod:`.kafka_broker`,
 :mod:`.s3_store`, :mod:`.postgres_server`, :mod:`.iceberg_rest`, :mod:`.schema_registry`, :mod:`.spark_thrift`,
-:mod:`.data_api`, :mod:`.spark_cluster`, :mod:`.flink_cluster`) over what they share (:mod:`.base`); this package
-lists them in start order.
+:mod:`.trino`, :mod:`.data_api`, :mod:`.spark_cluster`, :mod:`.flink_cluster`) over what they share
+(:mod:`.base`); this package lists them in start order.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from dp_localstack.services.s3_store import s3
 from dp_localstack.services.schema_registry import registry
 from dp_localstack.services.spark_cluster import spark_home, spark_master, spark_worker
 from dp_localstack.services.spark_thrift import spark_thrift
+from dp_localstack.services.trino import trino
 
 __all__ = [
     "AWS_CHECKSUM_ENV",
@@ -57,6 +58,7 @@ __all__ = [
     "spark_master",
     "spark_thrift",
     "spark_worker",
+    "trino",
 ]
 
 SERVICE_BUILDERS: tuple[Callable[[PlatformSettings, Layout], ServiceSpec], ...] = (
@@ -66,6 +68,7 @@ SERVICE_BUILDERS: tuple[Callable[[PlatformSettings, Layout], ServiceSpec], ...] 
     catalog,
     registry,
     spark_thrift,
+    trino,
     data_api,
     spark_master,
     spark_worker,
