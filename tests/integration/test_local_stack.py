@@ -43,7 +43,7 @@ def names(run_id: str) -> dict[str, str]:
 
 def test_every_core_service_is_healthy(local_stack: LocalStack) -> None:
     rows = {r.name: r for r in local_stack.ps()}
-    for name in ("kafka", "s3", "postgres", "catalog", "registry", "spark-thrift", "data-api"):
+    for name in ("kafka", "s3", "postgres", "catalog", "registry", "spark-thrift", "trino", "data-api"):
         assert rows[name].state == "healthy", rows[name]
         assert rows[name].pid is not None and rows[name].rss_bytes > 0
 
@@ -165,7 +165,9 @@ def test_data_survives_down_and_up(
     lake_catalog: Catalog, local_stack: LocalStack, platform_config: LoadedConfig, names: dict[str, str]
 ) -> None:
     core = local_stack.select(core_only=True)
-    assert set(local_stack.down(core)) == {"kafka", "s3", "postgres", "catalog", "registry", "spark-thrift", "data-api"}
+    assert set(local_stack.down(core)) == {
+        "kafka", "s3", "postgres", "catalog", "registry", "spark-thrift", "trino", "data-api"
+    }  # fmt: skip
     assert {r.name: r.state for r in local_stack.ps() if r.name in {"kafka", "catalog"}} == {
         "kafka": "stopped",
         "catalog": "stopped",
