@@ -251,7 +251,7 @@ bench-stream: install ## Orders at a fixed rate through the enricher: throughput
 	@$(DP) stream bench $(if $(RATE),--rate $(RATE)) $(if $(SECONDS),--seconds $(SECONDS))
 
 .PHONY: bench-api
-bench-api: install ## The Data API's p50/p95/p99 and requests/s vs the same SQL on DuckDB directly (BENCH_ARGS)
+bench-api: install ## The Data API's p50/p95/p99 and requests/s vs the same SQL on its engine directly (BENCH_ARGS="--engine trino")
 	@$(DP) local up --core
 	@$(DP) serve bench $(BENCH_ARGS)
 

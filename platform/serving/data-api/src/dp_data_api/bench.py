@@ -1,4 +1,5 @@
-"""``dp serve bench`` / ``make bench-api``: the Data API's latency and throughput against DuckDB queried directly.
+"""``dp serve bench`` / ``make bench-api``: the Data API's latency and throughput against its engine (DuckDB, or
+Trino with ``--engine trino``) queried directly.
 
 On the local stack it writes a Gold ``agg_orders_1m`` of ``days`` days (every minute, three currencies; Gold's
 watermark one day before the end) and a speed-layer ``orders_1m_rt`` for the last day into namespaces of its own,
@@ -43,7 +44,8 @@ from dp_data_api.keys import create_key
 from dp_data_api.lake import pyiceberg_metadata
 from dp_data_api.params import revenue_query
 from dp_data_api.server import config_of, key_store
-from dp_data_api.service import DataService
+from dp_data_api.service import DataService, Engine
+from dp_data_api.trino_engine import TrinoEngine
 from dp_lakehouse.pyiceberg import lake_catalog
 
 TS = pa.timestamp("us", tz="UTC")
@@ -172,13 +174,15 @@ def write_tables(catalog: Any, gold: str, silver: str, domain: str, end: dt.date
     progress.append(pa.Table.from_pylist([{"kafka_topic": topic, "kafka_partition": 0, "watermark": end}], PROGRESS))
 
 
-def run_bench(loaded: LoadedConfig, *, days: int, requests: int, concurrency: int, echo: Echo) -> dict[str, Any]:
+def run_bench(
+    loaded: LoadedConfig, *, days: int, requests: int, concurrency: int, echo: Echo, engine_name: str = "duckdb"
+) -> dict[str, Any]:
     token = secrets.token_hex(3)
     gold, silver = f"bench_api_{token}_gold", f"bench_api_{token}_silver"
     # the bench's one key may ask as fast as it can: the rate limit is not what is measured
     env = {**os.environ, "DP_TRANSFORM_NAMESPACE": gold, "DP_ICEBERG_NAMESPACES__SILVER": silver,
            "DP_CONFIG_DIR": str(loaded.config_dir), "DP_SERVING_RATE_LIMIT_PER_S": "1000000",
-           "DP_SERVING_RATE_LIMIT_BURST": "1000000"}  # fmt: skip
+           "DP_SERVING_RATE_LIMIT_BURST": "1000000", "DP_SERVING_ENGINE": engine_name}  # fmt: skip
     scoped = load_settings(loaded.config_dir, env)
     config = config_of(scoped)
     catalog = lake_catalog(scoped.settings)
@@ -218,9 +222,13 @@ def run_bench(loaded: LoadedConfig, *, days: int, requests: int, concurrency: in
             )
             results.append(hammer(call, max(requests // 4, 10), 1, f"API revenue {days}d/minute, not cached, c=1"))
 
-        # the baseline: the very statement the API runs for that answer (merge and JSON in the engine), on DuckDB
-        # directly in this process, at the same concurrency and with one client
-        engine = DuckDBEngine.connect(scoped.settings, config.query_threads)
+        # the baseline: the very statement the API runs for that answer (merge and JSON in the engine), on the same
+        # engine directly from this process, at the same concurrency and with one client
+        engine: Engine = (
+            TrinoEngine.connect(scoped.settings)
+            if engine_name == "trino"
+            else DuckDBEngine.connect(scoped.settings, config.query_threads)
+        )
         try:
             service = DataService(config, engine, pyiceberg_metadata(catalog, 0.0))
             query = revenue_query(wide["from"], wide["to"], "minute", "EUR", None,
@@ -231,8 +239,9 @@ def run_bench(loaded: LoadedConfig, *, days: int, requests: int, concurrency: in
                 engine.rows(sql, params)
 
             direct(0)
-            results.append(hammer(direct, requests, concurrency, f"DuckDB direct, same SQL, c={concurrency}"))
-            results.append(hammer(direct, max(requests // 4, 10), 1, "DuckDB direct, same SQL, c=1"))
+            label = "Trino" if engine_name == "trino" else "DuckDB"
+            results.append(hammer(direct, requests, concurrency, f"{label} direct, same SQL, c={concurrency}"))
+            results.append(hammer(direct, max(requests // 4, 10), 1, f"{label} direct, same SQL, c=1"))
         finally:
             engine.close()
 

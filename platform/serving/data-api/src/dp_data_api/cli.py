@@ -107,14 +107,19 @@ def keys_revoke(cli: CliContext, key_id: str) -> None:
 @click.option("--days", type=click.IntRange(1, 92), default=30, show_default=True, help="Days of minute windows.")
 @click.option("--requests", type=click.IntRange(10), default=200, show_default=True, help="Requests per case.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=16, show_default=True, help="Clients at once.")
+@click.option(
+    "--engine", type=click.Choice(["duckdb", "trino"]), default="duckdb", show_default=True,
+    help="The engine the API and the baseline run on (trino: the stack's Trino).",
+)  # fmt: skip
 @pass_cli
-def bench_cmd(cli: CliContext, days: int, requests: int, concurrency: int) -> None:
-    """The API's p50/p95/p99 and requests/s against the same SQL on DuckDB directly (make bench-api).
+def bench_cmd(cli: CliContext, days: int, requests: int, concurrency: int, engine: str) -> None:
+    """The API's p50/p95/p99 and requests/s against the same SQL on its engine directly (make bench-api).
 
     Needs the core stack; writes its own tables, starts the API as a process, and drops everything at the end.
     """
     from dp_data_api.bench import run_bench
 
     cli.settings  # noqa: B018 -- builds the settings and configures logging once
-    click.echo(f"Data API bench: {days} days of minute windows, {requests} requests per case, c={concurrency}")
-    run_bench(cli.load(), days=days, requests=requests, concurrency=concurrency, echo=click.echo)
+    click.echo(f"Data API bench on {engine}: {days} days of minute windows, {requests} requests per case, "
+               f"c={concurrency}")  # fmt: skip
+    run_bench(cli.load(), days=days, requests=requests, concurrency=concurrency, echo=click.echo, engine_name=engine)

@@ -235,13 +235,14 @@ class DataService:
 
     def revenue_statement(self, query: RevenueQuery) -> tuple[str, list[Any]]:
         """The one SQL statement (and its bound values) behind :meth:`revenue_json` now: what ``make bench-api`` runs
-        directly on DuckDB as the API's baseline."""
+        directly on the engine as the API's baseline (the merge and the JSON on DuckDB; the merge on Trino, whose
+        rows the API writes as JSON itself)."""
         t = self.config.tables
         per_category = query.category is not None
         gold = self.metadata.state(t.revenue_daily if per_category else t.orders_1m)
         speed = self.metadata.state(t.revenue_rt if per_category else t.orders_rt)
         _, sql, bound, keys, measures = self._revenue_sql(query, gold, speed)
-        return rows_json_sql(sql, keys, measures, query.grain), bound
+        return (rows_json_sql(sql, keys, measures, query.grain) if self.engine.writes_json else sql), bound
 
     def _revenue_rows(
         self, query: RevenueQuery, gold: TableState | None, speed: TableState | None
