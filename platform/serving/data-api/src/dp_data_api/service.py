@@ -140,8 +140,16 @@ class DataService:
         return self.cache.get_or_compute(("speed-watermark", progress.snapshot_id), compute)  # type: ignore[no-any-return]
 
     def _freshness(
-        self, gold: TableState | None, speed: TableState | None, progress: TableState | None, edge: dt.datetime | None
+        self,
+        gold: TableState | None,
+        speed: TableState | None,
+        progress: TableState | None,
+        edge: dt.datetime | None,
+        *,
+        read: Sequence[tuple[str, TableState | None]] | None = None,
     ) -> Freshness:
+        """Both watermarks, the boundary, each layer's lag and the snapshot of every table ``read`` (by default
+        Gold's, the speed layer's and the progress table)."""
         now = self.clock()
         gold_wm = gold.watermark if gold else None
         speed_wm = self._speed_watermark(progress)
@@ -149,14 +157,10 @@ class DataService:
         def lag(t: dt.datetime | None) -> float | None:
             return None if t is None else round((now - t).total_seconds(), 3)
 
-        snapshots = {
-            name: state.snapshot_id if state else None
-            for name, state in (
-                (self._name(gold, "gold"), gold),
-                (self._name(speed, "speed"), speed),
-                (self.config.tables.progress_rt, progress),
-            )
-        }
+        if read is None:
+            read = ((self._name(gold, "gold"), gold), (self._name(speed, "speed"), speed),
+                    (self.config.tables.progress_rt, progress))  # fmt: skip
+        snapshots = {name: state.snapshot_id if state else None for name, state in read}
         return Freshness(gold_wm, speed_wm, edge, lag(gold_wm), lag(speed_wm), snapshots)
 
     def _name(self, state: TableState | None, side: str) -> str:
@@ -386,15 +390,9 @@ class DataService:
             "orders_difference": sum(int(r["orders_difference"]) for r in rows),
             "revenue_difference": money(sum((Decimal(r["revenue_difference"]) for r in rows), Decimal(0))),
         }
-        now = self.clock()
-        gold_wm, speed_wm = (table.watermark if table else None), self._speed_watermark(progress)
-        fresh = Freshness(
-            gold_wm, speed_wm, edge,
-            None if gold_wm is None else round((now - gold_wm).total_seconds(), 3),
-            None if speed_wm is None else round((now - speed_wm).total_seconds(), 3),
-            {t.reconciliation: table.snapshot_id if table else None,
-             t.progress_rt: progress.snapshot_id if progress else None},
-        )  # fmt: skip
+        fresh = self._freshness(
+            table, None, progress, edge, read=((t.reconciliation, table), (t.progress_rt, progress))
+        )
         return {"rows": rows, "summary": summary, "freshness": fresh.as_json()}
 
     def _reconciliation_rows(
