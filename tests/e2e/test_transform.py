@@ -9,9 +9,12 @@ sums up, ``dim_products`` every version; each mart's watermark (a table property
 slowest source minus the allowed lateness. The second wave's ``dp batch run all`` is first SIGKILLed (dp, dbt and
 dbt's client) right after a mart committed, then run again: every check above holds after it. A rerun with nothing
 new commits nothing to any mart (no snapshot, no properties), and ``--full-refresh`` rebuilds every mart equal to the
-incremental result row for row. After each build the Data API (its library, on this Gold) answers revenue per minute
-with Gold's numbers, final up to the watermark's minute, and as of the first build's snapshot it answers as it did
-then. The first wave also holds the poison records' test's orders at the contract's limits
+incremental result row for row. The Data API (its library, on DuckDB and on Trino, always the same answer): after each
+build revenue per minute with Gold's numbers, final up to the watermark's minute; between the builds, once the speed
+layer (the aggregator) has read both waves, the first wave's minutes from the speed layer's windows, provisional,
+which the second build turns final with Gold's numbers; as of the first build's snapshot, and as of the time the
+speed layer answered, the answers of then; the reconciliation store after the second build: per closed minute Gold's
+numbers, the speed layer's, and the late events explaining every difference. The first wave also holds the poison records' test's orders at the contract's limits
 (the largest total, empty strings, a 200 KB string, a negative line), written past the producer: every layer keeps
 them, and the build ends with warnings (the negative line), no error, nothing skipped."""
 
@@ -40,7 +43,7 @@ from dp_contracts.model import contracts_dir, find_contract, load_contracts
 from dp_contracts.testing import extreme_orders
 from dp_core.config import load_settings
 from dp_core.config.models import PlatformSettings
-from dp_data_api.params import revenue_query
+from dp_data_api.params import AsOf, reconciliation_query, revenue_query
 from dp_data_api.server import build_service, config_of
 from dp_ingest.codec import ContractCodec
 from dp_ingest.kafka import client_conf
@@ -256,7 +259,8 @@ def minutes(lake: Catalog, table: str) -> dict[tuple[Any, str], tuple[int, Any, 
 
 def send_extreme_orders(root: Path, settings: PlatformSettings, at: dt.datetime) -> list[dict[str, Any]]:
     """The orders at the contract's limits, written as raw Avro records (past the producer's own limits, as the
-    poison records' test does) into the order topic at ``at``; returned as sent."""
+    poison records' test does) into the order topic at ``at``, stamped with their event time as the platform's
+    producers stamp theirs (the speed layer windows a record by its timestamp); returned as sent."""
     contract = find_contract(load_contracts(contracts_dir(root)), "order_placed")
     schema_id = SchemaRegistryClient({"url": settings.registry.url}).get_latest_version(contract.subject).schema_id
     assert schema_id is not None
@@ -264,7 +268,9 @@ def send_extreme_orders(root: Path, settings: PlatformSettings, at: dt.datetime)
     orders = extreme_orders(occurred_at=at.isoformat().replace("+00:00", "Z"))
     producer = Producer(client_conf(settings) | {"enable.idempotence": True, "acks": "all"})
     for order in orders:
-        producer.produce(contract.topic, value=codec.encode(order)[1], key=b"limits")
+        datum = codec.to_datum(order)
+        producer.produce(contract.topic, value=codec.encode_datum(datum), key=b"limits",
+                         timestamp=codec.timestamp_ms(datum) or 0)  # fmt: skip
     assert producer.flush(30) == 0
     return orders
 
@@ -326,12 +332,28 @@ def test_gold_by_dbt_equals_an_independent_computation_survives_a_kill_and_a_reb
         rows = lake.load_table(f"{silver_ns}.{domain}__{entity}").scan().to_arrow().to_pylist()
         return [plain(row) for row in rows]
 
-    # the Data API over this Gold (no speed layer here: after the boundary it answers with Gold's rows, provisional)
-    serving = load_settings(tmp_path / "config", env | {"DP_SERVING_DOMAIN": domain, "DP_SERVING_METADATA_TTL_S": "0"})
-    api = build_service(serving, config_of(serving))
+    # the Data API over this Gold and the speed layer (which runs once, after the second wave) on both engines
+    serving = env | {"DP_SERVING_DOMAIN": domain, "DP_SERVING_METADATA_TTL_S": "0"}
+    apis = {}
+    for engine in ("duckdb", "trino"):
+        engine_settings = load_settings(tmp_path / "config", serving | {"DP_SERVING_ENGINE": engine})
+        apis[engine] = build_service(engine_settings, config_of(engine_settings))
+    api, tables = apis["duckdb"], apis["duckdb"].config.tables
     window = revenue_query(START.isoformat(), (START + dt.timedelta(hours=3)).isoformat(), "minute", None, None,
                            max_range_days=1, max_rows=10_000)  # fmt: skip
+    minutes_window = reconciliation_query(window.start.isoformat(), window.end.isoformat(), None, max_range_days=1,
+                                          max_rows=10_000)  # fmt: skip
     served: list[tuple[int | None, list[tuple[Any, ...]]]] = []
+
+    def revenue_rows(as_of: AsOf | None = None) -> list[tuple[Any, ...]]:
+        """The API's revenue per minute, the same on both engines."""
+        answers = {
+            engine: [(r.start, r.key[0], r.values["orders"], r.values["revenue"], r.status)
+                     for r in service.revenue(window, as_of).rows]
+            for engine, service in apis.items()
+        }  # fmt: skip
+        assert answers["trino"] == answers["duckdb"], "Trino's answer is not DuckDB's"
+        return answers["duckdb"]
 
     valid: list[str] = []
     for wave, (count, seed) in enumerate(((1200, 5), (600, 6))):
@@ -345,6 +367,26 @@ def test_gold_by_dbt_equals_an_independent_computation_survives_a_kill_and_a_reb
         # the first wave builds into an empty namespace (a unit test's `this` fixture cannot be typed from a table
         # that is not there yet); the second after a run killed in the middle of its build
         if wave:
+            # the speed layer reads both waves: the second, two hours later, closes every window of the first, which
+            # Gold's first build holds after its boundary only: now the API answers those minutes from the speed layer
+            stream_env = env | {
+                "DP_STREAM_CHECKPOINT_INTERVAL_S": "2",
+                "DP_STREAM_IDLE_TIMEOUT_S": "5",
+            }  # settles sooner
+            streamed = run_dp(tmp_path, "stream", "run", "aggregator", "--until-idle", "2", "--timeout", "600",
+                              env=stream_env, timeout=900)  # fmt: skip
+            assert streamed.returncode == 0, streamed.stderr[-3000:]
+            speed = minutes(lake, tables.orders_rt)
+            span = (min(s for s, _ in speed), max(s for s, _ in speed) + dt.timedelta(minutes=1)) if speed else None
+            assert span and span[0] < window.end and span[1] > window.start, "no window of the first wave closed"
+            provisional = sorted(
+                [(s, c, n, revenue, "provisional") for (s, c), (n, revenue, _) in speed.items()
+                 if window.start <= s < window.end]
+                + [r for r in served[0][1] if not span[0] <= r[0] < span[1]]
+            )  # fmt: skip
+            asked_at = dt.datetime.now(dt.UTC)
+            assert revenue_rows() == provisional, "the provisional answer is not the speed layer's windows"
+            served.append((None, provisional))
             kill_mid_build(tmp_path, env, lake, dbt_gold)
         out = dp("batch", "run", "all")
         done = re.findall(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)", out)
@@ -424,7 +466,7 @@ def test_gold_by_dbt_equals_an_independent_computation_survives_a_kill_and_a_reb
         gold_1m = lake.load_table(f"{dbt_gold}.agg_orders_1m")
         edge = dt.datetime.fromisoformat(gold_1m.properties["dp.watermark"]).replace(second=0, microsecond=0)
         answer = api.revenue(window)
-        api_rows = [(r.start, r.key[0], r.values["orders"], r.values["revenue"], r.status) for r in answer.rows]
+        api_rows = revenue_rows()
         per_minute = orders_per_minute(expected.values())
         api_wanted = [(start, cur, n, revenue, "final" if start + dt.timedelta(minutes=1) <= edge else "provisional")
                   for (start, cur), (n, revenue, _) in sorted(per_minute.items())
@@ -435,15 +477,41 @@ def test_gold_by_dbt_equals_an_independent_computation_survives_a_kill_and_a_reb
         assert answer.freshness.boundary == edge
         assert answer.freshness.snapshots[f"{dbt_gold}.agg_orders_1m"] == gold_1m.metadata.current_snapshot_id
         served.append((gold_1m.metadata.current_snapshot_id, api_rows))
+        if wave:  # the reconciliation store: per minute the speed layer closed, the late events explain batch - speed
+            recon = {engine: service.reconciliation(minutes_window) for engine, service in apis.items()}
+            assert recon["trino"]["rows"] == recon["duckdb"]["rows"], "Trino's reconciliation is not DuckDB's"
+            truth = orders_per_minute(expected.values())
+            by_minute = {
+                (dt.datetime.fromisoformat(r["window_start"]), r["currency"]): r for r in recon["duckdb"]["rows"]
+            }
+            # every minute either side has that the speed layer had closed by its progress (the watermark its
+            # progress table holds: the one the build read, the aggregator has not run since)
+            closed = dt.datetime.fromisoformat(recon["duckdb"]["freshness"]["speed_watermark"])
+            assert set(by_minute) == {
+                k for k in {*truth, *speed} if window.start <= k[0] and k[0] + dt.timedelta(minutes=1) <= closed
+            }
+            assert any(speed.get(k) for k in by_minute), "no minute of the speed layer reconciled"
+            recon_columns = ("batch_orders", "batch_revenue", "speed_orders", "speed_revenue", "unexplained_orders",
+                       "unexplained_revenue")  # fmt: skip
+            numbers = {k: tuple(Decimal(str(r[c])) for c in recon_columns) for k, r in by_minute.items()}
+            nothing = (0, Decimal(0), 0)
+            assert numbers == {
+                k: tuple(Decimal(str(x)) for x in (*truth.get(k, nothing)[:2], *speed.get(k, nothing)[:2], 0, 0))
+                for k in by_minute
+            }, "the reconciliation's numbers"
+            assert recon["duckdb"]["summary"]["windows_unexplained"] == 0
         some = next(iter(expected.values()))["order_id"]
         assert api.order(str(some))["status"] == "final"
 
-    # the second build moved the boundary; as of the first build's snapshot the API answers as it did then
-    assert served[1][1] != served[0][1]
-    earlier = api.revenue(window, served[0][0])
-    assert [(r.start, r.key[0], r.values["orders"], r.values["revenue"], r.status) for r in earlier.rows] == served[0][
-        1
-    ]
+    # the second build moved the boundary: the first wave's minutes, provisional from the speed layer before it, came
+    # back final with Gold's numbers; as of the first build's snapshot, and as of the time the speed layer answered,
+    # the API answers as it did then
+    (first_build, first_rows), (_, speed_rows), (_, last_rows) = served
+    assert span is not None
+    from_speed = {(r[0], r[1]) for r in speed_rows if span[0] <= r[0] < span[1]}
+    assert from_speed and from_speed <= {(r[0], r[1]) for r in last_rows if r[4] == "final"}
+    assert revenue_rows(first_build) == first_rows
+    assert revenue_rows(asked_at) == speed_rows
 
     before = {mart: lake.load_table(f"{dbt_gold}.{mart}") for mart in MARTS}
     assert all(table.current_snapshot() is not None for table in before.values())
