@@ -14,9 +14,10 @@ build revenue per minute with Gold's numbers, final up to the watermark's minute
 layer (the aggregator) has read both waves, the first wave's minutes from the speed layer's windows, provisional,
 which the second build turns final with Gold's numbers; as of the first build's snapshot, and as of the time the
 speed layer answered, the answers of then; the reconciliation store after the second build: per closed minute Gold's
-numbers, the speed layer's, and the late events explaining every difference. The first wave also holds the poison records' test's orders at the contract's limits
-(the largest total, empty strings, a 200 KB string, a negative line), written past the producer: every layer keeps
-them, and the build ends with warnings (the negative line), no error, nothing skipped."""
+numbers, the speed layer's, and the late events explaining every difference. The first wave also holds the poison
+records' test's orders at the contract's limits (the largest total, empty strings, a 200 KB string, a negative line),
+written past the producer: every layer keeps them, and the build ends with warnings (the negative line), no error,
+nothing skipped."""
 
 from __future__ import annotations
 

@@ -42,6 +42,9 @@ def test_uvicorn_logs_through_the_services_logging_and_takes_the_options() -> No
     assert (config.lifespan, config.timeout_graceful_shutdown) == ("on", 30)
     defaults = uvicorn_config(app, ServeOptions("::1", 80))
     assert (defaults.lifespan, defaults.timeout_graceful_shutdown) == ("auto", None)
+    assert (config.http, config.loop) == ("httptools", "uvloop")
+    config.load()  # fails when the C parser is not installed
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
 
 
 def test_a_stop_signal_calls_the_stop_hook_then_uvicorns_shutdown() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -340,6 +340,32 @@ def test_answers_are_cached_by_the_snapshots_they_read(
     metadata.states[speed.identifier] = replace(speed, snapshot_id=99)
     rows = revenue(client, grain="minute").json()["rows"]
     assert rows[-1]["window_start"] == f"{DAY}T12:09:00Z"
+
+
+def test_without_the_answer_cache_an_answer_asks_its_engine_one_statement(
+    config: ApiConfig, engine: DuckDBEngine, metadata: FakeMetadata
+) -> None:
+    """``serving.cache_entries: 0`` turns off the answers, not what each snapshot holds (the speed layer's span and
+    watermark, the known currencies): a second answer runs its merge statement and nothing else."""
+    asked: list[str] = []
+
+    class Counting:
+        dialect, writes_json = engine.dialect, engine.writes_json
+
+        def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+            asked.append(sql)
+            return engine.rows(sql, parameters)
+
+        def close(self) -> None:
+            pass
+
+    service = DataService(replace(config, cache_entries=0), Counting(), metadata, clock=lambda: NOW)
+    client = TestClient(create_app(service, None))
+    first = revenue(client, grain="minute", currency="EUR").json()
+    before = len(asked)
+    assert before >= 4  # the merge, the speed layer's span, its watermark, the currencies
+    assert revenue(client, grain="minute", currency="EUR").json() == first
+    assert len(asked) == before + 1 and "UNION ALL" in asked[-1].upper()
 
 
 @pytest.mark.parametrize(

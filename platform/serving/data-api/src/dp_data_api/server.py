@@ -76,8 +76,9 @@ def serve(loaded: LoadedConfig, host: str | None = None, port: int | None = None
     )
     try:
         service = build_service(loaded, config)
-        log.info("data api listening", extra={"url": f"http://{config.host}:{config.port}/docs",
-                                              "engine": loaded.settings.serving.engine, "domain": config.domain})  # fmt: skip
+        engine = loaded.settings.serving.engine
+        log.info("data api listening", extra={"url": f"http://{config.host}:{config.port}/docs", "engine": engine,
+                                              "domain": config.domain})  # fmt: skip
         app = create_app(service, build_guard(loaded.settings, config))
         if not serve_app(app, sock, ServeOptions(config.host, config.port)):
             raise StartupError("the HTTP server did not start; see the log above")

@@ -72,6 +72,10 @@ def iso(t: dt.datetime | None) -> str | None:
     return None if t is None else t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+#: per-snapshot facts kept (:attr:`DataService.facts`)
+FACT_ENTRIES = 512
+
+
 class AnswerCache:
     """Least-recently-used answers; keys name the snapshots read, so an entry never goes stale."""
 
@@ -122,6 +126,9 @@ class DataService:
     ) -> None:
         self.config, self.engine, self.metadata, self.clock = config, engine, metadata, clock
         self.cache = AnswerCache(config.cache_entries)
+        # what a snapshot holds besides the answers (the speed layer's span and watermark, the known labels): small,
+        # immutable, asked by every answer, so kept even when the answer cache is off (serving.cache_entries: 0)
+        self.facts = AnswerCache(FACT_ENTRIES)
 
     # -- reading one table at one snapshot -----------------------------------------------------------------------
 
@@ -137,7 +144,7 @@ class DataService:
             )
             return rows[0][0] if rows and rows[0][0] is not None else None
 
-        return self.cache.get_or_compute(("speed-watermark", progress.snapshot_id), compute)  # type: ignore[no-any-return]
+        return self.facts.get_or_compute(("speed-watermark", progress.snapshot_id), compute)  # type: ignore[no-any-return]
 
     def _freshness(
         self,
@@ -305,7 +312,7 @@ class DataService:
             first, last = self.engine.rows(sql)[0]
             return None if first is None or last is None else (first, last)
 
-        return self.cache.get_or_compute(("speed-span", speed.identifier, speed.snapshot_id), compute)  # type: ignore[no-any-return]
+        return self.facts.get_or_compute(("speed-span", speed.identifier, speed.snapshot_id), compute)  # type: ignore[no-any-return]
 
     def _check_labels(self, query: RevenueQuery, gold: TableState | None, speed: TableState | None) -> None:
         """An unknown currency or category is a 400 (the values either layer holds are the known ones)."""
@@ -329,7 +336,7 @@ class DataService:
             return frozenset(found)
 
         key = ("labels", column, *((s.identifier, s.snapshot_id) for s in present))
-        return self.cache.get_or_compute(key, compute)  # type: ignore[no-any-return]
+        return self.facts.get_or_compute(key, compute)  # type: ignore[no-any-return]
 
     # -- funnel -------------------------------------------------------------------------------------------------
 
