@@ -152,6 +152,8 @@ def test_revenue_from_the_real_lakehouse_and_the_boundary_moving_after_a_gold_bu
     assert described["records"] == 8
     assert described["watermark"] == "2026-12-07T12:06:10Z"
     assert [c["name"] for c in described["columns"]] == ["window_start", "window_end", "currency", "orders", "revenue"]
+    then = client.get(f"/v1/tables/{config.gold_namespace}/agg_orders_1m", params={"as_of": str(gold_id)}).json()
+    assert (then["snapshot_id"], then["records"], then["watermark"]) == (gold_id, 6, "2026-12-07T12:03:30Z")
     history = client.get(f"/v1/tables/{config.gold_namespace}/agg_orders_1m/snapshots").json()["snapshots"]
     table = catalog.load_table(config.tables.orders_1m)
     assert [x["snapshot_id"] for x in history] == [x.snapshot_id for x in sorted(

@@ -514,6 +514,46 @@ def test_a_customers_orders_come_in_keyset_pages_each_order_once(client: TestCli
     assert ranged.json()["snapshots"] == {"gold.fct_orders": 13, "silver.commerce__orders_enriched_rt": 25}
 
 
+def test_as_of_on_every_gold_route_reads_the_tables_as_they_were(client: TestClient, metadata: FakeMetadata) -> None:
+    # an hour earlier: fct_orders at snapshot 7 (fct_order_lines not there yet), the enriched orders at 8, the daily
+    # funnel at 9 with an older watermark, the speed layer's funnel at 6
+    earlier = NOW - dt.timedelta(hours=1)
+    then = (earlier + dt.timedelta(minutes=5)).isoformat()
+    for name, sid, watermark in (("gold.fct_orders", 7, None), ("silver.commerce__orders_enriched_rt", 8, None),
+                                 ("gold.agg_funnel_daily", 9, "2026-12-05T09:00:00+00:00"),
+                                 ("silver.commerce__funnel_1m_rt", 6, None)):  # fmt: skip
+        metadata.past[name] = [state(name, sid, watermark, earlier)]
+    days = {"from": "2026-12-06", "to": "2026-12-08"}
+    for as_of in ("7", then):
+        one = client.get("/v1/orders/o1", params={"as_of": as_of}).json()
+        assert (one["source"], one["lines"], one["as_of"]) == (
+            {"table": "gold.fct_orders", "snapshot_id": 7},
+            [],
+            as_of,
+        )
+        page = client.get("/v1/orders", params={"customer_id": "C1", "as_of": as_of}).json()
+        assert (page["snapshots"], page["as_of"]) == (
+            {"gold.fct_orders": 7, "silver.commerce__orders_enriched_rt": 8}, as_of
+        )  # fmt: skip
+    assert client.get("/v1/orders/o1").json()["source"]["snapshot_id"] == 13  # now: the current snapshot
+    for as_of in ("9", then):
+        daily = client.get("/v1/metrics/funnel", params={**days, "as_of": as_of}).json()
+        assert (daily["snapshots"], daily["boundary"], daily["as_of"]) == (
+            {"gold.agg_funnel_daily": 9}, "2026-12-05T00:00:00Z", as_of
+        )  # fmt: skip
+        assert [r["status"] for r in daily["rows"]] == ["provisional", "provisional"]  # past that older watermark
+        described = client.get("/v1/tables/gold/agg_funnel_daily", params={"as_of": as_of}).json()
+        assert (described["snapshot_id"], described["watermark"]) == (9, "2026-12-05T09:00:00Z")
+    live = client.get("/v1/metrics/funnel", params={**days, "grain": "minute", "as_of": then}).json()
+    assert live["snapshots"] == {"silver.commerce__funnel_1m_rt": 6}
+    for path, params in (("/v1/orders/o1", {}), ("/v1/orders", {"customer_id": "C1"}), ("/v1/metrics/funnel", days),
+                         ("/v1/tables/gold/fct_orders", {})):  # fmt: skip
+        missing = client.get(path, params={**params, "as_of": "12345"})
+        assert (missing.status_code, missing.json()["parameter"]) == (404, "as_of"), path
+        future = client.get(path, params={**params, "as_of": "2027-01-01T00:00:00Z"})
+        assert (future.status_code, future.json()["parameter"]) == (400, "as_of"), path
+
+
 @pytest.mark.parametrize(
     ("params", "parameter"),
     [

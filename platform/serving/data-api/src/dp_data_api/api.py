@@ -50,7 +50,7 @@ ARROW, PARQUET = "application/vnd.apache.arrow.stream", "application/vnd.apache.
 #: the media types an answer can take (and their aliases), by ``Accept``
 MEDIA_TYPES = {JSON: JSON, CSV: CSV, ARROW: ARROW, "application/vnd.apache.arrow.file": ARROW,
                PARQUET: PARQUET, "application/x-parquet": PARQUET}  # fmt: skip
-AS_OF = "the answer as it was: a snapshot id of the Gold table that answers, or an RFC 3339 time"
+AS_OF = "the answer as it was: a snapshot id of the table that answers (Gold's), or an RFC 3339 time"
 ROUTES = frozenset(
     {"/healthz", "/metrics", "/v1/metrics/revenue", "/v1/metrics/funnel", "/v1/orders", "/v1/orders/{order_id}",
      "/v1/reconciliation", "/v1/tables", "/v1/tables/{namespace}/{table}", "/v1/tables/{namespace}/{table}/snapshots"}
@@ -124,6 +124,11 @@ class Metrics:
         out.counter("dp_api_cache_hits_total", "Answers served from the cache", [({}, service.cache.hits)])
         out.counter("dp_api_cache_misses_total", "Answers computed", [({}, service.cache.misses)])
         return out.text()
+
+
+def with_as_of(body: dict[str, Any], as_of: str | None) -> dict[str, Any]:
+    """The answer, naming the ``as_of`` it was asked for (when it was)."""
+    return body if as_of is None else {**body, "as_of": as_of.strip()}
 
 
 def answer_json(answer: Answer, extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -291,12 +296,15 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
         grain: Annotated[
             str | None, Query(description="day (default: Gold, final up to the boundary) or minute")
         ] = None,
+        as_of: Annotated[str | None, Query(description=AS_OF)] = None,
         accept: Annotated[str | None, Header()] = None,
     ) -> Response:
         query = funnel_query(start, end, grain, max_range_days=service.config.max_range_days,
                              max_rows=service.config.max_rows)  # fmt: skip
-        answer = service.funnel(query)
+        answer = service.funnel(query, parse_as_of(as_of))
         body = {"metric": "funnel", "grain": query.grain, "from": iso(query.start), "to": iso(query.end), **answer}
+        if as_of is not None:
+            body["as_of"] = as_of.strip()
         return negotiated(body, accept, lambda: pa.Table.from_pylist(body["rows"]))
 
     @app.get(
@@ -324,8 +332,11 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
         "/v1/orders/{order_id}", tags=["orders"], summary="One order: Gold's once it has it, else the speed layer's",
         dependencies=[requires(ORDERS)],
     )  # fmt: skip
-    def order(order_id: Annotated[str, Path(max_length=200)]) -> dict[str, Any]:
-        return service.order(identifier("order_id", order_id))
+    def order(
+        order_id: Annotated[str, Path(max_length=200)],
+        as_of: Annotated[str | None, Query(description=AS_OF)] = None,
+    ) -> dict[str, Any]:
+        return with_as_of(service.order(identifier("order_id", order_id), parse_as_of(as_of)), as_of)
 
     @app.get(
         "/v1/orders", tags=["orders"], summary="A customer's orders by event time, in keyset pages",
@@ -337,9 +348,11 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
         end: To = None,
         limit: Annotated[str | None, Query(description=f"orders per page, 1-{MAX_PAGE} (default 100)")] = None,
         cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+        as_of: Annotated[str | None, Query(description=AS_OF)] = None,
     ) -> dict[str, Any]:
         query = orders_query(customer_id, start, end, limit, max_range_days=service.config.max_range_days)
-        return service.orders(query, Cursor.decode(cursor) if cursor else None)
+        page = service.orders(query, Cursor.decode(cursor) if cursor else None, parse_as_of(as_of))
+        return with_as_of(page, as_of)
 
     @app.get(
         "/v1/tables", tags=["tables"], summary="The tables served: Gold's marts and the speed layer's",
@@ -353,10 +366,12 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
         dependencies=[requires(TABLES)],
     )  # fmt: skip
     def table(
-        namespace: Annotated[str, Path(max_length=200)], table: Annotated[str, Path(max_length=200)]
+        namespace: Annotated[str, Path(max_length=200)],
+        table: Annotated[str, Path(max_length=200)],
+        as_of: Annotated[str | None, Query(description=AS_OF)] = None,
     ) -> dict[str, Any]:
-        state = service.table(namespace, table)
-        return {
+        state = service.table(namespace, table, parse_as_of(as_of))
+        return with_as_of({
             "namespace": namespace,
             "table": table,
             "columns": [{"name": c.name, "type": c.type, "required": c.required} for c in state.columns],
@@ -366,7 +381,7 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
             "records": state.records,
             "watermark": iso(state.watermark),
             "properties": {k: v for k, v in state.properties.items() if k.startswith("dp.")},
-        }
+        }, as_of)  # fmt: skip
 
     @app.get(
         "/v1/tables/{namespace}/{table}/snapshots", tags=["tables"],

@@ -340,8 +340,8 @@ class DataService:
 
     # -- funnel -------------------------------------------------------------------------------------------------
 
-    def funnel(self, query: FunnelQuery) -> dict[str, Any]:
-        """Sessions at each step of the funnel.
+    def funnel(self, query: FunnelQuery, as_of: AsOf | None = None) -> dict[str, Any]:
+        """Sessions at each step of the funnel (now, or as of a snapshot of the table that answers, or a time).
 
         Per day from Gold (``agg_funnel_daily``): a day that ends at or before the boundary (Gold's watermark, down
         to the day) is ``final``, a later one ``provisional`` (the sessions Gold has counted so far). Per minute from
@@ -349,7 +349,7 @@ class DataService:
         sessions do not add up across windows, so neither side can stand in for the other at the other's grain."""
         t, tt = self.config.tables, self.engine.dialect
         if query.grain == "day":
-            gold = self.metadata.state(t.funnel_daily)
+            gold, _ = self.states(t.funnel_daily, [], as_of)
             edge = boundary(gold.watermark, DAY_S) if gold else None
             rows: list[dict[str, Any]] = []
             if gold is not None and gold.snapshot_id is not None:
@@ -366,7 +366,7 @@ class DataService:
                 "boundary": iso(edge),
                 "snapshots": {t.funnel_daily: gold.snapshot_id if gold else None},
             }
-        speed = self.metadata.state(t.funnel_rt)
+        speed, _ = self.states(t.funnel_rt, [], as_of)
         rows = []
         if speed is not None and speed.snapshot_id is not None:
             sql = select_sql(speed, f"window_start, window_end, {FUNNEL_MINUTE_SQL}", "window_start >= ? AND "
@@ -423,11 +423,12 @@ class DataService:
 
     # -- orders -------------------------------------------------------------------------------------------------
 
-    def order(self, order_id: str) -> dict[str, Any]:
+    def order(self, order_id: str, as_of: AsOf | None = None) -> dict[str, Any]:
         """One order: Gold's row (``final``) once the batch layer has it, else the speed layer's enriched row
-        (``provisional``); :class:`NotFoundError` when neither has it."""
+        (``provisional``), now or as of a ``fct_orders`` snapshot or a time; :class:`NotFoundError` when neither
+        has it."""
         t = self.config.tables
-        gold, lines, speed = (self.metadata.state(x) for x in (t.orders, t.order_lines, t.orders_enriched))
+        gold, (lines, speed) = self.states(t.orders, [t.order_lines, t.orders_enriched], as_of)
         tt = self.engine.dialect
         if gold is not None and gold.snapshot_id is not None:
             found = self.engine.rows(select_sql(gold, ORDER_SQL, "order_id = ?", dialect=tt), [order_id])
@@ -445,11 +446,12 @@ class DataService:
                 return _order(found[0][:-1], items, PROVISIONAL_STATUS, speed)
         raise NotFoundError(f"order {order_id!r} is in neither Gold nor the speed layer", parameter="order_id")
 
-    def orders(self, query: OrdersQuery, cursor: Cursor | None) -> dict[str, Any]:
+    def orders(self, query: OrdersQuery, cursor: Cursor | None, as_of: AsOf | None = None) -> dict[str, Any]:
         """A customer's orders by event time then id, Gold's (``final``) and, for orders Gold does not have yet,
-        the speed layer's (``provisional``); keyset pages that read the snapshots the first page read."""
+        the speed layer's (``provisional``), now or as of a ``fct_orders`` snapshot or a time; keyset pages that
+        read the snapshots the first page read."""
         t = self.config.tables
-        gold, speed = self.metadata.state(t.orders), self.metadata.state(t.orders_enriched)
+        gold, (speed,) = self.states(t.orders, [t.orders_enriched], as_of)
         if cursor is not None:
             gold = replace(gold, snapshot_id=cursor.snapshots[0]) if gold else None
             speed = replace(speed, snapshot_id=cursor.snapshots[1]) if speed else None
@@ -511,11 +513,12 @@ class DataService:
             if t.startswith(gold) or t.split(".", 1)[1].startswith(domain)
         ]
 
-    def table(self, namespace: str, name: str) -> TableState:
+    def table(self, namespace: str, name: str, as_of: AsOf | None = None) -> TableState:
+        """A served table's state: now, or as of one of its snapshots or a time."""
         identifier = f"{namespace}.{name}"
         if identifier not in self.tables():
             raise NotFoundError(f"table {identifier} not found (GET /v1/tables lists the tables served)")
-        state = self.metadata.state(identifier)
+        state, _ = self.states(identifier, [], as_of)
         if state is None:
             raise NotFoundError(f"table {identifier} not found")
         return state
