@@ -370,10 +370,8 @@ def test_gold_by_dbt_equals_an_independent_computation_survives_a_kill_and_a_reb
         if wave:
             # the speed layer reads both waves: the second, two hours later, closes every window of the first, which
             # Gold's first build holds after its boundary only: now the API answers those minutes from the speed layer
-            stream_env = env | {
-                "DP_STREAM_CHECKPOINT_INTERVAL_S": "2",
-                "DP_STREAM_IDLE_TIMEOUT_S": "5",
-            }  # settles sooner
+            # (short checkpoints and idle timeout: it settles sooner)
+            stream_env = env | {"DP_STREAM_CHECKPOINT_INTERVAL_S": "2", "DP_STREAM_IDLE_TIMEOUT_S": "5"}
             streamed = run_dp(tmp_path, "stream", "run", "aggregator", "--until-idle", "2", "--timeout", "600",
                               env=stream_env, timeout=900)  # fmt: skip
             assert streamed.returncode == 0, streamed.stderr[-3000:]
