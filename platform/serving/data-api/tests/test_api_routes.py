@@ -350,7 +350,7 @@ def test_without_the_answer_cache_an_answer_asks_its_engine_one_statement(
     asked: list[str] = []
 
     class Counting:
-        dialect, writes_json = engine.dialect, engine.writes_json
+        dialect = engine.dialect
 
         def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
             asked.append(sql)

@@ -52,9 +52,6 @@ def literal(value: str) -> str:
 class DuckDBEngine:
     """An in-process DuckDB with the lakehouse attached as ``lake``."""
 
-    #: DuckDB writes the revenue answer's JSON rows itself (:func:`dp_data_api.merge.rows_json_sql`)
-    writes_json = True
-
     def __init__(self, connection: duckdb.DuckDBPyConnection, *, time_travel: bool) -> None:
         self._con = connection
         self.dialect = dialect.duckdb(LAKE, time_travel=time_travel)

@@ -230,21 +230,38 @@ def rows_of(records: Iterable[tuple[object, ...]], keys: int, measures: tuple[st
     return out
 
 
-def rows_json_sql(sql: str, keys: tuple[str, ...], measures: tuple[str, ...], grain: Grain) -> str:
+def rows_json_sql(sql: str, keys: tuple[str, ...], measures: tuple[str, ...], grain: Grain, dialect: Dialect) -> str:
     """The rows of :func:`merge_sql` as one JSON array the engine writes: per row ``window_start``, ``window_end``
     (RFC 3339, UTC), the keys, the measures (``revenue`` as an exact decimal string) and ``status``, in the order of
-    :func:`rows_of` (the API's JSON is the same either way)."""
+    :func:`rows_of` (the API's JSON is the same either way). DuckDB builds a list of structs; Trino an array of
+    named rows cast to JSON (each becomes an object)."""
     step_us = GRAINS[grain] * 1_000_000
-    iso = "'%Y-%m-%dT%H:%M:%SZ'"
-    fields = [f"'window_start': strftime(make_timestamp(b), {iso})",
-              f"'window_end': strftime(make_timestamp(b + {step_us}), {iso})"]  # fmt: skip
     names = [k.rsplit(" AS ", 1)[-1] for k in keys]
-    fields += [f"'{k}': {k}" for k in names]
-    fields += [f"'{m}': CAST({m} AS VARCHAR)" if m == "revenue" else f"'{m}': {m}"
-               for m in (x.rsplit(" AS ", 1)[-1] for x in measures)]  # fmt: skip
-    fields.append("'status': CASE WHEN final THEN 'final' ELSE 'provisional' END")
+    values = [m.rsplit(" AS ", 1)[-1] for m in measures]
+    status = "CASE WHEN final THEN 'final' ELSE 'provisional' END"
     order = ", ".join(["b", *names])
+    if dialect.name == "trino":
+        fields = [_trino_iso("b"), _trino_iso(f"(b + {step_us})"), *names,
+                  *(f"CAST({m} AS VARCHAR)" if m == "revenue" else m for m in values), status]  # fmt: skip
+        types = ["window_start VARCHAR", "window_end VARCHAR", *(f"{k} VARCHAR" for k in names),
+                 *(f"{m} VARCHAR" if m == "revenue" else f"{m} BIGINT" for m in values), "status VARCHAR"]  # fmt: skip
+        row = f"CAST(ROW({', '.join(fields)}) AS ROW({', '.join(types)}))"
+        return (
+            f"SELECT CASE WHEN count(*) = 0 THEN '[]' ELSE json_format(CAST(array_agg({row} ORDER BY {order}) "  # noqa: S608
+            f"AS JSON)) END FROM ({sql})"
+        )
+    fmt = "'%Y-%m-%dT%H:%M:%SZ'"
+    members = [f"'window_start': strftime(make_timestamp(b), {fmt})",
+               f"'window_end': strftime(make_timestamp(b + {step_us}), {fmt})", *(f"'{k}': {k}" for k in names),
+               *(f"'{m}': CAST({m} AS VARCHAR)" if m == "revenue" else f"'{m}': {m}" for m in values),
+               f"'status': {status}"]  # fmt: skip
     return (
-        f"SELECT CASE WHEN count(*) = 0 THEN '[]' ELSE CAST(to_json(list({{{', '.join(fields)}}} ORDER BY {order})) "  # noqa: S608
+        f"SELECT CASE WHEN count(*) = 0 THEN '[]' ELSE CAST(to_json(list({{{', '.join(members)}}} ORDER BY {order})) "  # noqa: S608
         f"AS VARCHAR) END FROM ({sql})"
     )
+
+
+def _trino_iso(us: str) -> str:
+    """Trino: microseconds since the epoch (whole seconds) as RFC 3339 in UTC."""
+    pattern = "'yyyy-MM-dd''T''HH:mm:ss''Z'''"
+    return f"format_datetime(from_unixtime({us} / 1000000) AT TIME ZONE 'UTC', {pattern})"

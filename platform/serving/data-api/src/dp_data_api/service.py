@@ -31,8 +31,6 @@ DAY_S = GRAINS["day"]
 class Engine(Protocol):
     #: the engine's SQL where it differs (a table at a snapshot, epoch microseconds, the timestamptz type)
     dialect: Dialect
-    #: whether the engine writes an answer's JSON rows itself (:func:`dp_data_api.merge.rows_json_sql`)
-    writes_json: bool
 
     def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
@@ -232,28 +230,24 @@ class DataService:
         gold, speed, progress, key = self._revenue_tables(query, as_of)
 
         def compute() -> tuple[dt.datetime | None, str]:
-            if not self.engine.writes_json:  # the typed rows, written here
-                edge, rows = self._revenue_rows(query, gold, speed)
-                names = ("category", "currency") if query.category is not None else ("currency",)
-                return edge, json.dumps(rows_json(rows, names), separators=(",", ":"))
             edge, sql, bound, keys, measures = self._revenue_sql(query, gold, speed)
             if not sql:
                 return edge, "[]"
-            return edge, str(self.engine.rows(rows_json_sql(sql, keys, measures, query.grain), bound)[0][0])
+            statement = rows_json_sql(sql, keys, measures, query.grain, self.engine.dialect)
+            return edge, str(self.engine.rows(statement, bound)[0][0])
 
         edge, text = self.cache.get_or_compute(("revenue-json", *key), compute)
         return text, self._freshness(gold, speed, progress, edge)
 
     def revenue_statement(self, query: RevenueQuery) -> tuple[str, list[Any]]:
         """The one SQL statement (and its bound values) behind :meth:`revenue_json` now: what ``make bench-api`` runs
-        directly on the engine as the API's baseline (the merge and the JSON on DuckDB; the merge on Trino, whose
-        rows the API writes as JSON itself)."""
+        directly on the engine as the API's baseline (the merge and the answer's JSON)."""
         t = self.config.tables
         per_category = query.category is not None
         gold = self.metadata.state(t.revenue_daily if per_category else t.orders_1m)
         speed = self.metadata.state(t.revenue_rt if per_category else t.orders_rt)
         _, sql, bound, keys, measures = self._revenue_sql(query, gold, speed)
-        return (rows_json_sql(sql, keys, measures, query.grain) if self.engine.writes_json else sql), bound
+        return rows_json_sql(sql, keys, measures, query.grain, self.engine.dialect), bound
 
     def _revenue_rows(
         self, query: RevenueQuery, gold: TableState | None, speed: TableState | None

@@ -36,9 +36,6 @@ def plain(value: Any) -> Any:
 class TrinoEngine:
     """The Trino coordinator at ``serving.trino.url``, its Iceberg catalog ``serving.trino.catalog``."""
 
-    #: the API writes the JSON of Trino's answers itself
-    writes_json = False
-
     def __init__(self, settings: PlatformSettings) -> None:
         cfg = settings.serving.trino
         url = urlparse(cfg.url)
