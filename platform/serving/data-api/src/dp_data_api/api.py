@@ -302,9 +302,8 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
         query = funnel_query(start, end, grain, max_range_days=service.config.max_range_days,
                              max_rows=service.config.max_rows)  # fmt: skip
         answer = service.funnel(query, parse_as_of(as_of))
-        body = {"metric": "funnel", "grain": query.grain, "from": iso(query.start), "to": iso(query.end), **answer}
-        if as_of is not None:
-            body["as_of"] = as_of.strip()
+        body = with_as_of({"metric": "funnel", "grain": query.grain, "from": iso(query.start), "to": iso(query.end),
+                           **answer}, as_of)  # fmt: skip
         return negotiated(body, accept, lambda: pa.Table.from_pylist(body["rows"]))
 
     @app.get(
@@ -322,10 +321,9 @@ def create_app(service: DataService, guard: Guard | None) -> FastAPI:
         query = reconciliation_query(start, end, currency, max_range_days=service.config.max_range_days,
                                      max_rows=service.config.max_rows)  # fmt: skip
         answer = service.reconciliation(query, parse_as_of(as_of))
-        body = {"metric": "reconciliation", "grain": "minute", "from": iso(query.start), "to": iso(query.end),
-                "filters": {"currency": currency} if currency else {}, **answer}  # fmt: skip
-        if as_of is not None:
-            body["as_of"] = as_of.strip()
+        body = with_as_of({"metric": "reconciliation", "grain": "minute", "from": iso(query.start),
+                           "to": iso(query.end), "filters": {"currency": currency} if currency else {}, **answer},
+                          as_of)  # fmt: skip
         return negotiated(body, accept, lambda: reconciliation_table(body["rows"]))
 
     @app.get(

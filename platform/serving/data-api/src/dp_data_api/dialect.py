@@ -1,6 +1,7 @@
 """What differs between the query engines' SQL (pure): how a table is named at a snapshot, a time as microseconds
-since the epoch, the timestamp-with-time-zone type. Everything else the API sends is SQL both DuckDB and Trino
-run as written."""
+since the epoch, the timestamp-with-time-zone type. Besides these, only the answer's JSON is written differently
+(:func:`dp_data_api.merge.rows_json_sql`: a list of structs in DuckDB, named rows cast to JSON in Trino); everything
+else the API sends is SQL both engines run as written."""
 
 from __future__ import annotations
 
