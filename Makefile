@@ -21,7 +21,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Engines whose pins clash with the main environment get a uv project (pyproject.toml + uv.lock) of their own;
 # each listed folder that has one is synced into $(RUNTIME)/venvs/<folder name>.
 DBT_PROJECT  := platform/transformation/dbt/project
-ENGINE_ENVS  := platform/processing/flink-jobs platform/orchestration platform/transformation/dbt
+ENGINE_ENVS  := platform/processing/flink-jobs platform/orchestration/airflow platform/transformation/dbt
 PRESENT_ENGINE_ENVS := $(foreach d,$(ENGINE_ENVS),$(if $(wildcard $(d)/pyproject.toml),$(d)))
 
 WORKSPACE_PYPROJECTS := pyproject.toml $(wildcard libs/python/*/pyproject.toml platform/*/pyproject.toml platform/*/*/pyproject.toml)

@@ -40,6 +40,7 @@ def install(cli: CliContext) -> None:
 
 
 @local_group.command("up")
+@click.argument("services", nargs=-1)
 @click.option(
     "--core",
     is_flag=True,
@@ -47,12 +48,24 @@ def install(cli: CliContext) -> None:
     "Trino, Data API).",
 )
 @pass_cli
-def up(cli: CliContext, core: bool) -> None:
-    """Start the services in order and wait until each is healthy (running ones are left alone)."""
+def up(cli: CliContext, services: tuple[str, ...], core: bool) -> None:
+    """Start the services in order and wait until each is healthy (running ones are left alone).
+
+    SERVICES (names as `dp local ps` lists them, or a family: `airflow`, `spark`, `flink`) start only those, in the
+    stack's order; the services they need must be running (`dp local up --core` first)."""
     stack = _stack(cli)
     began = time.monotonic()
-    click.echo(f"starting the {'core ' if core else ''}local stack ({stack.layout.runtime})", err=True)
-    stack.up(core_only=core)
+    if services:
+        try:
+            chosen = stack.named(services)
+        except KeyError as exc:
+            names = ", ".join(s.name for s in stack.services)
+            raise click.BadParameter(f"no service {exc.args[0]!r} (services: {names})", param_hint="SERVICES") from None
+        click.echo(f"starting {', '.join(s.name for s in chosen)} ({stack.layout.runtime})", err=True)
+        stack.start(chosen)
+    else:
+        click.echo(f"starting the {'core ' if core else ''}local stack ({stack.layout.runtime})", err=True)
+        stack.up(core_only=core)
     click.echo(f"local stack healthy in {time.monotonic() - began:.1f} s; `dp local ps` shows it", err=True)
 
 

@@ -70,9 +70,24 @@ class LocalStack:
 
     # ------------------------------------------------------------------------------------------------------------ up
 
+    def named(self, names: Iterable[str]) -> list[ServiceSpec]:
+        """The services named (a name, or a family such as ``airflow`` for every ``airflow-*``), in start order.
+
+        Raises:
+            KeyError: a name that is neither a service nor a family."""
+        wanted = set(names)
+        for name in wanted:
+            if not any(s.name == name or s.name.startswith(f"{name}-") for s in self.services):
+                raise KeyError(name)
+        return [s for s in self.services if s.name in wanted or s.name.split("-")[0] in wanted]
+
     def up(self, core_only: bool = True) -> list[StartResult]:
         """Start the selected services in order, each waited on until healthy; running ones are left alone."""
-        return [self._start(spec) for spec in self.select(core_only)]
+        return self.start(self.select(core_only))
+
+    def start(self, services: Iterable[ServiceSpec]) -> list[StartResult]:
+        """Start these services in the order given, each waited on until healthy; running ones are left alone."""
+        return [self._start(spec) for spec in services]
 
     def _start(self, spec: ServiceSpec) -> StartResult:
         began = time.monotonic()

@@ -393,6 +393,57 @@ class ServingSettings(Section):
     trino: TrinoSettings = TrinoSettings()
 
 
+class AirflowSettings(Section):
+    """Airflow 3 of the local stack (`make local-up`): its api-server (UI and REST) and how much it runs at once."""
+
+    host: str = Field("127.0.0.1", description="Interface the api-server listens on")
+    port: int = Field(8084, ge=1, le=65535, description="Port of the api-server (UI, REST API, execution API)")
+    worker_log_port: int = Field(8795, ge=1, le=65535, description="Log server of the LocalExecutor's workers")
+    trigger_log_port: int = Field(8796, ge=1, le=65535, description="Log server of the triggerer")
+    parallelism: int = Field(2, ge=1, description="Task instances running at once (2 cores: keep it low)")
+    admin_user: str = Field("admin", description="The UI's admin user (its password is a secret)")
+    admin_password: SecretStr | None = Field(
+        None, description="Secret: orchestration.airflow.admin_password; generated into the local secrets when unset"
+    )
+
+
+class MaintenanceSettings(Section):
+    """Table maintenance (`dp batch maintain`, DAG lakehouse_maintenance): Iceberg's Spark procedures per table."""
+
+    target_file_size_mb: int = Field(128, ge=1, description="Data files are bin-packed to about this size")
+    min_input_files: int = Field(5, ge=2, description="A partition is compacted once it has this many small files")
+    snapshot_retention_hours: float = Field(168, gt=0, description="Snapshots older than this are expired")
+    retain_last_snapshots: int = Field(5, ge=1, description="... but at least this many are always kept")
+    orphan_age_hours: float = Field(
+        72, ge=24, description="Files no snapshot references, older than this, are deleted (>= 24: never a commit's)"
+    )
+    commit_retries: int = Field(3, ge=0, description="A commit that lost a race with a writer is retried this often")
+
+
+class WatchSettings(Section):
+    """DAG speed_layer_watch: what counts as a stuck speed layer."""
+
+    max_consumer_lag: int = Field(100_000, ge=0, description="Records a job may trail its topics' end by")
+    max_checkpoint_age_s: float = Field(600, gt=0, description="Newest completed checkpoint may be this old")
+
+
+class OrchestrationSettings(Section):
+    """Airflow (platform/orchestration/airflow): its DAGs' defaults and schedules, maintenance and watch limits."""
+
+    owner: str = Field("data-platform", description="Owner of every DAG")
+    tags: tuple[str, ...] = Field(("dtheinfra",), description="Tags every DAG carries (besides its layer's)")
+    retries: int = Field(2, ge=0, description="Retries of a failed task")
+    retry_delay_s: float = Field(60, ge=0, description="Wait before a retry")
+    task_timeout_s: float = Field(3600, gt=0, description="A task running longer fails")
+    batch_schedule: str | None = Field("@hourly", description="lakehouse_batch's schedule (null: only when triggered)")
+    maintenance_schedule: str | None = Field("@daily", description="lakehouse_maintenance's schedule")
+    watch_schedule: str | None = Field("*/5 * * * *", description="speed_layer_watch's schedule")
+    gold_freshness_sla_s: float = Field(7200, gt=0, description="Gold's watermark may trail now by this much")
+    airflow: AirflowSettings = AirflowSettings()
+    maintenance: MaintenanceSettings = MaintenanceSettings()
+    watch: WatchSettings = WatchSettings()
+
+
 class PlatformSettings(Section):
     """The whole effective configuration of one environment (``DP_ENV``)."""
 
@@ -411,3 +462,4 @@ class PlatformSettings(Section):
     transform: TransformSettings = TransformSettings()
     demo: DemoSettings = DemoSettings()
     serving: ServingSettings = ServingSettings()
+    orchestration: OrchestrationSettings = OrchestrationSettings()

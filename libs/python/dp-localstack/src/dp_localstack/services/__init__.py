@@ -3,7 +3,8 @@
 Every address, port and credential comes from the platform settings (the ``local`` environment by default), so
 the stack and the platform code agree by construction. One module per service or family (:mod:`.kafka_broker`,
 :mod:`.s3_store`, :mod:`.postgres_server`, :mod:`.iceberg_rest`, :mod:`.schema_registry`, :mod:`.spark_thrift`,
-:mod:`.trino`, :mod:`.data_api`, :mod:`.spark_cluster`, :mod:`.flink_cluster`) over what they share
+:mod:`.trino`, :mod:`.data_api`, :mod:`.spark_cluster`, :mod:`.flink_cluster`,
+:mod:`.airflow`) over what they share
 (:mod:`.base`); this package lists them in start order.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 
 from dp_core.config import PlatformSettings
 from dp_localstack.layout import Layout
+from dp_localstack.services.airflow import airflow_env, airflow_services
 from dp_localstack.services.base import AWS_CHECKSUM_ENV, Group, ServiceSpec, host_port, java
 from dp_localstack.services.data_api import data_api
 from dp_localstack.services.flink_cluster import FLINK_ENV, flink_jobmanager, flink_taskmanager, pyflink_home
@@ -38,6 +40,8 @@ __all__ = [
     "SERVICE_BUILDERS",
     "Group",
     "ServiceSpec",
+    "airflow_env",
+    "airflow_services",
     "all_services",
     "catalog",
     "data_api",
@@ -78,5 +82,5 @@ SERVICE_BUILDERS: tuple[Callable[[PlatformSettings, Layout], ServiceSpec], ...] 
 
 
 def all_services(settings: PlatformSettings, layout: Layout) -> list[ServiceSpec]:
-    """Every service in start order (core first)."""
-    return [build(settings, layout) for build in SERVICE_BUILDERS]
+    """Every service in start order (core first; Airflow's four processes last)."""
+    return [*(build(settings, layout) for build in SERVICE_BUILDERS), *airflow_services(settings, layout)]
