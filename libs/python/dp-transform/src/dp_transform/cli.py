@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from dp_contracts.model import contracts_dir, load_contracts
 from dp_core.cli import CliContext, pass_cli
 from dp_core.config.models import TransformSettings
-from dp_transform.errors import DbtFailedError, SourcesStaleError
+from dp_transform.errors import DbtFailedError, GoldStaleError, SourcesStaleError
 from dp_transform.invocation import DateRange, Selection, dbt_args
 from dp_transform.runner import DbtPaths, checked_domain, run_on_settings
 from dp_transform.sources import SOURCES_FILE, check_sources, render_sources, write_sources
@@ -207,6 +207,43 @@ def freshness_cmd(
     """
     command = ["source", "freshness"]
     _dbt(cli, command, dbt_args(command, Selection(select, exclude)), target, namespace, domain)
+
+
+@transform_group.command("status")
+@_namespace
+@click.option(
+    "--max-lag-s", type=click.FloatRange(min=0), metavar="SECONDS",
+    help="Exit 1 when a mart is missing or its watermark trails now by more than this: Gold's freshness SLA.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per mart.")
+@pass_cli
+def status_cmd(cli: CliContext, namespace: str | None, max_lag_s: float | None, as_json: bool) -> None:
+    """Each Gold mart's current snapshot and watermark, as the catalog has them (what the Data API serves).
+
+    The marts are the project's models/marts; the watermark is the dp.watermark property dbt sets after each build
+    (event time up to which the mart is final).
+    """
+    import json
+
+    from dp_transform.status import mart_states, stale_marts
+
+    loaded = cli.load()
+    ns = namespace or loaded.settings.transform.namespace or loaded.settings.iceberg.namespaces.gold
+    states = mart_states(loaded, ns, DbtPaths.of(loaded).mart_names())
+    now = dt.datetime.now(dt.UTC)
+    for state in states:
+        if as_json:
+            click.echo(json.dumps(state.as_dict()))
+        else:
+            click.echo(
+                f"{state.table:<40} snapshot {state.snapshot_id or '-':<20} committed {state.committed_at or '-'}  "
+                f"watermark {state.watermark or '-'}"
+            )
+    if max_lag_s is not None:
+        stale = stale_marts(states, now, max_lag_s)
+        if stale:
+            raise GoldStaleError(f"Gold is staler than {max_lag_s:.0f} s: " + "; ".join(stale))
+        click.echo(f"every mart's watermark is within {max_lag_s:.0f} s of now", err=True)
 
 
 @transform_group.command("docs")

@@ -53,3 +53,7 @@ def _outcome(returncode: int) -> str:
     if returncode < 0:
         return f"was killed by signal {-returncode}"
     return "failed"
+
+
+class GoldStaleError(TransformError, TerminalError):
+    """A Gold mart's watermark trails now by more than the freshness SLA allows (or the mart has none)."""

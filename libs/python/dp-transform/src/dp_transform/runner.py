@@ -100,6 +100,10 @@ class DbtPaths:
         """The project's models by name (its ``models/**/*.sql``): the relations a build writes into its namespace."""
         return sorted(path.stem for path in (self.project_dir / "models").rglob("*.sql"))
 
+    def mart_names(self) -> list[str]:
+        """The project's marts (``models/marts/*.sql``): the tables Gold serves."""
+        return sorted(path.stem for path in (self.project_dir / "models" / "marts").glob("*.sql"))
+
     def require_dbt(self) -> None:
         """Raise :class:`TransformSetupError` (saying ``make install``) when the dbt environment is missing."""
         if not self.executable.is_file():

@@ -142,6 +142,80 @@ def run_cmd(
         )
 
 
+@batch_group.command("maintain")
+@click.option(
+    "--layer", "layers", multiple=True, type=click.Choice(LAYERS),
+    help="Only the tables of these layers (default: all three; the speed layer's _rt tables are Silver's).",
+)  # fmt: skip
+@click.option("--table", "tables", multiple=True, metavar="NS.TABLE", help="Only these tables (repeatable).")
+@click.option("--master", default="local[2]", show_default=True, help="Spark master the procedures run on.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per table.")
+@pass_cli
+def maintain_cmd(cli: CliContext, layers: tuple[str, ...], tables: tuple[str, ...], master: str, as_json: bool) -> None:
+    """Compact, tidy and expire the lakehouse's tables with Iceberg's Spark procedures, safe while jobs write them.
+
+    Per table: rewrite_data_files (bin-pack to orchestration.maintenance.target_file_size_mb, deletes applied),
+    rewrite_manifests, expire_snapshots (older than snapshot_retention_hours, the last retain_last_snapshots kept,
+    and never a snapshot a job's progress is in) and remove_orphan_files (older than orphan_age_hours). A commit
+    that loses the race with a concurrent writer is retried commit_retries times, then that step is skipped until
+    the next run. Prints files and bytes before and after per table; exits non-zero if a step failed otherwise.
+    """
+    import datetime as dt_
+
+    from dp_spark_jobs.catalog import lake_catalog
+    from dp_spark_jobs.maintenance import maintain_table, pinned_snapshots
+
+    loaded = cli.load()
+    settings = cli.settings
+    lake = lake_catalog(settings)
+    names = settings.iceberg.namespaces
+    namespaces = {"bronze": names.bronze, "silver": names.silver, "gold": settings.transform.namespace or names.gold}
+    chosen = list(tables)
+    if not chosen:
+        for layer in layers or LAYERS:
+            chosen += [".".join(t) for t in sorted(lake.list_tables(namespaces[layer]))]
+    pinned = pinned_snapshots(lake, names.silver)
+    if not chosen:
+        click.echo("no tables to maintain", err=True)
+        return
+    from dp_spark.session import build_session
+
+    click.echo(f"maintaining {len(chosen)} table(s) on {master}", err=True)
+    spark = build_session(loaded, "dp-batch-maintain", master=master)
+    results = []
+    try:
+        for identifier in chosen:
+            now = dt_.datetime.now(dt_.UTC)
+            results.append(
+                maintain_table(
+                    spark, lake, settings.iceberg.catalog.name, identifier, settings.orchestration.maintenance,
+                    pinned, now, echo=lambda line: click.echo(line, err=True),
+                )
+            )  # fmt: skip
+    finally:
+        spark.stop()
+    if as_json:
+        for r in results:
+            click.echo(json.dumps(r.as_dict()))
+    else:
+        click.echo(f"{'TABLE':<52}{'FILES':>13}{'MB':>17}{'DELETES':>10}{'SNAPSHOTS':>12}{'SECONDS':>9}  SKIPPED")
+        for r in results:
+            mb = f"{r.bytes_before / 2**20:.1f} -> {r.bytes_after / 2**20:.1f}"
+            click.echo(
+                f"{r.table:<52}{f'{r.files_before} -> {r.files_after}':>13}{mb:>17}"
+                f"{f'{r.delete_files_before} -> {r.delete_files_after}':>10}"
+                f"{f'{r.snapshots_before} -> {r.snapshots_after}':>12}{r.seconds:>9.1f}  {', '.join(r.skipped) or '-'}"
+            )
+    failed = [
+        f"{r.table} {step}: {outcome}"
+        for r in results
+        for step, outcome in r.steps.items()
+        if outcome.startswith("failed")
+    ]
+    if failed:
+        raise BatchJobFailed("maintenance failed on " + "; ".join(failed))
+
+
 @batch_group.command("bench")
 @click.option("--events", type=click.IntRange(min=1000), default=1_000_000, show_default=True)
 @click.option("--seed", type=int, default=3, show_default=True)

@@ -15,6 +15,7 @@ import base64
 import json
 import os
 import secrets
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -128,6 +129,24 @@ def airflow_env(settings: PlatformSettings, layout: Layout) -> dict[str, str]:
     }
 
 
+def dbt_manifest_dir(layout: Layout) -> Path:
+    """Where the DAGs find Gold's parsed dbt project (``dp_orchestration.platform.dbt_manifest``)."""
+    return layout.runtime / "airflow" / "dbt"
+
+
+def render_dbt_manifest(layout: Layout, env: dict[str, str]) -> Path:
+    """Parse Gold's dbt project into :func:`dbt_manifest_dir` (``dp transform dbt parse``, ~10 s), so the DAG
+    processor renders one task per model from the project as it is now; return the manifest's path."""
+    target = dbt_manifest_dir(layout)
+    dp = str(Path(sys.executable).parent / "dp")
+    run(
+        [dp, "transform", "dbt", "parse", "--target-path", str(target)],
+        "dbt parse (Gold's tasks in Airflow)",
+        env={**os.environ, **env},
+    )
+    return target / "manifest.json"
+
+
 def _component(url: str, component: str) -> health.Health:
     def check(body: dict[str, dict[str, str]]) -> health.Health:
         status = (body.get(component) or {}).get("status") or "no heartbeat yet"
@@ -151,6 +170,9 @@ def airflow_services(settings: PlatformSettings, layout: Layout) -> list[Service
         passwords.write_text(json.dumps({af.admin_user: admin_password(settings, layout)}), encoding="utf-8")
         run([airflow_bin(layout), "db", "migrate"], "airflow db migrate (metadata in PostgreSQL)", env=dict(env))
 
+    def prepare_dags() -> None:
+        render_dbt_manifest(layout, dict(platform_env(layout)))
+
     def process(name: str, args: list[str], description: str, check: str, port: int = 0) -> ServiceSpec:
         return ServiceSpec(
             name=name,
@@ -161,7 +183,7 @@ def airflow_services(settings: PlatformSettings, layout: Layout) -> list[Service
             env=env,
             cwd=airflow_home(layout),
             health=lambda: _component(url, check),
-            prepare=prepare_api if name == "airflow-api" else None,
+            prepare={"airflow-api": prepare_api, "airflow-dags": prepare_dags}.get(name),
             url=url if name == "airflow-api" else "",
         )
 
