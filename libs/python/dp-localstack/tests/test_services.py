@@ -175,3 +175,70 @@ def test_a_stale_postmaster_lock_is_cleared_only_when_its_postmaster_is_gone(tmp
     assert clear_stale_lock(lock) and not lock.exists()
     lock.write_text("not a pid\n", encoding="utf-8")
     assert not clear_stale_lock(lock) and lock.exists()
+
+
+def test_airflow_runs_as_four_full_stack_processes_on_the_configured_ports(tmp_config: LoadedConfig) -> None:
+    layout = Layout.from_config(tmp_config)
+    services = {s.name: s for s in all_services(tmp_config.settings, layout)}
+    airflow = [name for name in services if name.startswith("airflow-")]
+    assert airflow == ["airflow-api", "airflow-scheduler", "airflow-dags", "airflow-triggerer"]
+    assert {services[n].group for n in airflow} == {"full"}
+    assert services["airflow-api"].ports == (8084,)
+    assert services["airflow-scheduler"].ports == (8795,)  # its workers' log server, off Airflow's default 8793
+    assert services["airflow-triggerer"].ports == (8796,)
+    assert services["airflow-api"].url == "http://127.0.0.1:8084"
+
+
+def test_airflows_environment_points_at_the_stacks_postgres_and_this_repos_dags(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    from dp_localstack.services.airflow import airflow_env
+
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    loaded = load_settings(
+        repo_root / "config",
+        {
+            "DP_LOCAL_RUNTIME_DIR": str(tmp_path / "runtime"),
+            "DP_POSTGRES_PASSWORD": "p@ss:w/rd",
+            "DP_ORCHESTRATION_AIRFLOW__PORT": "18084",
+            "DP_SECRETS_DIR": str(secrets),
+        },
+    )
+    layout = Layout.from_config(loaded)
+    env = airflow_env(loaded.settings, layout)
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
+        "postgresql+psycopg2://dataplatform:p%40ss%3Aw%2Frd@127.0.0.1:5432/airflow"
+    )
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(repo_root / "platform/orchestration/airflow/dags")
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18084/execution/"
+    assert env["AIRFLOW__API__PORT"] == "18084"
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert env["AIRFLOW__CORE__PARALLELISM"] == "2"
+    assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "True"
+    assert env["PATH"].startswith(str(tmp_path / "runtime/venvs/airflow/bin") + ":")
+    # the keys every process shares are generated once, readable by their owner only, and kept
+    keys = tmp_path / "runtime/conf/airflow/keys.json"
+    assert keys.stat().st_mode & 0o777 == 0o600
+    assert airflow_env(loaded.settings, layout)["AIRFLOW__API_AUTH__JWT_SECRET"] == env["AIRFLOW__API_AUTH__JWT_SECRET"]
+
+
+def test_the_airflow_admin_password_is_generated_once_into_the_secret_folder(
+    tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dp_localstack.services.airflow import ADMIN_PASSWORD_SECRET, admin_password
+
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    environ = {"DP_LOCAL_RUNTIME_DIR": str(tmp_path / "runtime"), "DP_SECRETS_DIR": str(secrets)}
+    monkeypatch.setenv("DP_SECRETS_DIR", str(secrets))
+    loaded = load_settings(repo_root / "config", environ)
+    layout = Layout.from_config(loaded)
+    first = admin_password(loaded.settings, layout)
+    assert len(first) >= 20 and admin_password(loaded.settings, layout) == first
+    assert (secrets / ADMIN_PASSWORD_SECRET).stat().st_mode & 0o777 == 0o600
+    # the loader now reads it as the configured secret
+    again = load_settings(repo_root / "config", environ).settings.orchestration.airflow.admin_password
+    assert again is not None and again.get_secret_value() == first
+    configured = load_settings(repo_root / "config", environ | {"DP_ORCHESTRATION_AIRFLOW__ADMIN_PASSWORD": "x"})
+    assert admin_password(configured.settings, layout) == "x"

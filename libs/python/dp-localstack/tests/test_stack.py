@@ -166,3 +166,13 @@ def test_signal_choice_is_per_service(tmp_config: LoadedConfig) -> None:
     services = {s.name: s for s in all_services(tmp_config.settings, Layout.from_config(tmp_config))}
     assert services["postgres"].stop_signal == signal.SIGINT  # fast shutdown, not "wait for clients"
     assert services["kafka"].stop_signal == signal.SIGTERM
+
+
+def test_services_are_named_one_by_one_or_by_family(tmp_config: LoadedConfig) -> None:
+    stack = LocalStack(tmp_config.settings, Layout.from_config(tmp_config))
+    assert [s.name for s in stack.named(["airflow"])] == [
+        "airflow-api", "airflow-scheduler", "airflow-dags", "airflow-triggerer"
+    ]  # fmt: skip
+    assert [s.name for s in stack.named(["flink-taskmanager", "kafka"])] == ["kafka", "flink-taskmanager"]
+    with pytest.raises(KeyError, match="airflo"):
+        stack.named(["airflo"])

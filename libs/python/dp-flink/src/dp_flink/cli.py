@@ -17,7 +17,7 @@ import click
 from dp_core.cli import CliContext, pass_cli
 from dp_core.config import LoadedConfig
 from dp_flink.checkpoints import checkpoints_base, is_local, latest_checkpoint, local_path
-from dp_flink.errors import FlinkSetupError, StreamJobFailedError
+from dp_flink.errors import FlinkSetupError, SpeedLayerUnhealthyError, StreamJobFailedError
 from dp_flink.launch import flink_python, job_args
 from dp_flink.names import AGGREGATOR, ENRICHER
 
@@ -133,6 +133,80 @@ def status_cmd(cli: CliContext, cluster: str | None, as_json: bool) -> None:
         click.echo(f"  {name:<40} latest checkpoint {chk_id if chk_id is not None else '-'}")
     if not local:
         click.echo("  none")
+
+
+@stream_group.command("watch")
+@click.option("--cluster", metavar="HOST:PORT", help="Session cluster REST address (default: the local one).")
+@_domain
+@click.option("--restart", is_flag=True, help="Submit a job that is not running again (from its newest checkpoint).")
+@click.option("--max-lag", type=click.IntRange(min=0), help="Records a job may trail (default: orchestration.watch).")
+@click.option(
+    "--max-checkpoint-age-s", type=click.FloatRange(min=0), help="Seconds (default: orchestration.watch)."
+)  # fmt: skip
+@_json
+@pass_cli
+def watch_cmd(
+    cli: CliContext,
+    cluster: str | None,
+    domain: str | None,
+    restart: bool,
+    max_lag: int | None,
+    max_checkpoint_age_s: float | None,
+    as_json: bool,
+) -> None:
+    """Check both speed-layer jobs on the session cluster: running, consumer lag, newest checkpoint's age.
+
+    Exits 1 (naming each problem) when a job is not running (unless --restart submitted it again: it restores from
+    its newest checkpoint), trails its topics by more than --max-lag records, or its newest completed checkpoint is
+    older than --max-checkpoint-age-s. Prints one line (or JSON object) per job.
+    """
+    import time
+
+    from dp_flink.lag import group_lag
+    from dp_flink.names import JOB_INPUTS, job_name
+    from dp_flink.watch import JobHealth, newest_job, problems
+
+    loaded = cli.load()
+    limits = loaded.settings.orchestration.watch
+    address = cluster or cluster_address(loaded)
+    jobs = _get_json(f"http://{address}/jobs/overview").get("jobs", [])
+    chosen = domain or loaded.settings.demo.domain
+    now_ms = time.time() * 1000
+    report = []
+    for job in (ENRICHER, AGGREGATOR):
+        name = job_name(job, chosen)
+        found = newest_job(jobs, name)
+        state = str(found.get("state", "UNKNOWN")) if found else "MISSING"
+        age = None
+        if found and state == "RUNNING":
+            latest = _get_json(f"http://{address}/jobs/{found['jid']}/checkpoints").get("latest", {}) or {}
+            completed = latest.get("completed") or {}
+            if completed.get("latest_ack_timestamp"):
+                age = max(0.0, (now_ms - completed["latest_ack_timestamp"]) / 1000)
+        topics = [f"{chosen}.{contract}.v1" for contract in JOB_INPUTS[job]]
+        lag = sum(group_lag(loaded.settings, name, topics).values())
+        restarted = False
+        if state != "RUNNING" and restart:
+            click.echo(f"{name} is {state.lower()}: submitting it again from its newest checkpoint", err=True)
+            _exec(cli, [*job_args(job, chosen, reset=False, as_json=False), "--remote", address])
+            restarted = True
+        report.append(JobHealth(job, name, state, lag, age, restarted))
+    for health in report:
+        if as_json:
+            click.echo(json.dumps(health.as_dict()))
+        else:
+            age_text = f"{health.checkpoint_age_s:.0f} s" if health.checkpoint_age_s is not None else "-"
+            click.echo(
+                f"{health.name:<40} {health.state:<10} lag {health.lag:>9,}  checkpoint age {age_text}"
+                + ("  (restarted)" if health.restarted else "")
+            )
+    found_problems = problems(
+        report,
+        limits.max_consumer_lag if max_lag is None else max_lag,
+        limits.max_checkpoint_age_s if max_checkpoint_age_s is None else max_checkpoint_age_s,
+    )
+    if found_problems:
+        raise SpeedLayerUnhealthyError("the speed layer is unhealthy: " + "; ".join(found_problems))
 
 
 @stream_group.command("commits")

@@ -23,3 +23,7 @@ class RegistryAccessError(FlinkJobError, TerminalError):
 
 class StreamJobFailedError(FlinkJobError, TerminalError):
     """A streaming job failed; the message says why and where its log is."""
+
+
+class SpeedLayerUnhealthyError(FlinkJobError, TerminalError):
+    """A speed-layer job is not running, trails its topics too far, or has not checkpointed for too long."""

@@ -25,6 +25,13 @@ METRICS: tuple[Metric, ...] = ("orders", "revenue", "page_views", "funnel")
 LATE_EVENTS, STREAM_REJECTS, ORDERS_ENRICHED = "late_events_rt", "stream_rejects_rt", "orders_enriched_rt"
 
 
+#: the contracts each job reads (their topics' lag behind the job's consumer group says how far behind it is)
+JOB_INPUTS: dict[str, tuple[str, ...]] = {
+    "enricher": ("order_placed", "product", "customer", "payment_processed"),
+    "aggregator": ("page_view", "cart_updated", "order_placed", "product"),
+}
+
+
 def job_name(job: str, domain: str) -> str:
     """A speed-layer job's name: its consumer group, transactional-id prefix and checkpoint folder."""
     return f"dp-{job}-{domain}"

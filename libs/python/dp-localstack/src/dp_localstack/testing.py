@@ -117,3 +117,53 @@ def simulate_args(
         args += ["--start", start.strftime("%Y-%m-%dT%H:%M:%S%z")]
     args += [f"--{name}={value}" for name, value in (fractions or {}).items()]
     return args + ([f"--manifest={manifest}"] if manifest is not None else [])
+
+
+def airflow_test_env(stack: LocalStack, config_dir: Path, **dp_vars: str) -> dict[str, str]:
+    """The environment of an ``airflow`` command (``airflow dags test``) on this stack for the checkout whose
+    ``config/`` is ``config_dir``: Airflow's settings of the stack (metadata in its PostgreSQL, the DAGs of this
+    repository), this process's environment without its ``DP_*`` overrides, then ``dp_vars``."""
+    from dp_localstack.services.airflow import airflow_env
+
+    airflow = {k: v for k, v in airflow_env(stack.settings, stack.layout).items() if not k.startswith("DP_")}
+    return {
+        **clean_environ(),
+        **airflow,
+        "DP_CONFIG_DIR": str(config_dir),
+        "DP_LOCAL_RUNTIME_DIR": str(stack.layout.runtime),
+        **dp_vars,
+    }
+
+
+def airflow_dags_test(
+    stack: LocalStack,
+    env: Mapping[str, str],
+    dag_id: str,
+    conf: Mapping[str, object] | None = None,
+    timeout: float = 900,
+) -> str:
+    """``airflow dags test DAG_ID [-c CONF]`` to its end; its output. Fails the test (with the output's tail) unless
+    the run finished ``success``."""
+    import json
+
+    from dp_localstack.services.airflow import airflow_bin
+
+    argv = [airflow_bin(stack.layout), "dags", "test", dag_id, *(["-c", json.dumps(conf)] if conf else [])]
+    result = run_command(argv, stack.layout.runtime, env, timeout)
+    output = result.stdout + result.stderr
+    finished = f"DagRun Finished: dag_id={dag_id}"
+    line = next((ln for ln in output.splitlines() if finished in ln), "")
+    assert result.returncode == 0 and "state=success" in line, f"{dag_id}: {line or 'no end'}\n{output[-4000:]}"
+    return output
+
+
+def airflow_ready(stack: LocalStack) -> dict[str, str]:
+    """The stack's Airflow metadata database migrated and Gold's dbt project parsed for the DAGs (what the Airflow
+    services do when they start); Airflow's environment for the stack's own checkout."""
+    from dp_localstack.services.airflow import airflow_bin, airflow_env, render_dbt_manifest
+    from dp_localstack.services.base import run as run_tool
+
+    env = airflow_env(stack.settings, stack.layout)
+    run_tool([airflow_bin(stack.layout), "db", "migrate"], "airflow db migrate", env=env)
+    render_dbt_manifest(stack.layout, env)
+    return env

@@ -42,12 +42,28 @@ def run_dp(*args: str, env: Mapping[str, str] | None = None, tail: int = 20) -> 
             lines.append(line)
         code = proc.wait()
     if code != 0:
-        raise PlatformCommandError(f"`dp {' '.join(args)}` exited {code}:\n" + "\n".join(last))
+        raise PlatformCommandError(failure(args, code, list(last)))
     return "\n".join(lines)
 
 
+def failure(args: tuple[str, ...], code: int, tail: list[str]) -> str:
+    """What a failed command said: its ``Error:`` line first (what an alert's first lines show), then its tail."""
+    reason = next((line for line in reversed(tail) if line.startswith("Error:")), "")
+    head = f"`dp {' '.join(args)}` exited {code}" + (f": {reason.removeprefix('Error:').strip()}" if reason else "")
+    return head + "\n" + "\n".join(tail)
+
+
 def run_dp_json(*args: str, env: Mapping[str, str] | None = None) -> Any:
-    """Run ``dp ARGS --json``: stderr to the task's log, stdout parsed as JSON (one document, or one per line)."""
+    """Run ``dp ARGS --json``: stderr to the task's log, stdout parsed as JSON (one document, or one per line);
+    raises :class:`PlatformCommandError` when it fails."""
+    code, data, error = run_dp_json_result(*args, env=env)
+    if code != 0:
+        raise PlatformCommandError(error)
+    return data
+
+
+def run_dp_json_result(*args: str, env: Mapping[str, str] | None = None) -> tuple[int, Any, str]:
+    """Run ``dp ARGS --json`` whatever its exit: (exit code, its JSON output, the failure's text or "")."""
     command = dp_command(*args, "--json")
     log.info("running %s", " ".join(command))
     with tempfile.TemporaryFile(mode="w+") as errors:
@@ -58,10 +74,10 @@ def run_dp_json(*args: str, env: Mapping[str, str] | None = None) -> Any:
         err_lines = errors.read().splitlines()
     for line in err_lines:
         log.info("%s", line)
-    if result.returncode != 0:
-        raise PlatformCommandError(f"`dp {' '.join(args)} --json` exited {result.returncode}:\n" + "\n".join(err_lines[-20:]))
+    error = failure((*args, "--json"), result.returncode, err_lines[-20:]) if result.returncode else ""
     text = result.stdout.strip()
     try:
-        return json.loads(text) if text else None
+        data = json.loads(text) if text else None
     except json.JSONDecodeError:
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        data = [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]
+    return result.returncode, data, error

@@ -1,4 +1,5 @@
-"""Gold's dbt project as Airflow tasks (astronomer-cosmos): one task per model, each followed by its tests.
+"""Gold's dbt project as Airflow tasks (astronomer-cosmos): one task per model that builds it and runs its tests
+(``dbt build --select <model>``: a failing test fails the task, and what depends on the model does not run).
 
 Cosmos renders the task group from the project's parsed manifest (fast to parse, no dbt run at DAG-parse time) and
 starts ``dbt`` through ``bin/dbt``: the platform's ``dp transform dbt``, which writes the profile from the platform
@@ -46,8 +47,9 @@ def gold_task_group(group_id: str = "gold", **kwargs: Any) -> Any:
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_EACH,
+            test_behavior=TestBehavior.BUILD,  # model and its tests in one task: half the dbt starts
             emit_datasets=False,  # the publish task updates Gold's assets once the whole build is in
+            normalize_task_id=lambda node: node.name,  # gold.fct_orders: the task is the model (built and tested)
         ),
         operator_args={"install_deps": False, "dbt_cmd_flags": ["--target-path", "target"]},
         **kwargs,

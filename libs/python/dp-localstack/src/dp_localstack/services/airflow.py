@@ -125,6 +125,10 @@ def airflow_env(settings: PlatformSettings, layout: Layout) -> dict[str, str]:
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        # no usage reporting from inside the stack (the machines may have no internet)
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "SCARF_NO_ANALYTICS": "true",
+        "DO_NOT_TRACK": "1",
         "DTHEINFRA_REPO": str(layout.repo),
     }
 
