@@ -65,7 +65,11 @@ def test_lakehouse_batch_dag_reconciles_with_the_manifest_and_a_backfill_equals_
     dp_vars = {k: v for k, v in env.items() if k.startswith("DP_")}
     # Gold's freshness SLA is about now; this workload's events are from November: held to it, it would fail
     airflow_env = airflow_test_env(
-        local_stack, tmp_path / "config", **dp_vars, DP_ORCHESTRATION_GOLD_FRESHNESS_SLA_S="1e9"
+        local_stack,
+        tmp_path / "config",
+        **dp_vars,
+        DP_ORCHESTRATION_GOLD_FRESHNESS_SLA_S="1e9",
+        DP_ORCHESTRATION_RETRIES="0",  # a failure fails the test now, not after the retries
     )
     output = airflow_dags_test(local_stack, airflow_env, "lakehouse_batch")
     marts = sorted(p.stem for p in (tmp_path / "platform/transformation/dbt/project/models/marts").glob("*.sql"))

@@ -85,6 +85,7 @@ def test_maintenance_compacts_a_table_the_enricher_writes_meanwhile_and_loses_no
             # every snapshot but the newest few is old enough to expire (the one with the enricher's checkpoint stays)
             DP_ORCHESTRATION_MAINTENANCE__SNAPSHOT_RETENTION_HOURS="0.0001",
             DP_ORCHESTRATION_MAINTENANCE__RETAIN_LAST_SNAPSHOTS="1",
+            DP_ORCHESTRATION_RETRIES="0",
         )
         output = airflow_dags_test(local_stack, maintenance_env, "lakehouse_maintenance", {"tables": [identifier]})
         assert feeder.poll() is None, "the feeder had finished before maintenance did: the enricher was not writing"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -145,8 +146,11 @@ def test_second_install_does_no_work(local_stack: LocalStack) -> None:
     assert time.monotonic() - began < 30
 
 
-def test_full_stack_adds_spark_and_flink_clusters(local_stack: LocalStack) -> None:
+def test_full_stack_adds_spark_flink_and_airflow(local_stack: LocalStack, tmp_path: Path) -> None:
     extra = [s for s in local_stack.services if s.group == "full"]
+    assert [s.name for s in extra if s.name.startswith("airflow-")] == [
+        "airflow-api", "airflow-scheduler", "airflow-dags", "airflow-triggerer"
+    ]  # fmt: skip
     try:
         local_stack.up(core_only=False)
         rows = {r.name: r for r in local_stack.ps()}
@@ -154,11 +158,45 @@ def test_full_stack_adds_spark_and_flink_clusters(local_stack: LocalStack) -> No
             assert rows[spec.name].state == "healthy", rows[spec.name]
         assert "1 alive worker(s)" in local_stack.service("spark-worker").health().detail
         assert "1 taskmanager(s)" in local_stack.service("flink-taskmanager").health().detail
+        check_airflow(local_stack)
+        # the speed layer's watch on a cluster that runs neither job: each named, exit 1
+        watched = run_dp(tmp_path, "stream", "watch", "--domain", "nosuchdomain")
+        assert watched.returncode == 1, watched.stderr[-2000:]
+        for job in ("dp-enricher-nosuchdomain: missing", "dp-aggregator-nosuchdomain: missing"):
+            assert job in watched.stderr
     finally:
         local_stack.down(extra)
     assert {r.name: r.state for r in local_stack.ps() if r.name in {s.name for s in extra}} == dict.fromkeys(
         (s.name for s in extra), "stopped"
     )
+
+
+def check_airflow(stack: LocalStack) -> None:
+    """Airflow's api-server: the admin logs in with the generated password (a wrong one is refused), the DAG
+    processor has parsed every DAG of the repository, with no import error."""
+    import httpx
+
+    from dp_localstack.services.airflow import admin_password
+
+    af = stack.settings.orchestration.airflow
+    url = f"http://{af.host}:{af.port}"
+    refused = httpx.post(f"{url}/auth/token", json={"username": af.admin_user, "password": "wrong"}, timeout=10)
+    assert refused.status_code == 401, refused.text
+    login = {"username": af.admin_user, "password": admin_password(stack.settings, stack.layout)}
+    token = httpx.post(f"{url}/auth/token", json=login, timeout=10).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    expected = {"lakehouse_batch", "lakehouse_backfill", "lakehouse_maintenance", "speed_layer_watch"}
+    deadline = time.monotonic() + 120
+    while True:
+        dags = httpx.get(f"{url}/api/v2/dags", params={"limit": 100}, headers=headers, timeout=10).json()
+        found = {d["dag_id"] for d in dags.get("dags", [])}
+        if found >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert found >= expected, dags
+    assert all(d["is_paused"] for d in dags["dags"] if d["dag_id"] in expected)  # nothing runs until unpaused
+    errors = httpx.get(f"{url}/api/v2/importErrors", headers=headers, timeout=10).json()
+    assert errors["total_entries"] == 0, errors
 
 
 def test_data_survives_down_and_up(

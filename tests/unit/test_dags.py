@@ -66,7 +66,9 @@ def test_every_dag_takes_owner_tags_retries_and_the_alert_from_the_configuration
             assert dag["max_active_runs"] == 1, dag_id
 
 
-def test_gold_is_one_task_per_dbt_model_between_silver_and_publish(report: list[dict[str, Any]], repo_root: Path) -> None:
+def test_gold_is_one_task_per_dbt_model_between_silver_and_publish(
+    report: list[dict[str, Any]], repo_root: Path
+) -> None:
     (batch,) = [entry["dags"]["lakehouse_batch"] for entry in report if "lakehouse_batch" in entry["dags"]]
     models = sorted(p.stem for p in (repo_root / "platform/transformation/dbt/project/models").rglob("*.sql"))
     gold = sorted(task.split(".")[1] for task in batch["retries"] if task.startswith("gold."))

@@ -69,6 +69,25 @@ def up(cli: CliContext, services: tuple[str, ...], core: bool) -> None:
     click.echo(f"local stack healthy in {time.monotonic() - began:.1f} s; `dp local ps` shows it", err=True)
 
 
+@local_group.command("airflow", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("airflow_args", metavar="AIRFLOW_ARGS...", nargs=-1, required=True, type=click.UNPROCESSED)
+@pass_cli
+def airflow_cmd(cli: CliContext, airflow_args: tuple[str, ...]) -> None:
+    """Any `airflow` command on this stack's Airflow (its environment, metadata database and DAGs).
+
+    For example `dp local airflow dags list`, or `dp local airflow dags test lakehouse_batch`; exits with
+    airflow's exit code.
+    """
+    import subprocess
+
+    from dp_localstack.services.airflow import airflow_bin, airflow_env
+
+    stack = _stack(cli)
+    code = subprocess.call([airflow_bin(stack.layout), *airflow_args], env=airflow_env(stack.settings, stack.layout))
+    if code:
+        raise SystemExit(code)
+
+
 @local_group.command("down")
 @pass_cli
 def down(cli: CliContext) -> None:

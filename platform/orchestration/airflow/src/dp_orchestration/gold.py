@@ -21,7 +21,7 @@ class ManifestMissingError(RuntimeError):
 def gold_task_group(group_id: str = "gold", **kwargs: Any) -> Any:
     """A cosmos ``DbtTaskGroup`` of the Gold project on the configured target (``transform.target``)."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
     manifest = dbt_manifest()
     if not manifest.is_file():
@@ -44,6 +44,8 @@ def gold_task_group(group_id: str = "gold", **kwargs: Any) -> Any:
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=str(dbt_shim()),
+            # a test over two models (fct_order_lines -> fct_orders) runs with the later one, once both exist
+            test_indirect_selection=TestIndirectSelection.BUILDABLE,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,

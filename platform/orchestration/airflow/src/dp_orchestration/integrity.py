@@ -36,9 +36,7 @@ def check_file(path: Path) -> dict[str, Any]:
             "tasks": len(dag.tasks),
             "max_active_runs": dag.max_active_runs,
             "schedule": str(getattr(dag, "timetable", None).__class__.__name__),
-            "has_failure_callback": all(
-                bool(getattr(t, "on_failure_callback", None)) for t in dag.tasks
-            ),
+            "has_failure_callback": all(bool(getattr(t, "on_failure_callback", None)) for t in dag.tasks),
         }
     return {
         "file": path.name,
