@@ -8,7 +8,6 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,17 +28,18 @@ from dp_localstack.testing import (
 )
 from dp_simulator import SimulationConfig, simulate
 from dp_spark.session import build_session
+from dp_spark_jobs.bronze import job as bronze
 from dp_spark_jobs.catalog import lake_catalog
+from dp_spark_jobs.silver import job as silver
 from dp_spark_jobs.tables import bronze_dlq_table, gold_table, rejected_table, silver_table
 
 pytestmark = pytest.mark.e2e
-BatchLayer = Callable[..., list[Any]]  # the conftest fixture
 START = dt.datetime(2026, 11, 24, 22, 0, tzinfo=dt.UTC)
 COUNT, SEED = 6000, 21
 
 
 def test_lakehouse_batch_dag_reconciles_with_the_manifest_and_a_backfill_equals_the_full_build(
-    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path, batch_layer: BatchLayer
+    local_stack: LocalStack, tmp_path: Path, run_id: str, repo_root: Path
 ) -> None:
     domain = f"e2e{run_id}"
     scratch_checkout(repo_root, tmp_path, domain)
@@ -73,7 +73,7 @@ def test_lakehouse_batch_dag_reconciles_with_the_manifest_and_a_backfill_equals_
     )
     output = airflow_dags_test(local_stack, airflow_env, "lakehouse_batch")
     marts = sorted(p.stem for p in (tmp_path / "platform/transformation/dbt/project/models/marts").glob("*.sql"))
-    for task_id in ("bronze", "silver", *(f"gold.{m}" for m in marts), "publish", "gold_freshness"):
+    for task_id in ("bronze", "silver", "silver_freshness", *(f"gold.{m}" for m in marts), "publish", "gold_freshness"):
         assert f"end task task_id={task_id} " in output, task_id  # one task per mart (and per staging model)
     stale = run_dp(tmp_path, "transform", "status", "--max-lag-s", "3600", env=env)
     assert stale.returncode == 1 and "Gold is staler than 3600 s" in stale.stderr, stale.stderr[-1000:]
@@ -124,8 +124,12 @@ def test_lakehouse_batch_dag_reconciles_with_the_manifest_and_a_backfill_equals_
         assert got == dict(expected_gross)
         assert sum(got.values()) > 0
 
-        # a second run of every layer with no new data commits nothing
-        again = batch_layer(spark, loaded, contracts, lake)
+        # a second run of Bronze and Silver with no new data commits nothing (Gold's rerun: tests/e2e/test_transform.py)
+        again = [
+            *bronze.run(spark, loaded, contracts, catalog=lake),
+            *silver.run(spark, loaded, contracts, catalog=lake),
+        ]
+        assert {r.layer for r in again} == {"bronze", "silver"}
         assert [r.table for r in again if r.snapshot_id is not None] == []
 
         # a backfill over the workload's days recomputes them: every mart as the full build left it

@@ -19,7 +19,7 @@ from dp_localstack.services.airflow import AIRFLOW_UNIT, airflow_venv, render_db
 
 DAGS = {"lakehouse_batch", "lakehouse_backfill", "lakehouse_maintenance", "speed_layer_watch"}
 #: tasks that must not retry: a check that failed has said what it had to (the next scheduled run checks again)
-NO_RETRY = {"gold_freshness", "watch"}
+NO_RETRY = {"silver_freshness", "gold_freshness", "watch"}
 
 
 @pytest.fixture(scope="module")
@@ -73,5 +73,5 @@ def test_gold_is_one_task_per_dbt_model_between_silver_and_publish(
     models = sorted(p.stem for p in (repo_root / "platform/transformation/dbt/project/models").rglob("*.sql"))
     gold = sorted(task.split(".")[1] for task in batch["retries"] if task.startswith("gold."))
     assert gold == models
-    assert {"bronze", "silver", "publish", "gold_freshness"} <= set(batch["retries"])
+    assert {"bronze", "silver", "silver_freshness", "publish", "gold_freshness"} <= set(batch["retries"])
     assert batch["schedule"] == "CronTriggerTimetable" or batch["schedule"].endswith("Timetable")

@@ -1,9 +1,11 @@
 """lakehouse_batch: the batch layer on a schedule (orchestration.batch_schedule, hourly by default).
 
-bronze (Kafka -> Bronze) -> silver (Bronze -> Silver) -> gold (the dbt project, one task per model, each followed by
-its tests; a failing test stops what depends on it) -> publish (Gold's marts as assets, with the snapshot and
-watermark each reached) -> gold_freshness (the SLA: every mart's watermark within orchestration.gold_freshness_sla_s
-of now). One run at a time; every step is the platform's own command, idempotent, so a retry is safe.
+bronze (Kafka -> Bronze) -> silver (Bronze -> Silver) -> silver_freshness (`dp transform freshness`: each Silver
+source's newest row within transform.source_freshness_error_hours, else the run stops before Gold) -> gold (the dbt
+project, one task per model that builds it and runs its tests; a failing test stops what depends on it) -> publish
+(Gold's marts as assets, with the snapshot and watermark each reached) -> gold_freshness (the SLA: every mart's
+watermark within orchestration.gold_freshness_sla_s of now). One run at a time; every step is the platform's own
+command, idempotent, so a retry is safe.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ def lakehouse_batch() -> None:
     def silver() -> None:
         run_dp("batch", "run", "silver")
 
+    @task(retries=0)
+    def silver_freshness() -> None:
+        run_dp("transform", "freshness")
+
     @task(outlets=gold_assets())
     def publish(*, outlet_events: Any = None) -> list[dict[str, Any]]:
         return publish_gold(outlet_events)
@@ -51,7 +57,7 @@ def lakehouse_batch() -> None:
         run_dp("transform", "status", "--max-lag-s", str(ORCH.gold_freshness_sla_s))
 
     gold = gold_task_group()
-    bronze() >> silver() >> gold >> publish() >> gold_freshness()
+    bronze() >> silver() >> silver_freshness() >> gold >> publish() >> gold_freshness()
 
 
 lakehouse_batch()
