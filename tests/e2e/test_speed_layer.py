@@ -536,13 +536,13 @@ def test_submit_runs_the_aggregator_on_the_session_cluster(
 ) -> None:
     import urllib.request
 
-    extra = [s for s in local_stack.services if s.name.startswith("flink-")]
+    extra = local_stack.named(["flink"])  # the session cluster only (not Spark's, not Airflow)
     checkout = Checkout(repo_root, tmp_path, f"rc{run_id}", local_stack.layout.runtime)
     checkout.simulate()
     job_id = None
     address = f"http://127.0.0.1:{checkout.loaded.settings.local.flink.ui_port}"
     try:
-        local_stack.up(core_only=False)
+        local_stack.start(extra)
         submitted = last_json_object(checkout.dp("stream", "submit", names.AGGREGATOR, "--json").stdout)
         assert submitted is not None
         job_id = submitted["job_id"]

@@ -78,7 +78,7 @@ def test_compaction_applies_deletes_and_commits_in_groups() -> None:
         procedure_sql("vacuum", "lake", "gold.fct_orders", SETTINGS)
 
 
-class CommitFailedException(Exception):  # noqa: N818 (named as Iceberg's, which py4j surfaces by name)
+class CommitFailedException(Exception):  # named as Iceberg's, which py4j surfaces by name
     pass
 
 

@@ -415,8 +415,10 @@ class MaintenanceSettings(Section):
     snapshot_retention_hours: float = Field(168, gt=0, description="Snapshots older than this are expired")
     retain_last_snapshots: int = Field(5, ge=1, description="... but at least this many are always kept")
     orphan_age_hours: float = Field(
-        72, ge=0, description="Files no snapshot references, older than this, are deleted (keep it above the longest "
-        "write: a file being written is not referenced yet)"
+        72,
+        ge=0,
+        description="Files no snapshot references, older than this, are deleted (keep it above the longest "
+        "write: a file being written is not referenced yet)",
     )
     commit_retries: int = Field(3, ge=0, description="A commit that lost a race with a writer is retried this often")
 
