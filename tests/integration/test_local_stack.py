@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -146,7 +145,7 @@ def test_second_install_does_no_work(local_stack: LocalStack) -> None:
     assert time.monotonic() - began < 30
 
 
-def test_full_stack_adds_spark_flink_and_airflow(local_stack: LocalStack, tmp_path: Path) -> None:
+def test_full_stack_adds_spark_flink_and_airflow(local_stack: LocalStack) -> None:
     extra = [s for s in local_stack.services if s.group == "full"]
     assert [s.name for s in extra if s.name.startswith("airflow-")] == [
         "airflow-api", "airflow-scheduler", "airflow-dags", "airflow-triggerer"
@@ -160,7 +159,7 @@ def test_full_stack_adds_spark_flink_and_airflow(local_stack: LocalStack, tmp_pa
         assert "1 taskmanager(s)" in local_stack.service("flink-taskmanager").health().detail
         check_airflow(local_stack)
         # the speed layer's watch on a cluster that runs neither job: each named, exit 1
-        watched = run_dp(tmp_path, "stream", "watch", "--domain", "nosuchdomain")
+        watched = run_dp(local_stack.layout.repo, "stream", "watch", "--domain", "nosuchdomain")
         assert watched.returncode == 1, watched.stderr[-2000:]
         for job in ("dp-enricher-nosuchdomain: missing", "dp-aggregator-nosuchdomain: missing"):
             assert job in watched.stderr
