@@ -136,7 +136,7 @@ def test_transform_is_a_dp_command_with_its_verbs(dp: Dp, capfd: pytest.CaptureF
     out = capfd.readouterr().out
     assert out.startswith("Usage: dp transform [OPTIONS] COMMAND [ARGS]...")
     verbs = [line.split()[0] for line in out.split("Commands:")[1].strip().splitlines()]
-    assert verbs == ["build", "dbt", "docs", "freshness", "run", "sources", "test"]
+    assert verbs == ["build", "dbt", "docs", "freshness", "run", "sources", "status", "test"]
 
 
 @pytest.mark.parametrize(

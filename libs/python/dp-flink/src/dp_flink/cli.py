@@ -1,7 +1,8 @@
-"""``dp stream run|submit|status``: the speed layer from the main environment.
+"""``dp stream run|submit|status|watch|commits``: the speed layer from the main environment.
 
 The jobs run in the speed layer's own environment (``.runtime/venvs/flink-jobs``): ``run`` and ``submit`` start
-``python -m dp_flink_jobs run ...`` there; ``status`` asks the session cluster's REST API.
+``python -m dp_flink_jobs run ...`` there; ``status`` and ``watch`` ask the session cluster's REST API (``watch``
+also the jobs' consumer lag, :mod:`dp_flink.watch`).
 """
 
 from __future__ import annotations

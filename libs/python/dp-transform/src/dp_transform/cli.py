@@ -1,4 +1,4 @@
-"""``dp transform build|run|test|freshness|docs|sources|dbt``: Gold in dbt from the main environment.
+"""``dp transform build|run|test|freshness|status|docs|sources|dbt``: Gold in dbt from the main environment.
 
 dbt runs in the dbt unit's own environment (``.runtime/venvs/dbt``) as a process, on a ``profiles.yml`` generated
 from ``transform.*`` into ``.runtime/dbt``; its output is dbt's own, not captured. Errors reach the user through

@@ -1,5 +1,5 @@
 """`dp batch run bronze|silver|gold|all`: the batch layer, one layer or all in order, with a summary per table
-(Gold: the dbt project's build)."""
+(Gold: the dbt project's build); `dp batch maintain`: the tables' upkeep (:mod:`dp_spark_jobs.maintenance`)."""
 
 from __future__ import annotations
 
