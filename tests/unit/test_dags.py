@@ -75,3 +75,24 @@ def test_gold_is_one_task_per_dbt_model_between_silver_and_publish(
     assert gold == models
     assert {"bronze", "silver", "silver_freshness", "publish", "gold_freshness"} <= set(batch["retries"])
     assert batch["schedule"] == "CronTriggerTimetable" or batch["schedule"].endswith("Timetable")
+
+
+def test_a_failed_task_alerts_with_the_commands_error_first(repo_root: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DP_", "AIRFLOW"))}
+    python = airflow_venv(Layout.from_config(load_settings(repo_root / "config", environ))) / "bin" / "python"
+    script = (
+        "import json\n"
+        "from dp_orchestration.commands import failure\n"
+        "from dp_orchestration.defaults import alert_text\n"
+        "tail = ['gold.fct_orders  snapshot 1', 'Error: Gold is staler than 60 s']\n"
+        "error = failure(('transform', 'status'), 1, tail)\n"
+        "print(json.dumps([error, alert_text('lakehouse_batch', 'gold_freshness', 2, error, 'http://x/log')]))\n"
+    )
+    result = subprocess.run(
+        [str(python), "-c", script], capture_output=True, text=True, env=environ, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    error, alert = json.loads(result.stdout.strip().splitlines()[-1])
+    assert error.splitlines()[0] == "`dp transform status` exited 1: Gold is staler than 60 s"
+    assert alert.splitlines()[0] == "task failed: dag=lakehouse_batch task=gold_freshness try=2 log=http://x/log"
+    assert alert.splitlines()[1] == error.splitlines()[0]

@@ -15,22 +15,21 @@ from airflow.sdk import Param, dag, task
 from dp_orchestration.assets import gold_assets
 from dp_orchestration.assets import publish as publish_gold
 from dp_orchestration.commands import run_dp
-from dp_orchestration.defaults import default_args, tags
+from dp_orchestration.defaults import dag_args
 
 
 @dag(
-    dag_id="lakehouse_backfill",
-    schedule=None,
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args(),
-    tags=tags("batch", "backfill"),
-    params={
-        "from": Param(type="string", format="date", description="First day to recompute (YYYY-MM-DD)"),
-        "to": Param(type="string", format="date", description="Last day to recompute, included"),
-    },
-    doc_md=__doc__,
+    **dag_args(
+        "lakehouse_backfill",
+        None,
+        "batch",
+        "backfill",
+        doc=__doc__,
+        params={
+            "from": Param(type="string", format="date", description="First day to recompute (YYYY-MM-DD)"),
+            "to": Param(type="string", format="date", description="Last day to recompute, included"),
+        },
+    )
 )
 def lakehouse_backfill() -> None:
     @task

@@ -10,7 +10,6 @@ command, idempotent, so a retry is safe.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from airflow.sdk import dag, task
@@ -18,23 +17,14 @@ from airflow.sdk import dag, task
 from dp_orchestration.assets import gold_assets
 from dp_orchestration.assets import publish as publish_gold
 from dp_orchestration.commands import run_dp
-from dp_orchestration.defaults import default_args, tags
+from dp_orchestration.defaults import dag_args
 from dp_orchestration.gold import gold_task_group
 from dp_orchestration.platform import settings
 
 ORCH = settings().orchestration
 
 
-@dag(
-    dag_id="lakehouse_batch",
-    schedule=ORCH.batch_schedule,
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args(),
-    tags=tags("batch", "gold"),
-    doc_md=__doc__,
-)
+@dag(**dag_args("lakehouse_batch", ORCH.batch_schedule, "batch", "gold", doc=__doc__))
 def lakehouse_batch() -> None:
     @task
     def bronze() -> None:

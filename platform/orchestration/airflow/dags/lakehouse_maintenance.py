@@ -9,28 +9,25 @@ until the next run. Param ``tables`` (a list of namespace.table) limits a run to
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from airflow.sdk import Param, dag, task
 
 from dp_orchestration.commands import run_dp
-from dp_orchestration.defaults import default_args, tags
+from dp_orchestration.defaults import dag_args
 from dp_orchestration.platform import settings
 
 ORCH = settings().orchestration
 
 
 @dag(
-    dag_id="lakehouse_maintenance",
-    schedule=ORCH.maintenance_schedule,
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args(),
-    tags=tags("maintenance"),
-    params={"tables": Param([], type="array", description="Only these tables (namespace.table); empty: all")},
-    doc_md=__doc__,
+    **dag_args(
+        "lakehouse_maintenance",
+        ORCH.maintenance_schedule,
+        "maintenance",
+        doc=__doc__,
+        params={"tables": Param([], type="array", description="Only these tables (namespace.table); empty: all")},
+    )
 )
 def lakehouse_maintenance() -> None:
     def maintain(layer: str, params: dict[str, Any] | None) -> None:

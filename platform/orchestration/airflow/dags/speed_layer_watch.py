@@ -14,21 +14,21 @@ import datetime as dt
 from airflow.sdk import dag, task
 
 from dp_orchestration.commands import PlatformCommandError, run_dp_json_result
-from dp_orchestration.defaults import default_args, tags
+from dp_orchestration.defaults import dag_args, default_args
 from dp_orchestration.platform import settings
 
 ORCH = settings().orchestration
 
 
 @dag(
-    dag_id="speed_layer_watch",
-    schedule=ORCH.watch_schedule,
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args() | {"retries": 0, "retry_delay": dt.timedelta(0)},
-    tags=tags("speed", "watch"),
-    doc_md=__doc__,
+    **dag_args(
+        "speed_layer_watch",
+        ORCH.watch_schedule,
+        "speed",
+        "watch",
+        doc=__doc__,
+        default_args=default_args() | {"retries": 0, "retry_delay": dt.timedelta(0)},
+    )
 )
 def speed_layer_watch() -> None:
     @task

@@ -28,6 +28,24 @@ def tags(*more: str) -> list[str]:
     return [*settings().orchestration.tags, *more]
 
 
+def dag_args(
+    dag_id: str, schedule: str | None, *more_tags: str, doc: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The arguments every platform DAG shares: its id and schedule, a start in the past with no catch-up, one run
+    at a time, the configured defaults and tags (plus ``more_tags``), its module's docstring as its doc."""
+    return {
+        "dag_id": dag_id,
+        "schedule": schedule,
+        "start_date": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": default_args(),
+        "tags": tags(*more_tags),
+        "doc_md": doc,
+        **extra,
+    }
+
+
 def error_lines(error: BaseException | str | None, lines: int = 5) -> str:
     """The first ``lines`` non-empty lines of an error (what an alert shows)."""
     text = str(error or "no exception recorded")
